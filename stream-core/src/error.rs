@@ -1,0 +1,31 @@
+//! The crate's error type: one enum for everything the runtime can report to a user.
+
+use thiserror::Error;
+
+/// A result with streamkit's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the streamkit runtime.
+///
+/// ```
+/// let err = stream_core::Error::Config { key: "acks".into(), message: "expected `all`, got `1`".into() };
+/// assert_eq!(err.to_string(), "bad configuration `acks`: expected `all`, got `1`");
+/// ```
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration key has a value that cannot be used.
+    #[error("bad configuration `{key}`: {message}")]
+    Config {
+        /// The key that was wrong.
+        key: String,
+        /// What was expected and what was found.
+        message: String,
+    },
+    /// A topic name or pattern is not valid.
+    #[error(transparent)]
+    Topic(#[from] stream_topics::TopicError),
+    /// The Kafka client reported an error.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}

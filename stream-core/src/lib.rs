@@ -1,0 +1,29 @@
+//! The runtime of streamkit.
+//!
+//! Everything a stream service does at run time lives here, usable by hand without the macros:
+//! the [`EventEnvelope`](envelope::EventEnvelope) and its JSON wire format ([`codec`]), topics and
+//! trading-broker namespaces ([`topic`]), the idempotent [`MessageProducer`](producer::MessageProducer),
+//! and configuration ([`config`]). The `stream-macros` crate expands into calls of this crate only.
+
+pub mod codec;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod producer;
+pub mod topic;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
+
+/// Re-exports for generated code. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use linkme;
+    pub use serde;
+    pub use serde_json;
+    pub use tokio;
+}
