@@ -1,1 +1,447 @@
-//! config
+//! Kafka client configuration: a map of librdkafka properties, with secrets kept out of logs.
+//!
+//! streamkit does not hide librdkafka: any property of its `CONFIGURATION.md` passes through
+//! ([`KafkaConfig::set`]). What streamkit adds is where values come from (code, then the
+//! environment: `KAFKA_BOOTSTRAP_SERVERS` and `STREAMKIT_KAFKA_*`), the properties it owns for
+//! delivery guarantees (the producer and consumer set and check those), and redaction: a value whose
+//! key names a secret never appears in `Debug` output or logs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rdkafka::ClientConfig;
+
+use crate::error::{Error, Result};
+
+/// The environment variable holding the bootstrap servers (`host:port,host:port`).
+pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
+
+/// Prefix of environment variables that set any librdkafka property:
+/// `STREAMKIT_KAFKA_SASL_USERNAME=alice` sets `sasl.username`.
+pub const KAFKA_ENV_PREFIX: &str = "STREAMKIT_KAFKA_";
+
+/// Substrings of property names whose values are secrets.
+const SECRET_MARKERS: &[&str] = &["password", "secret", "sasl.oauthbearer.config", "key.pem"];
+
+/// Whether the value of librdkafka property `key` is a secret that must not be shown.
+///
+/// ```
+/// use stream_core::config::is_secret_key;
+/// assert!(is_secret_key("sasl.password"));
+/// assert!(is_secret_key("ssl.key.password"));
+/// assert!(!is_secret_key("bootstrap.servers"));
+/// ```
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_MARKERS.iter().any(|m| key.contains(m))
+}
+
+/// librdkafka properties for one client, with secret values redacted in `Debug`.
+///
+/// ```
+/// use stream_core::config::KafkaConfig;
+/// let cfg = KafkaConfig::new("127.0.0.1:19092")
+///     .set("compression.type", "lz4")
+///     .set("sasl.password", "hunter2");
+/// assert_eq!(cfg.get("compression.type"), Some("lz4"));
+/// let shown = format!("{cfg:?}");
+/// assert!(shown.contains("lz4") && !shown.contains("hunter2"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KafkaConfig {
+    props: BTreeMap<String, String>,
+}
+
+impl KafkaConfig {
+    /// A configuration with `bootstrap.servers` set.
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self::default().set("bootstrap.servers", bootstrap_servers)
+    }
+
+    /// Reads `KAFKA_BOOTSTRAP_SERVERS` and every `STREAMKIT_KAFKA_*` variable.
+    ///
+    /// Fails naming the variable when `KAFKA_BOOTSTRAP_SERVERS` is unset or empty.
+    ///
+    /// ```no_run
+    /// // with KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 in the environment
+    /// let cfg = stream_core::config::KafkaConfig::from_env()?;
+    /// assert_eq!(cfg.bootstrap_servers(), Some("127.0.0.1:19092"));
+    /// # Ok::<(), stream_core::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        let bootstrap = std::env::var(BOOTSTRAP_ENV).unwrap_or_default();
+        if bootstrap.trim().is_empty() {
+            return Err(Error::Config {
+                key: BOOTSTRAP_ENV.into(),
+                message: "expected `host:port[,host:port]`, found nothing (unset)".into(),
+            });
+        }
+        Ok(Self::new(bootstrap.trim()).merge_env())
+    }
+
+    /// Applies every `STREAMKIT_KAFKA_<NAME>` variable as property `<name>` with `_` read as `.`
+    /// (`STREAMKIT_KAFKA_SECURITY_PROTOCOL` sets `security.protocol`). Environment wins over code.
+    pub fn merge_env(mut self) -> Self {
+        for (name, value) in std::env::vars() {
+            if let Some(rest) = name.strip_prefix(KAFKA_ENV_PREFIX) {
+                let key = rest.to_ascii_lowercase().replace('_', ".");
+                self.props.insert(key, value);
+            }
+        }
+        self
+    }
+
+    /// Sets any librdkafka property, replacing an earlier value.
+    #[must_use]
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.props.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets a property only if it has no value yet (used for streamkit's defaults).
+    #[must_use]
+    pub fn set_default(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.props
+            .entry(key.to_owned())
+            .or_insert_with(|| value.into());
+        self
+    }
+
+    /// Removes a property.
+    #[must_use]
+    pub fn remove(mut self, key: &str) -> Self {
+        self.props.remove(key);
+        self
+    }
+
+    /// The value of a property, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.props.get(key).map(String::as_str)
+    }
+
+    /// `bootstrap.servers`, if set.
+    pub fn bootstrap_servers(&self) -> Option<&str> {
+        self.get("bootstrap.servers")
+    }
+
+    /// Every property, secrets included (for building a client; never log this).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.props.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The rdkafka `ClientConfig` holding these properties.
+    pub fn to_client_config(&self) -> ClientConfig {
+        let mut cc = ClientConfig::new();
+        for (k, v) in self.iter() {
+            cc.set(k, v);
+        }
+        cc
+    }
+
+    /// Parses a property as a number, naming the key and the value on failure.
+    pub(crate) fn parse_num<N: std::str::FromStr>(&self, key: &str) -> Result<Option<N>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| Error::Config {
+                key: key.into(),
+                message: format!("expected a whole number, found `{v}`"),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.props {
+            if is_secret_key(k) {
+                map.entry(k, &"<redacted>");
+            } else {
+                map.entry(k, v);
+            }
+        }
+        map.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let cfg = KafkaConfig::new("b:1")
+            .set("sasl.password", "p1")
+            .set("ssl.key.password", "p2")
+            .set("sasl.oauthbearer.config", "p3")
+            .set("ssl.key.pem", "p4")
+            .set("sasl.username", "alice");
+        let shown = format!("{cfg:?}");
+        for secret in ["p1", "p2", "p3", "p4"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("alice"));
+        assert_eq!(cfg.get("sasl.password"), Some("p1"));
+    }
+
+    #[test]
+    fn bad_number_names_key_and_value() {
+        let cfg = KafkaConfig::new("b:1").set("message.max.bytes", "lots");
+        let err = cfg.parse_num::<usize>("message.max.bytes").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad configuration `message.max.bytes`: expected a whole number, found `lots`"
+        );
+    }
+
+    #[test]
+    fn set_default_keeps_user_value() {
+        let cfg = KafkaConfig::new("b:1")
+            .set("linger.ms", "20")
+            .set_default("linger.ms", "5")
+            .set_default("acks", "all");
+        assert_eq!(cfg.get("linger.ms"), Some("20"));
+        assert_eq!(cfg.get("acks"), Some("all"));
+    }
+}
+
+/// Everything a [`StreamService`](crate::service::StreamService) is configured with.
+///
+/// Sources, later ones winning: the defaults and whatever the code sets, then a TOML file
+/// (`STREAMKIT_CONFIG` names it, or [`ServiceConfig::from_file`]), then the environment
+/// (`KAFKA_BOOTSTRAP_SERVERS`, `STREAMKIT_KAFKA_*` for any librdkafka property, and the
+/// `STREAMKIT_*` variables below). The file:
+///
+/// ```toml
+/// [kafka]                      # any librdkafka property
+/// "bootstrap.servers" = "127.0.0.1:19092"
+/// "compression.type" = "lz4"
+///
+/// [service]
+/// health_port = 9464           # STREAMKIT_HEALTH_PORT: serve /health/live, /health/ready, /metrics
+/// shutdown_timeout_ms = 30000  # STREAMKIT_SHUTDOWN_TIMEOUT_MS
+/// commit_interval_ms = 500     # STREAMKIT_COMMIT_INTERVAL_MS
+///
+/// [dedup]
+/// redis_url = "redis://127.0.0.1:16379"  # STREAMKIT_REDIS_URL: use the Redis store
+/// on_unavailable = "pause"               # STREAMKIT_DEDUP_ON_UNAVAILABLE: "pause" | "process"
+/// ```
+///
+/// An unknown key or a bad value is an error naming the key and what was expected.
+///
+/// ```
+/// use stream_core::config::ServiceConfig;
+/// let cfg = ServiceConfig::from_toml_str(r#"
+///     [kafka]
+///     "bootstrap.servers" = "127.0.0.1:19092"
+///     [service]
+///     shutdown_timeout_ms = 5000
+/// "#).unwrap();
+/// assert_eq!(cfg.shutdown_timeout, std::time::Duration::from_secs(5));
+/// let err = ServiceConfig::from_toml_str("[service]\nshutdown_timeout = 5").unwrap_err();
+/// assert!(err.to_string().contains("`service.shutdown_timeout`"), "{err}");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// librdkafka properties shared by the service's producer and consumers.
+    pub kafka: KafkaConfig,
+    /// Port of the health and metrics endpoint (off when `None`).
+    pub health_port: Option<u16>,
+    /// How long in-flight handlers may run on shutdown.
+    pub shutdown_timeout: std::time::Duration,
+    /// How often finished offsets are committed.
+    pub commit_interval: std::time::Duration,
+    /// Redis URL of the dedup store (in-memory store when `None`).
+    pub redis_url: Option<String>,
+    /// What happens while the dedup store is unavailable.
+    pub dedup_policy: crate::reliability::dedup::UnavailablePolicy,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            kafka: KafkaConfig::default(),
+            health_port: None,
+            shutdown_timeout: std::time::Duration::from_secs(30),
+            commit_interval: std::time::Duration::from_millis(500),
+            redis_url: None,
+            dedup_policy: Default::default(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    kafka: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    service: FileService,
+    #[serde(default)]
+    dedup: FileDedup,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileService {
+    health_port: Option<u16>,
+    shutdown_timeout_ms: Option<u64>,
+    commit_interval_ms: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileDedup {
+    redis_url: Option<String>,
+    on_unavailable: Option<String>,
+}
+
+fn parse_policy(key: &str, v: &str) -> Result<crate::reliability::dedup::UnavailablePolicy> {
+    use crate::reliability::dedup::UnavailablePolicy as P;
+    match v.trim() {
+        "pause" => Ok(P::Pause),
+        "process" => Ok(P::ProcessAnyway),
+        other => Err(Error::Config {
+            key: key.into(),
+            message: format!("expected `pause` or `process`, found `{other}`"),
+        }),
+    }
+}
+
+impl ServiceConfig {
+    /// A configuration for the cluster at `bootstrap_servers`, with defaults otherwise.
+    pub fn new(bootstrap_servers: &str) -> Self {
+        Self {
+            kafka: KafkaConfig::new(bootstrap_servers),
+            ..Self::default()
+        }
+    }
+
+    /// A configuration around an existing [`KafkaConfig`].
+    pub fn with_kafka(kafka: KafkaConfig) -> Self {
+        Self {
+            kafka,
+            ..Self::default()
+        }
+    }
+
+    /// Defaults, then the file named by `STREAMKIT_CONFIG` (if set), then the environment.
+    /// Fails naming `KAFKA_BOOTSTRAP_SERVERS` when no source sets the bootstrap servers.
+    pub fn from_env() -> Result<Self> {
+        let base = match std::env::var("STREAMKIT_CONFIG") {
+            Ok(path) if !path.is_empty() => Self::from_file(std::path::Path::new(&path))?,
+            _ => Self::default(),
+        };
+        let cfg = base.merge_env()?;
+        if cfg.kafka.bootstrap_servers().is_none() {
+            return Err(Error::Config {
+                key: BOOTSTRAP_ENV.into(),
+                message: "expected `host:port[,host:port]`, found nothing (unset, and no `bootstrap.servers` in the config file)".into(),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Defaults, then the TOML file at `path`.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            key: "STREAMKIT_CONFIG".into(),
+            message: format!("cannot read `{}`: {e}", path.display()),
+        })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Defaults, then the TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_owned();
+            // toml names the unknown field; make the key a dotted path.
+            let key = unknown_key(&msg).unwrap_or_else(|| "config file".into());
+            Error::Config { key, message: msg }
+        })?;
+        let mut cfg = Self::default();
+        for (k, v) in file.kafka {
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                other => {
+                    return Err(Error::Config {
+                        key: format!("kafka.{k}"),
+                        message: format!("expected a string, number or boolean, found `{other}`"),
+                    });
+                }
+            };
+            cfg.kafka = cfg.kafka.set(k, value);
+        }
+        if let Some(p) = file.service.health_port {
+            cfg.health_port = Some(p);
+        }
+        if let Some(ms) = file.service.shutdown_timeout_ms {
+            cfg.shutdown_timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(ms) = file.service.commit_interval_ms {
+            cfg.commit_interval = std::time::Duration::from_millis(ms);
+        }
+        cfg.redis_url = file.dedup.redis_url;
+        if let Some(p) = file.dedup.on_unavailable {
+            cfg.dedup_policy = parse_policy("dedup.on_unavailable", &p)?;
+        }
+        Ok(cfg)
+    }
+
+    /// Applies the environment over this configuration.
+    pub fn merge_env(mut self) -> Result<Self> {
+        if let Ok(b) = std::env::var(BOOTSTRAP_ENV) {
+            if !b.trim().is_empty() {
+                self.kafka = self.kafka.set("bootstrap.servers", b.trim());
+            }
+        }
+        self.kafka = self.kafka.merge_env();
+        let num = |key: &str| -> Result<Option<u64>> {
+            match std::env::var(key) {
+                Ok(v) => v.trim().parse().map(Some).map_err(|_| Error::Config {
+                    key: key.into(),
+                    message: format!("expected a whole number, found `{v}`"),
+                }),
+                Err(_) => Ok(None),
+            }
+        };
+        if let Some(p) = num("STREAMKIT_HEALTH_PORT")? {
+            self.health_port = Some(u16::try_from(p).map_err(|_| Error::Config {
+                key: "STREAMKIT_HEALTH_PORT".into(),
+                message: format!("expected a port (0-65535), found `{p}`"),
+            })?);
+        }
+        if let Some(ms) = num("STREAMKIT_SHUTDOWN_TIMEOUT_MS")? {
+            self.shutdown_timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(ms) = num("STREAMKIT_COMMIT_INTERVAL_MS")? {
+            self.commit_interval = std::time::Duration::from_millis(ms);
+        }
+        if let Ok(url) = std::env::var("STREAMKIT_REDIS_URL") {
+            self.redis_url = Some(url);
+        }
+        if let Ok(p) = std::env::var("STREAMKIT_DEDUP_ON_UNAVAILABLE") {
+            self.dedup_policy = parse_policy("STREAMKIT_DEDUP_ON_UNAVAILABLE", &p)?;
+        }
+        Ok(self)
+    }
+}
+
+/// The dotted key of a toml "unknown field `x`" error, where it can be told.
+fn unknown_key(message: &str) -> Option<String> {
+    let start = message.find("unknown field `")? + "unknown field `".len();
+    let end = message[start..].find('`')? + start;
+    let field = &message[start..end];
+    let section = ["health_port", "shutdown_timeout_ms", "commit_interval_ms"]
+        .iter()
+        .any(|f| message.contains(f))
+        .then_some("service")
+        .or_else(|| message.contains("redis_url").then_some("dedup"));
+    Some(match section {
+        Some(s) => format!("{s}.{field}"),
+        None => field.to_owned(),
+    })
+}

@@ -22,6 +22,20 @@ pub enum Error {
         /// What was expected and what was found.
         message: String,
     },
+    /// A service's handlers are wired wrong (found by `StreamServiceBuilder::build`).
+    #[error("handler `{handler}` {message}")]
+    Wiring {
+        /// The handler (or service) at fault.
+        handler: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A service was built or started without any handler.
+    #[error("service `{service}` has no handler: add one with .add_consumer_handler(..) or #[stream_handler]")]
+    NoHandlers {
+        /// The service name.
+        service: String,
+    },
     /// A topic name or pattern is not valid.
     #[error(transparent)]
     Topic(#[from] stream_topics::TopicError),

@@ -3,15 +3,23 @@
 //! Everything a stream service does at run time lives here, usable by hand without the macros:
 //! the [`EventEnvelope`](envelope::EventEnvelope) and its JSON wire format ([`codec`]), topics and
 //! trading-broker namespaces ([`topic`]), the idempotent [`MessageProducer`](producer::MessageProducer),
-//! and configuration ([`config`]). The `stream-macros` crate expands into calls of this crate only.
+//! configuration ([`config`]), and [`dev_cluster`], the zero-setup cluster of the examples. The `stream-macros` crate expands into calls of this crate only.
 
 pub mod codec;
 pub mod config;
+pub mod consumer;
+pub mod dev_cluster;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod extract;
+pub mod handler;
+pub mod health;
 pub mod id;
+pub mod offsets;
 pub mod producer;
+pub mod reliability;
+pub mod service;
 pub mod topic;
 
 #[cfg(feature = "testing")]

@@ -1,1 +1,823 @@
-//! producer
+//! `MessageProducer`: idempotent publishing that wraps payloads in envelopes.
+//!
+//! Every record streamkit writes is an [`EventEnvelope`] encoded by [`codec`](crate::codec), keyed
+//! by the caller's partition key, with headers `event_type`, `event_id`, `correlation_id`
+//! (`causation_id` when there is one) and `content-type: application/json`, so routers can filter
+//! without parsing values.
+//!
+//! Delivery guarantees are set here and cannot be weakened by accident: `enable.idempotence=true`
+//! and `acks=all` are forced, and a configuration that turns them off is rejected when the producer
+//! is created unless [`ProducerOptions::allow_non_idempotent`] says that is meant. The default
+//! partitioner is `murmur2_random`, the Java client's (and aiokafka's) hash, so a key lands on the
+//! same partition whichever language produced it.
+//!
+//! Two ways to send: [`MessageProducer::send`] returns once the broker acknowledged;
+//! [`MessageProducer::enqueue`] returns once librdkafka has the record, with a [`PendingDelivery`] to
+//! await later, and waits (never errors) while librdkafka's queue is full, up to
+//! [`ProducerOptions::queue_deadline`].
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use serde::Serialize;
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::codec::{self, CodecError, RawEnvelope};
+use crate::config::KafkaConfig;
+use crate::envelope::{EventEnvelope, Lineage};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventType};
+use crate::topic::Broker;
+
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
+
+/// Why a send failed. Every variant that had an encoded record gives its bytes back
+/// ([`ProduceError::into_payload`]), so nothing is lost in the caller's hands.
+///
+/// ```
+/// use stream_core::producer::ProduceError;
+/// let err = ProduceError::MessageTooLarge { size: 2_000_000, limit: 1_000_000, payload: vec![] };
+/// assert_eq!(
+///     err.to_string(),
+///     "message of 2000000 bytes is larger than the limit of 1000000 bytes (`message.max.bytes`)"
+/// );
+/// ```
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ProduceError {
+    /// The topic does not exist on the cluster (streamkit never relies on auto-creation).
+    #[error("topic `{topic}` does not exist; create it first (topics are never auto-created)")]
+    TopicNotFound {
+        /// The topic named in the send.
+        topic: String,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// The encoded record is larger than the producer's `message.max.bytes` (or the topic's limit).
+    #[error(
+        "message of {size} bytes is larger than the limit of {limit} bytes (`message.max.bytes`)"
+    )]
+    MessageTooLarge {
+        /// Size of the encoded value.
+        size: usize,
+        /// The producer's configured limit.
+        limit: usize,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// The broker did not acknowledge within `message.timeout.ms`.
+    #[error("no acknowledgement from the broker within `message.timeout.ms`")]
+    Timeout {
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// No broker could be reached.
+    #[error("broker unreachable: {reason}")]
+    BrokerUnreachable {
+        /// librdkafka's reason.
+        reason: String,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// librdkafka's queue stayed full for longer than the configured deadline.
+    #[error("producer queue full for {waited:?} (`queue.buffering.max.messages`); slow down or raise it")]
+    QueueFull {
+        /// How long the send waited for room.
+        waited: Duration,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// The payload could not be encoded (nothing was sent).
+    #[error("could not encode the envelope: {0}")]
+    Serialization(#[from] CodecError),
+    /// The topic name is not a valid streamkit topic.
+    #[error(transparent)]
+    Topic(#[from] stream_topics::TopicError),
+    /// Any other error librdkafka reported.
+    #[error("kafka: {error}")]
+    Kafka {
+        /// The client error.
+        error: KafkaError,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+}
+
+impl ProduceError {
+    /// The encoded record value that was not delivered, if one was built.
+    pub fn payload(&self) -> Option<&[u8]> {
+        match self {
+            Self::TopicNotFound { payload, .. }
+            | Self::MessageTooLarge { payload, .. }
+            | Self::Timeout { payload }
+            | Self::BrokerUnreachable { payload, .. }
+            | Self::QueueFull { payload, .. }
+            | Self::Kafka { payload, .. } => Some(payload),
+            Self::Serialization(_) | Self::Topic(_) => None,
+        }
+    }
+
+    /// Takes the undelivered record value back.
+    pub fn into_payload(self) -> Option<Vec<u8>> {
+        match self {
+            Self::TopicNotFound { payload, .. }
+            | Self::MessageTooLarge { payload, .. }
+            | Self::Timeout { payload }
+            | Self::BrokerUnreachable { payload, .. }
+            | Self::QueueFull { payload, .. }
+            | Self::Kafka { payload, .. } => Some(payload),
+            Self::Serialization(_) | Self::Topic(_) => None,
+        }
+    }
+
+    fn from_kafka(error: KafkaError, topic: &str, payload: Vec<u8>, limit: usize) -> Self {
+        use RDKafkaErrorCode as C;
+        let code = match &error {
+            KafkaError::MessageProduction(code) => Some(*code),
+            _ => error.rdkafka_error_code(),
+        };
+        match code {
+            Some(C::UnknownTopic | C::UnknownTopicOrPartition) => Self::TopicNotFound {
+                topic: topic.to_owned(),
+                payload,
+            },
+            Some(C::MessageSizeTooLarge) => Self::MessageTooLarge {
+                size: payload.len(),
+                limit,
+                payload,
+            },
+            Some(C::MessageTimedOut) => Self::Timeout { payload },
+            Some(C::AllBrokersDown | C::BrokerTransportFailure | C::Resolve) => {
+                Self::BrokerUnreachable {
+                    reason: error.to_string(),
+                    payload,
+                }
+            }
+            _ => Self::Kafka { error, payload },
+        }
+    }
+}
+
+/// What a producer does beyond librdkafka's properties.
+///
+/// ```
+/// use std::time::Duration;
+/// use stream_core::producer::ProducerOptions;
+/// let opts = ProducerOptions::default().queue_deadline(Duration::from_secs(5));
+/// assert_eq!(opts.queue_deadline, Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProducerOptions {
+    /// How long a send waits for room while librdkafka's queue is full before it fails with
+    /// [`ProduceError::QueueFull`]. Default 30 s.
+    pub queue_deadline: Duration,
+    /// Accept a configuration that weakens delivery (`acks` other than `all`, idempotence off).
+    pub allow_non_idempotent: bool,
+    /// The instance part of `client.id` (`<service>-<instance>`); default `STREAMKIT_INSTANCE`,
+    /// else the host name and process id.
+    pub instance: Option<String>,
+}
+
+impl Default for ProducerOptions {
+    fn default() -> Self {
+        Self {
+            queue_deadline: Duration::from_secs(30),
+            allow_non_idempotent: false,
+            instance: None,
+        }
+    }
+}
+
+impl ProducerOptions {
+    /// Sets [`ProducerOptions::queue_deadline`].
+    #[must_use]
+    pub fn queue_deadline(mut self, deadline: Duration) -> Self {
+        self.queue_deadline = deadline;
+        self
+    }
+
+    /// Opts out of the idempotence check (at-most-once or duplicate-prone delivery is then yours).
+    #[must_use]
+    pub fn allow_non_idempotent(mut self) -> Self {
+        self.allow_non_idempotent = true;
+        self
+    }
+
+    /// Sets the instance part of `client.id`.
+    #[must_use]
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = Some(instance.into());
+        self
+    }
+}
+
+/// The instance name used in `client.id` when none is configured.
+pub(crate) fn default_instance() -> String {
+    if let Ok(i) = std::env::var("STREAMKIT_INSTANCE") {
+        if !i.is_empty() {
+            return i;
+        }
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// How a [`MessageProducer::shutdown`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct ShutdownReport {
+    /// Messages still not acknowledged when the deadline passed (0 on a clean shutdown).
+    pub undelivered: usize,
+}
+
+impl ShutdownReport {
+    /// Whether every message was delivered.
+    pub fn is_clean(&self) -> bool {
+        self.undelivered == 0
+    }
+}
+
+/// Publishes envelopes to Kafka with idempotence and `acks=all`. Cheap to clone (one client).
+///
+/// ```no_run
+/// use stream_core::{config::KafkaConfig, producer::MessageProducer, Event};
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Heartbeat { seq: u64 }
+/// impl Event for Heartbeat { const EVENT_TYPE: &'static str = "heartbeat"; }
+///
+/// # async fn run() -> stream_core::Result<()> {
+/// let producer = MessageProducer::new(&KafkaConfig::new("127.0.0.1:19092"), "risk-manager")?;
+/// producer.start().await?;
+/// let id = producer.send("paper.system.heartbeats", "risk-manager", &Heartbeat { seq: 1 }).await?;
+/// println!("sent event {id}");
+/// let report = producer.shutdown(std::time::Duration::from_secs(5)).await;
+/// assert!(report.is_clean());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct MessageProducer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    producer: FutureProducer,
+    service: String,
+    client_id: String,
+    max_message_bytes: usize,
+    queue_deadline: Duration,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let left = self.producer.in_flight_count();
+        if left > 0 {
+            tracing::warn!(
+                client_id = %self.client_id,
+                unflushed = left,
+                "producer dropped with unflushed messages; call shutdown() to flush them"
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for MessageProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageProducer")
+            .field("client_id", &self.inner.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that `config` keeps idempotent, fully acknowledged delivery.
+fn check_idempotence(config: &KafkaConfig) -> Result<()> {
+    if let Some(v) = config.get("enable.idempotence") {
+        if v.trim() != "true" {
+            return Err(Error::Config {
+                key: "enable.idempotence".into(),
+                message: format!(
+                    "expected `true` (streamkit never produces duplicates), found `{v}`; \
+                     use ProducerOptions::allow_non_idempotent() to opt out"
+                ),
+            });
+        }
+    }
+    for key in ["acks", "request.required.acks"] {
+        if let Some(v) = config.get(key) {
+            if !matches!(v.trim(), "all" | "-1") {
+                return Err(Error::Config {
+                    key: key.into(),
+                    message: format!(
+                        "expected `all` (idempotent delivery needs every in-sync replica), \
+                         found `{v}`; use ProducerOptions::allow_non_idempotent() to opt out"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl MessageProducer {
+    /// A producer for `service_name` with default [`ProducerOptions`].
+    ///
+    /// Fails with [`Error::Config`] naming the key when the configuration would weaken
+    /// delivery or librdkafka rejects a property.
+    pub fn new(config: &KafkaConfig, service_name: &str) -> Result<Self> {
+        Self::with_options(config, service_name, ProducerOptions::default())
+    }
+
+    /// A producer with explicit [`ProducerOptions`].
+    pub fn with_options(
+        config: &KafkaConfig,
+        service_name: &str,
+        options: ProducerOptions,
+    ) -> Result<Self> {
+        if !options.allow_non_idempotent {
+            check_idempotence(config)?;
+        }
+        let instance = options.instance.unwrap_or_else(default_instance);
+        let client_id = format!("{service_name}-{instance}");
+        let config = config
+            .clone()
+            .set_default("enable.idempotence", "true")
+            .set_default("acks", "all")
+            .set_default("partitioner", "murmur2_random")
+            .set_default("client.id", client_id.as_str());
+        let max_message_bytes = config
+            .parse_num::<usize>("message.max.bytes")?
+            .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+        let producer: FutureProducer =
+            config
+                .to_client_config()
+                .create()
+                .map_err(|e| match e {
+                    KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+                        key: key.clone(),
+                        message: format!("librdkafka rejected `{value}`: {desc}"),
+                    },
+                    KafkaError::ClientCreation(msg) => Error::Config {
+                        key: "producer".into(),
+                        message: msg,
+                    },
+                    other => Error::Kafka(other),
+                })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                producer,
+                service: service_name.to_owned(),
+                client_id: config.get("client.id").unwrap_or_default().to_owned(),
+                max_message_bytes,
+                queue_deadline: options.queue_deadline,
+            }),
+        })
+    }
+
+    /// Connects and waits until the cluster answers a metadata request (at most `timeout`).
+    ///
+    /// Sending works without it (librdkafka connects lazily); call it to fail fast at startup.
+    pub async fn start(&self) -> Result<()> {
+        self.start_within(Duration::from_secs(10)).await
+    }
+
+    /// [`MessageProducer::start`] with an explicit deadline.
+    pub async fn start_within(&self, timeout: Duration) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            inner
+                .producer
+                .client()
+                .fetch_metadata(None, timeout)
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| Error::Config {
+            key: "producer".into(),
+            message: format!("metadata task failed: {e}"),
+        })?
+        .map_err(Error::Kafka)
+    }
+
+    /// The service name written as `source` on every envelope.
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    /// The `client.id` this producer uses (`<service>-<instance>`).
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// Messages handed to librdkafka and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.inner.producer.in_flight_count() as usize
+    }
+
+    /// The underlying rdkafka producer, for what streamkit does not wrap.
+    pub fn rdkafka(&self) -> &FutureProducer {
+        &self.inner.producer
+    }
+
+    /// Sends `data` as an event of its [`Event::EVENT_TYPE`] and waits for the acknowledgement.
+    ///
+    /// The envelope's broker is the topic's first segment; its `source` is the service name.
+    pub async fn send<T: Event>(&self, topic: &str, key: &str, data: &T) -> Result<Uuid, ProduceError> {
+        self.enqueue(topic, key, data).await?.await
+    }
+
+    /// Sends any serializable payload with an explicit event type and broker (the topic's
+    /// first segment when `broker` is `None`). A `serde_json::Value` that already is an envelope
+    /// is sent as it is, never wrapped twice.
+    pub async fn send_with<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+        broker: Option<Broker>,
+    ) -> Result<Uuid, ProduceError> {
+        self.enqueue_with(topic, key, data, event_type, broker, None)
+            .await?
+            .await
+    }
+
+    /// Sends an envelope built by hand, unchanged, and waits for the acknowledgement.
+    pub async fn send_envelope<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        envelope: &EventEnvelope<T>,
+    ) -> Result<Uuid, ProduceError> {
+        self.enqueue_envelope(topic, key, envelope).await?.await
+    }
+
+    /// Hands `data` to librdkafka and returns without waiting for the broker; await the returned
+    /// [`PendingDelivery`] for the acknowledgement. While librdkafka's queue is full this waits for
+    /// room, up to [`ProducerOptions::queue_deadline`].
+    pub async fn enqueue<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<PendingDelivery, ProduceError> {
+        self.enqueue_with(topic, key, data, T::EVENT_TYPE, None, None)
+            .await
+    }
+
+    /// Like [`MessageProducer::enqueue`] for any payload; see [`MessageProducer::send_with`].
+    pub async fn enqueue_with<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+        broker: Option<Broker>,
+        cause: Option<Lineage>,
+    ) -> Result<PendingDelivery, ProduceError> {
+        if let Some(value) = (data as &dyn Any).downcast_ref::<serde_json::Value>() {
+            if codec::is_envelope(value) {
+                let bytes = serde_json::to_vec(value).map_err(CodecError::from)?;
+                let raw = RawEnvelope::decode(&bytes)?;
+                let meta = Meta {
+                    id: raw.id,
+                    correlation_id: raw.correlation_id,
+                    causation_id: raw.causation_id,
+                    event_type: raw.event_type.as_str(),
+                };
+                return self.enqueue_bytes(topic, key, bytes.clone(), &meta).await;
+            }
+        }
+        let broker = match broker {
+            Some(b) => b,
+            None => broker_of(topic)?,
+        };
+        let builder = EventEnvelope::builder(event_type, data)
+            .broker(broker)
+            .source(self.inner.service.as_str());
+        let builder = match cause {
+            Some(c) => builder.lineage(c),
+            None => builder,
+        };
+        let envelope = builder.build();
+        self.enqueue_envelope(topic, key, &envelope).await
+    }
+
+    /// Hands an envelope built by hand to librdkafka; see [`MessageProducer::enqueue`].
+    pub async fn enqueue_envelope<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        envelope: &EventEnvelope<T>,
+    ) -> Result<PendingDelivery, ProduceError> {
+        let mut bytes = Vec::with_capacity(512);
+        codec::encode_into(envelope, &mut bytes)?;
+        let meta = Meta {
+            id: envelope.id,
+            correlation_id: envelope.correlation_id,
+            causation_id: envelope.causation_id,
+            event_type: envelope.event_type.as_str(),
+        };
+        self.enqueue_bytes(topic, key, bytes, &meta).await
+    }
+
+    /// A handle whose sends carry `cause`'s correlation id and set `causation_id`: what a handler
+    /// uses to publish the events its input caused.
+    pub fn caused_by(&self, cause: Lineage) -> CausalProducer {
+        CausalProducer {
+            producer: self.clone(),
+            cause,
+        }
+    }
+
+    async fn enqueue_bytes(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: Vec<u8>,
+        meta: &Meta<'_>,
+    ) -> Result<PendingDelivery, ProduceError> {
+        let headers = meta.headers();
+        let limit = self.inner.max_message_bytes;
+        let started = Instant::now();
+        let mut pause = Duration::from_micros(200);
+        let mut headers = Some(headers);
+        loop {
+            let record = FutureRecord::to(topic)
+                .key(key)
+                .payload(&payload)
+                .headers(headers.take().unwrap_or_default());
+            match self.inner.producer.send_result(record) {
+                Ok(delivery) => {
+                    return Ok(PendingDelivery {
+                        delivery,
+                        id: meta.id,
+                        topic: topic.to_owned(),
+                        limit,
+                    });
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                    if started.elapsed() >= self.inner.queue_deadline {
+                        return Err(ProduceError::QueueFull {
+                            waited: started.elapsed(),
+                            payload,
+                        });
+                    }
+                    headers = record.headers;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(10));
+                }
+                Err((error, _)) => {
+                    return Err(ProduceError::from_kafka(error, topic, payload, limit));
+                }
+            }
+        }
+    }
+
+    /// Sends a record as it is (no envelope, headers as given) and waits for the acknowledgement:
+    /// what dead-letter topics and tools that forward records use.
+    pub async fn send_record(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+        headers: OwnedHeaders,
+    ) -> Result<(), ProduceError> {
+        let limit = self.inner.max_message_bytes;
+        let mut record = FutureRecord::to(topic).payload(value).headers(headers);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        match self
+            .inner
+            .producer
+            .send(record, rdkafka::util::Timeout::After(self.inner.queue_deadline))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err((error, _)) => Err(ProduceError::from_kafka(error, topic, value.to_vec(), limit)),
+        }
+    }
+
+    /// Flushes everything in flight, waiting at most `timeout`, and reports what did not make it.
+    pub async fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let inner = Arc::clone(&self.inner);
+        let undelivered = tokio::task::spawn_blocking(move || {
+            let _ = inner.producer.flush(timeout);
+            inner.producer.in_flight_count() as usize
+        })
+        .await
+        .unwrap_or_else(|_| self.in_flight());
+        if undelivered > 0 {
+            tracing::warn!(client_id = %self.inner.client_id, undelivered, "producer shut down with undelivered messages");
+        }
+        ShutdownReport { undelivered }
+    }
+}
+
+/// The topic's broker namespace (its first segment).
+fn broker_of(topic: &str) -> Result<Broker, stream_topics::TopicError> {
+    Broker::new(topic.split('.').next().unwrap_or_default())
+}
+
+/// The envelope fields copied into record headers.
+struct Meta<'a> {
+    id: Uuid,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    event_type: &'a str,
+}
+
+impl Meta<'_> {
+    fn headers(&self) -> OwnedHeaders {
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut corr = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut headers = OwnedHeaders::new_with_capacity(5)
+            .insert(Header {
+                key: "event_type",
+                value: Some(self.event_type),
+            })
+            .insert(Header {
+                key: "event_id",
+                value: Some(&*self.id.hyphenated().encode_lower(&mut id)),
+            })
+            .insert(Header {
+                key: "correlation_id",
+                value: Some(&*self.correlation_id.hyphenated().encode_lower(&mut corr)),
+            })
+            .insert(Header {
+                key: "content-type",
+                value: Some("application/json"),
+            });
+        if let Some(c) = self.causation_id {
+            let mut cause = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            headers = headers.insert(Header {
+                key: "causation_id",
+                value: Some(&*c.hyphenated().encode_lower(&mut cause)),
+            });
+        }
+        headers
+    }
+}
+
+/// A record handed to librdkafka; resolves to its event id once the broker acknowledged it.
+#[must_use = "a pending delivery does nothing unless awaited; drop it only if you do not need the result"]
+pub struct PendingDelivery {
+    delivery: DeliveryFuture,
+    id: Uuid,
+    topic: String,
+    limit: usize,
+}
+
+impl PendingDelivery {
+    /// The event id of the record.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Future for PendingDelivery {
+    type Output = Result<Uuid, ProduceError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match Pin::new(&mut this.delivery).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(Ok(_))) => Poll::Ready(Ok(this.id)),
+            Poll::Ready(Ok(Err((error, message)))) => {
+                use rdkafka::Message;
+                let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
+                Poll::Ready(Err(ProduceError::from_kafka(
+                    error,
+                    &this.topic,
+                    payload,
+                    this.limit,
+                )))
+            }
+            Poll::Ready(Err(_canceled)) => Poll::Ready(Err(ProduceError::Kafka {
+                error: KafkaError::Canceled,
+                payload: Vec::new(),
+            })),
+        }
+    }
+}
+
+/// A producer bound to the event being handled: every send keeps its `correlation_id` and sets
+/// `causation_id` to its id. Obtained from [`MessageProducer::caused_by`] (handlers get one from
+/// their context).
+///
+/// ```no_run
+/// # use stream_core::{producer::MessageProducer, envelope::Lineage, Event};
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct OrderPlaced { qty: u32 }
+/// # impl Event for OrderPlaced { const EVENT_TYPE: &'static str = "order_placed"; }
+/// # async fn f(producer: MessageProducer, cause: Lineage) -> Result<(), stream_core::producer::ProduceError> {
+/// let out = producer.caused_by(cause);
+/// out.send("paper.orders.placed", "strategy-7", &OrderPlaced { qty: 10 }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CausalProducer {
+    producer: MessageProducer,
+    cause: Lineage,
+}
+
+impl CausalProducer {
+    /// The lineage every send inherits.
+    pub fn cause(&self) -> Lineage {
+        self.cause
+    }
+
+    /// The producer behind this handle.
+    pub fn producer(&self) -> &MessageProducer {
+        &self.producer
+    }
+
+    /// Sends `data` caused by the bound event and waits for the acknowledgement.
+    pub async fn send<T: Event>(&self, topic: &str, key: &str, data: &T) -> Result<Uuid, ProduceError> {
+        self.enqueue(topic, key, data).await?.await
+    }
+
+    /// Hands `data` to librdkafka, caused by the bound event; see [`MessageProducer::enqueue`].
+    pub async fn enqueue<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<PendingDelivery, ProduceError> {
+        self.producer
+            .enqueue_with(topic, key, data, T::EVENT_TYPE, None, Some(self.cause))
+            .await
+    }
+
+    /// Sends any payload with an explicit event type, caused by the bound event.
+    pub async fn send_with<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+    ) -> Result<Uuid, ProduceError> {
+        self.producer
+            .enqueue_with(topic, key, data, event_type, None, Some(self.cause))
+            .await?
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_acks_are_rejected_with_the_key() {
+        let cfg = KafkaConfig::new("127.0.0.1:1").set("acks", "1");
+        let err = MessageProducer::new(&cfg, "svc").unwrap_err();
+        assert!(
+            err.to_string().starts_with("bad configuration `acks`: expected `all`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn idempotence_off_is_rejected_unless_opted_out() {
+        let cfg = KafkaConfig::new("127.0.0.1:1").set("enable.idempotence", "false");
+        let err = MessageProducer::new(&cfg, "svc").unwrap_err();
+        assert!(err.to_string().contains("`enable.idempotence`"), "{err}");
+        let cfg = cfg.set("acks", "1");
+        let p = MessageProducer::with_options(
+            &cfg,
+            "svc",
+            ProducerOptions::default().allow_non_idempotent(),
+        );
+        assert!(p.is_ok());
+    }
+
+    #[test]
+    fn unknown_librdkafka_property_names_the_key() {
+        let cfg = KafkaConfig::new("127.0.0.1:1").set("linger.mss", "5");
+        let err = MessageProducer::new(&cfg, "svc").unwrap_err();
+        assert!(err.to_string().contains("`linger.mss`"), "{err}");
+    }
+
+    #[test]
+    fn client_id_is_service_and_instance() {
+        let cfg = KafkaConfig::new("127.0.0.1:1");
+        let p = MessageProducer::with_options(&cfg, "risk", ProducerOptions::default().instance("a1"))
+            .unwrap();
+        assert_eq!(p.client_id(), "risk-a1");
+    }
+}

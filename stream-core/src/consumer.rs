@@ -1,0 +1,1040 @@
+//! `MessageConsumer`: subscription, fetch loop, per-partition dispatch, commits.
+//!
+//! How a message travels:
+//!
+//! 1. One dedicated thread polls librdkafka (so rebalance callbacks can block safely) and hands
+//!    each record to its partition's worker, a tokio task. One partition's messages are handled
+//!    strictly in order; partitions run concurrently. A worker that falls behind gets its
+//!    partition paused instead of stalling the others.
+//! 2. The worker decodes the envelope (undecodable: straight to the dead-letter topic), asks the
+//!    [`DedupStore`] whether the id is done (then it is skipped and counted), calls the handler,
+//!    retries retryable errors in place per the [`RetryPolicy`], and dead-letters what still
+//!    fails. A panic in a handler is caught and treated as an error.
+//! 3. An offset is committed only when it and everything before it in its partition is finished
+//!    ([`offsets`](crate::offsets)). Commits happen in the background every `commit_interval`,
+//!    and synchronously when partitions are revoked and at shutdown.
+//!
+//! `enable.auto.commit` is always off. Delivery is at-least-once; with dedup on, handlers run
+//! effectively once.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::FutureExt;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use tokio::sync::{Notify, mpsc};
+use tracing::Instrument;
+
+use crate::codec::RawEnvelope;
+use crate::config::KafkaConfig;
+use crate::error::{Error, Result};
+use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler, RecordMeta};
+use crate::offsets::PartitionOffsets;
+use crate::producer::MessageProducer;
+use crate::reliability::dedup::memory::MemoryDedupStore;
+use crate::reliability::dedup::{DedupKey, DedupStore, UnavailablePolicy};
+use crate::reliability::dlq::{DeadLetter, DeadLetterWriter};
+use crate::reliability::retry::RetryPolicy;
+use crate::topic::{Broker, Subscription};
+
+/// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`].
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    /// Records received from Kafka.
+    pub received: AtomicU64,
+    /// Messages whose handler succeeded.
+    pub handled: AtomicU64,
+    /// Retries made (attempts after the first).
+    pub retried: AtomicU64,
+    /// Messages written to a dead-letter topic.
+    pub dead_lettered: AtomicU64,
+    /// Messages skipped because their id was already done.
+    pub deduplicated: AtomicU64,
+    /// Messages handled without a dedup check because the store was unavailable.
+    pub dedup_unavailable: AtomicU64,
+    /// Offset commits made.
+    pub commits: AtomicU64,
+    /// Partitions currently assigned.
+    pub assigned_partitions: AtomicU64,
+    /// Assignments received (0 until the consumer first joined its group).
+    pub rebalances: AtomicU64,
+    /// When the poll loop last ran, in milliseconds since the epoch (liveness).
+    pub last_poll_ms: AtomicU64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+impl ConsumerStats {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A plain copy of the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            received: g(&self.received),
+            handled: g(&self.handled),
+            retried: g(&self.retried),
+            dead_lettered: g(&self.dead_lettered),
+            deduplicated: g(&self.deduplicated),
+            dedup_unavailable: g(&self.dedup_unavailable),
+            commits: g(&self.commits),
+            assigned_partitions: g(&self.assigned_partitions),
+        }
+    }
+}
+
+/// A copy of [`ConsumerStats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// See [`ConsumerStats::received`].
+    pub received: u64,
+    /// See [`ConsumerStats::handled`].
+    pub handled: u64,
+    /// See [`ConsumerStats::retried`].
+    pub retried: u64,
+    /// See [`ConsumerStats::dead_lettered`].
+    pub dead_lettered: u64,
+    /// See [`ConsumerStats::deduplicated`].
+    pub deduplicated: u64,
+    /// See [`ConsumerStats::dedup_unavailable`].
+    pub dedup_unavailable: u64,
+    /// See [`ConsumerStats::commits`].
+    pub commits: u64,
+    /// See [`ConsumerStats::assigned_partitions`].
+    pub assigned_partitions: u64,
+}
+
+/// Stops a running consumer from anywhere; cheap to clone.
+///
+/// ```
+/// let handle = stream_core::consumer::ShutdownHandle::new();
+/// assert!(!handle.is_requested());
+/// handle.shutdown();
+/// assert!(handle.is_requested());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ShutdownHandle {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownInner {
+    requested: AtomicBool,
+    notify: Notify,
+}
+
+impl ShutdownHandle {
+    /// A handle nobody has triggered yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the consumer to stop: stop fetching, finish in-flight messages within the shutdown
+    /// timeout, commit, leave the group.
+    pub fn shutdown(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether a shutdown was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once a shutdown is asked for.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// How a consumer run ended.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerReport {
+    /// The counters at the end.
+    pub stats: StatsSnapshot,
+    /// Messages still running when the shutdown deadline passed: `(topic, partition, offset)`.
+    /// They are not committed and will be delivered again.
+    pub unfinished: Vec<(String, i32, i64)>,
+}
+
+/// Options of a [`MessageConsumer`] beyond librdkafka's properties.
+#[derive(Clone)]
+pub struct ConsumerOptions {
+    /// The service name: `source` of what it sends, part of dedup keys and dead-letter headers.
+    pub service: String,
+    /// Retry policy for retryable handler errors.
+    pub retry: RetryPolicy,
+    /// The dedup store; `None` turns dedup off.
+    pub dedup: Option<Arc<dyn DedupStore>>,
+    /// What to do when the dedup store cannot answer.
+    pub dedup_policy: UnavailablePolicy,
+    /// Whether failed messages go to `<topic>.dlq` (otherwise they are logged and skipped).
+    pub dlq: bool,
+    /// Partitions of dead-letter topics created on first use.
+    pub dlq_partitions: i32,
+    /// How often finished offsets are committed in the background.
+    pub commit_interval: Duration,
+    /// Messages queued per partition before the partition is paused.
+    pub partition_queue: usize,
+    /// How long in-flight handlers may run on shutdown and on partition revoke.
+    pub shutdown_timeout: Duration,
+    /// How often topic metadata is refreshed, i.e. how soon a new topic matching a pattern is
+    /// picked up (`topic.metadata.refresh.interval.ms`).
+    pub metadata_refresh: Duration,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            service: "streamkit".into(),
+            retry: RetryPolicy::default(),
+            dedup: Some(Arc::new(MemoryDedupStore::default())),
+            dedup_policy: UnavailablePolicy::default(),
+            dlq: true,
+            dlq_partitions: 1,
+            commit_interval: Duration::from_millis(500),
+            partition_queue: 1024,
+            shutdown_timeout: Duration::from_secs(30),
+            metadata_refresh: Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConsumerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerOptions")
+            .field("service", &self.service)
+            .field("retry", &self.retry)
+            .field("dedup", &self.dedup.as_ref().map(|d| d.name()))
+            .field("dedup_policy", &self.dedup_policy)
+            .field("dlq", &self.dlq)
+            .field("commit_interval", &self.commit_interval)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A consumer group member that dispatches envelopes to a handler.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use stream_core::{config::KafkaConfig, consumer::MessageConsumer, handler::{Incoming, HandlerError}};
+/// # async fn run() -> stream_core::Result<()> {
+/// let consumer = MessageConsumer::new(
+///     &KafkaConfig::new("127.0.0.1:19092"),
+///     &["*.signals.raw"],
+///     "risk-manager.signals",
+/// )?
+/// .service("risk-manager");
+/// let stop = consumer.shutdown_handle();
+/// tokio::spawn(async move { tokio::signal::ctrl_c().await.ok(); stop.shutdown(); });
+/// let report = consumer
+///     .run(|msg: Arc<Incoming>| async move {
+///         println!("{} on {}", msg.envelope.event_type, msg.record.broker);
+///         Ok::<(), HandlerError>(())
+///     })
+///     .await?;
+/// println!("handled {}", report.stats.handled);
+/// # Ok(()) }
+/// ```
+#[must_use = "a consumer does nothing until run"]
+pub struct MessageConsumer {
+    config: KafkaConfig,
+    subscription: Subscription,
+    group: String,
+    options: ConsumerOptions,
+    producer: Option<MessageProducer>,
+    stats: Arc<ConsumerStats>,
+    shutdown: ShutdownHandle,
+}
+
+impl std::fmt::Debug for MessageConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageConsumer")
+            .field("group", &self.group)
+            .field("subscription", &self.subscription)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessageConsumer {
+    /// A consumer in group `group_id` for `topics` (names or `*` patterns).
+    pub fn new(config: &KafkaConfig, topics: &[&str], group_id: &str) -> Result<Self> {
+        let subscription = Subscription::parse(topics)?;
+        if group_id.trim().is_empty() {
+            return Err(Error::Config {
+                key: "group.id".into(),
+                message: "expected a consumer group name, found an empty string".into(),
+            });
+        }
+        if let Some(v) = config.get("enable.auto.commit") {
+            if v.trim() != "false" {
+                return Err(Error::Config {
+                    key: "enable.auto.commit".into(),
+                    message: format!(
+                        "expected `false` (streamkit commits only finished offsets), found `{v}`"
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            config: config.clone(),
+            subscription,
+            group: group_id.to_owned(),
+            options: ConsumerOptions::default(),
+            producer: None,
+            stats: Arc::new(ConsumerStats::default()),
+            shutdown: ShutdownHandle::new(),
+        })
+    }
+
+    /// Sets the service name (default `streamkit`).
+    pub fn service(mut self, name: &str) -> Self {
+        self.options.service = name.to_owned();
+        self
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, options: ConsumerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The producer used for dead letters and handed to handlers (default: one created from the
+    /// same configuration on [`MessageConsumer::run`]).
+    pub fn producer(mut self, producer: MessageProducer) -> Self {
+        self.producer = Some(producer);
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = policy;
+        self
+    }
+
+    /// Sets the dedup store.
+    pub fn dedup(mut self, store: Arc<dyn DedupStore>) -> Self {
+        self.options.dedup = Some(store);
+        self
+    }
+
+    /// Turns dedup off (every delivery runs the handler).
+    pub fn no_dedup(mut self) -> Self {
+        self.options.dedup = None;
+        self
+    }
+
+    /// Sets what happens while the dedup store is unavailable.
+    pub fn dedup_policy(mut self, policy: UnavailablePolicy) -> Self {
+        self.options.dedup_policy = policy;
+        self
+    }
+
+    /// Turns dead-letter topics on or off.
+    pub fn dlq(mut self, enabled: bool) -> Self {
+        self.options.dlq = enabled;
+        self
+    }
+
+    /// Sets the background commit interval.
+    pub fn commit_interval(mut self, every: Duration) -> Self {
+        self.options.commit_interval = every;
+        self
+    }
+
+    /// Sets the shutdown (and revoke) deadline for in-flight handlers.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.options.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets how soon new topics matching a pattern are picked up.
+    pub fn metadata_refresh(mut self, every: Duration) -> Self {
+        self.options.metadata_refresh = every;
+        self
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<ConsumerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// A handle that stops [`MessageConsumer::run`] from elsewhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Subscribes and handles messages until the shutdown handle is triggered; then finishes
+    /// in-flight messages (within the shutdown timeout), commits, and leaves the group.
+    pub async fn run<H: MessageHandler>(self, handler: H) -> Result<ConsumerReport> {
+        self.run_boxed(Box::new(handler)).await
+    }
+
+    /// [`MessageConsumer::run`] with a boxed handler.
+    pub async fn run_boxed(self, handler: Box<dyn MessageHandler>) -> Result<ConsumerReport> {
+        let producer = match self.producer.clone() {
+            Some(p) => p,
+            None => MessageProducer::new(&self.config, &self.options.service)?,
+        };
+        let dlq = if self.options.dlq {
+            Some(DeadLetterWriter::new(
+                &self.config,
+                producer.clone(),
+                &self.options.service,
+                &self.group,
+                self.options.dlq_partitions,
+            )?)
+        } else {
+            None
+        };
+        let client_id = format!(
+            "{}-{}",
+            self.options.service,
+            crate::producer::default_instance()
+        );
+        let mut config = self
+            .config
+            .clone()
+            .set("group.id", self.group.as_str())
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set_default("auto.offset.reset", "earliest")
+            .set_default("client.id", client_id)
+            .set_default(
+                "topic.metadata.refresh.interval.ms",
+                self.options.metadata_refresh.as_millis().to_string(),
+            );
+        if config.get("group.protocol") != Some("consumer") {
+            config = config.set_default("partition.assignment.strategy", "cooperative-sticky");
+        }
+        let shared = Arc::new(Shared {
+            partitions: Mutex::new(HashMap::new()),
+            runtime: tokio::runtime::Handle::current(),
+            stats: Arc::clone(&self.stats),
+            shutdown_timeout: self.options.shutdown_timeout,
+            group: self.group.clone(),
+        });
+        let consumer: BaseConsumer<Ctx> = config
+            .to_client_config()
+            .create_with_context(Ctx {
+                shared: Arc::clone(&shared),
+            })
+            .map_err(|e| Error::Config {
+                key: "consumer".into(),
+                message: e.to_string(),
+            })?;
+        let topics = self.subscription.kafka_topics();
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&refs)?;
+        tracing::info!(group = %self.group, topics = ?topics, "consumer subscribed");
+
+        let worker = Arc::new(WorkerCtx {
+            handler,
+            producer,
+            dlq,
+            options: self.options.clone(),
+            group: self.group.clone(),
+            stats: Arc::clone(&self.stats),
+            stop: self.shutdown.clone(),
+        });
+        let shutdown = self.shutdown.clone();
+        let commit_interval = self.options.commit_interval;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("streamkit-poll-{}", self.group))
+            .spawn(move || {
+                let report = poll_loop(consumer, shared, worker, shutdown, commit_interval);
+                let _ = done_tx.send(report);
+            })
+            .map_err(|e| Error::Config {
+                key: "consumer".into(),
+                message: format!("could not start the poll thread: {e}"),
+            })?;
+        done_rx.await.map_err(|_| Error::Config {
+            key: "consumer".into(),
+            message: "the poll thread ended without a report".into(),
+        })
+    }
+}
+
+/// A record as queued to a partition worker.
+struct Work {
+    value: Option<Vec<u8>>,
+    meta: RecordMeta,
+}
+
+/// What the poll thread keeps per assigned partition.
+struct PartitionState {
+    tx: mpsc::Sender<Work>,
+    overflow: std::collections::VecDeque<Work>,
+    paused: bool,
+    shared: Arc<PartitionShared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What a partition's worker and the poll thread share.
+struct PartitionShared {
+    offsets: Mutex<PartitionOffsets>,
+    /// Set when the partition is revoked or the consumer stops: finish the current message only.
+    stop: AtomicBool,
+    stopped: Notify,
+}
+
+impl PartitionShared {
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.stopped.notify_waiters();
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `d` unless stopped first; returns false when stopped.
+    async fn sleep(&self, d: Duration) -> bool {
+        let notified = self.stopped.notified();
+        if self.is_stopped() {
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => !self.is_stopped(),
+            _ = notified => false,
+        }
+    }
+}
+
+type PartitionKey = (Arc<str>, i32);
+
+struct Shared {
+    partitions: Mutex<HashMap<PartitionKey, PartitionState>>,
+    runtime: tokio::runtime::Handle,
+    stats: Arc<ConsumerStats>,
+    shutdown_timeout: Duration,
+    group: String,
+}
+
+impl Shared {
+    /// Stops the workers of `keys`, waits for their in-flight message (within the shutdown
+    /// timeout), and commits what they finished. Returns what was still running.
+    fn release<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        keys: &[PartitionKey],
+    ) -> Vec<(String, i32, i64)> {
+        let states: Vec<(PartitionKey, PartitionState)> = {
+            let mut map = self.partitions.lock().expect("partitions");
+            keys.iter()
+                .filter_map(|k| map.remove(k).map(|s| (k.clone(), s)))
+                .collect()
+        };
+        for (_, s) in &states {
+            s.shared.request_stop();
+        }
+        let deadline = Instant::now() + self.shutdown_timeout;
+        let mut unfinished = Vec::new();
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), state) in states {
+            let PartitionState {
+                mut task, shared, ..
+            } = state;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let finished = self
+                .runtime
+                .block_on(async { tokio::time::timeout(left, &mut task).await.is_ok() });
+            if !finished {
+                // Past the deadline: the message stays uncommitted and will be delivered again.
+                task.abort();
+            }
+            let offsets = shared.offsets.lock().expect("offsets");
+            if !finished {
+                if let Some(offset) = offsets.first_unfinished() {
+                    unfinished.push((topic.to_string(), partition, offset));
+                }
+            }
+            if let Some(next) = offsets.to_commit() {
+                let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(next));
+            }
+        }
+        if tpl.count() > 0 {
+            match consumer.commit(&tpl, CommitMode::Sync) {
+                Ok(()) => ConsumerStats::bump(&self.stats.commits),
+                Err(error) => {
+                    tracing::warn!(group = %self.group, %error, "commit of released partitions failed")
+                }
+            }
+        }
+        if !unfinished.is_empty() {
+            tracing::warn!(group = %self.group, ?unfinished, "handlers still running at the deadline; their messages will be delivered again");
+        }
+        unfinished
+    }
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for Ctx {}
+
+impl ConsumerContext for Ctx {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let keys: Vec<PartitionKey> = tpl
+                .elements()
+                .iter()
+                .map(|e| (Arc::<str>::from(e.topic()), e.partition()))
+                .collect();
+            tracing::info!(group = %self.shared.group, revoked = keys.len(), "partitions revoked");
+            self.shared.release(consumer, &keys);
+            self.shared
+                .stats
+                .assigned_partitions
+                .fetch_sub(keys.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(group = %self.shared.group, assigned = tpl.count(), "partitions assigned");
+            ConsumerStats::bump(&self.shared.stats.rebalances);
+            self.shared
+                .stats
+                .assigned_partitions
+                .fetch_add(tpl.count() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+struct WorkerCtx {
+    handler: Box<dyn MessageHandler>,
+    producer: MessageProducer,
+    dlq: Option<DeadLetterWriter>,
+    options: ConsumerOptions,
+    group: String,
+    stats: Arc<ConsumerStats>,
+    stop: ShutdownHandle,
+}
+
+fn poll_loop(
+    consumer: BaseConsumer<Ctx>,
+    shared: Arc<Shared>,
+    worker: Arc<WorkerCtx>,
+    shutdown: ShutdownHandle,
+    commit_interval: Duration,
+) -> ConsumerReport {
+    let mut last_commit = Instant::now();
+    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    while !shutdown.is_requested() {
+        shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
+        drain_overflow(&consumer, &shared);
+        if last_commit.elapsed() >= commit_interval {
+            commit_finished(&consumer, &shared, CommitMode::Async);
+            last_commit = Instant::now();
+        }
+        match consumer.poll(Duration::from_millis(50)) {
+            None => {}
+            Some(Err(error)) => {
+                tracing::warn!(group = %worker.group, %error, "consumer error");
+            }
+            Some(Ok(msg)) => dispatch(&consumer, &msg, &shared, &worker, &mut topics),
+        }
+    }
+    // Shutdown: stop every worker after its current message, commit, leave.
+    let keys: Vec<PartitionKey> = shared
+        .partitions
+        .lock()
+        .expect("partitions")
+        .keys()
+        .cloned()
+        .collect();
+    let unfinished = shared.release(&consumer, &keys);
+    consumer.unsubscribe();
+    drop(consumer);
+    ConsumerReport {
+        stats: shared.stats.snapshot(),
+        unfinished,
+    }
+}
+
+fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMode) {
+    let mut tpl = TopicPartitionList::new();
+    let mut marks = Vec::new();
+    {
+        let map = shared.partitions.lock().expect("partitions");
+        for ((topic, partition), state) in map.iter() {
+            if let Some(next) = state.shared.offsets.lock().expect("offsets").to_commit() {
+                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(next));
+                marks.push((Arc::clone(&state.shared), next));
+            }
+        }
+    }
+    if tpl.count() == 0 {
+        return;
+    }
+    match consumer.commit(&tpl, mode) {
+        Ok(()) => {
+            ConsumerStats::bump(&shared.stats.commits);
+            for (s, next) in marks {
+                s.offsets.lock().expect("offsets").mark_committed(next);
+            }
+        }
+        Err(error) => tracing::warn!(group = %shared.group, %error, "offset commit failed; will retry"),
+    }
+}
+
+fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) {
+    let mut map = shared.partitions.lock().expect("partitions");
+    for ((topic, partition), state) in map.iter_mut() {
+        if !state.paused {
+            continue;
+        }
+        while let Some(work) = state.overflow.pop_front() {
+            match state.tx.try_send(work) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(work)) => {
+                    state.overflow.push_front(work);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    state.overflow.clear();
+                    break;
+                }
+            }
+        }
+        if state.overflow.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(topic, *partition);
+            if consumer.resume(&tpl).is_ok() {
+                state.paused = false;
+            }
+        }
+    }
+}
+
+fn dispatch(
+    consumer: &BaseConsumer<Ctx>,
+    msg: &BorrowedMessage<'_>,
+    shared: &Arc<Shared>,
+    worker: &Arc<WorkerCtx>,
+    topics: &mut HashMap<String, Arc<str>>,
+) {
+    ConsumerStats::bump(&shared.stats.received);
+    let topic: Arc<str> = match topics.get(msg.topic()) {
+        Some(t) => Arc::clone(t),
+        None => {
+            let t: Arc<str> = Arc::from(msg.topic());
+            topics.insert(msg.topic().to_owned(), Arc::clone(&t));
+            t
+        }
+    };
+    let broker = match Broker::new(topic.split('.').next().unwrap_or_default()) {
+        Ok(b) => b,
+        Err(_) => Broker::new("unknown").expect("valid broker"),
+    };
+    let headers = msg
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let work = Work {
+        value: msg.payload().map(<[u8]>::to_vec),
+        meta: RecordMeta {
+            topic: Arc::clone(&topic),
+            broker,
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(<[u8]>::to_vec),
+            headers,
+            timestamp_ms: msg.timestamp().to_millis(),
+        },
+    };
+    let key = (topic, msg.partition());
+    let mut map = shared.partitions.lock().expect("partitions");
+    let state = map.entry(key.clone()).or_insert_with(|| {
+        spawn_worker(
+            shared,
+            worker,
+            worker.options.partition_queue.max(1),
+        )
+    });
+    state
+        .shared
+        .offsets
+        .lock()
+        .expect("offsets")
+        .dispatched(msg.offset());
+    if state.paused {
+        state.overflow.push_back(work);
+        return;
+    }
+    match state.tx.try_send(work) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(work)) => {
+            state.overflow.push_back(work);
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(&key.0, key.1);
+            // Pausing stops fetching this partition; records already fetched go to the overflow
+            // (keeping their order), which is fed to the worker as it drains.
+            if let Err(error) = consumer.pause(&tpl) {
+                tracing::warn!(%error, "could not pause partition");
+            }
+            state.paused = true;
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) -> PartitionState {
+    let (tx, rx) = mpsc::channel(capacity);
+    let part = Arc::new(PartitionShared {
+        offsets: Mutex::new(PartitionOffsets::default()),
+        stop: AtomicBool::new(false),
+        stopped: Notify::new(),
+    });
+    let task = shared
+        .runtime
+        .spawn(run_worker(rx, Arc::clone(&part), Arc::clone(worker)));
+    PartitionState {
+        tx,
+        overflow: Default::default(),
+        paused: false,
+        shared: part,
+        task,
+    }
+}
+
+async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ctx: Arc<WorkerCtx>) {
+    while let Some(work) = rx.recv().await {
+        if part.is_stopped() {
+            break;
+        }
+        let offset = work.meta.offset;
+        let span = tracing::info_span!(
+            "message",
+            topic = %work.meta.topic,
+            partition = work.meta.partition,
+            offset,
+            broker = %work.meta.broker,
+            event_id = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
+        );
+        let finished = process(work, &part, &ctx).instrument(span).await;
+        if !finished {
+            break;
+        }
+        part.offsets.lock().expect("offsets").finished(offset);
+    }
+}
+
+/// Handles one record; true when it is finished (handled, deduplicated or dead-lettered).
+async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
+    let Work { value, meta } = work;
+    let envelope = match RawEnvelope::decode(value.as_deref().unwrap_or_default()) {
+        Ok(env) => env,
+        Err(error) => {
+            let now = Utc::now();
+            tracing::warn!(%error, "undecodable record");
+            return dead_letter(
+                &meta,
+                value.as_deref(),
+                error.to_string(),
+                ErrorKind::Decode,
+                0,
+                (now, now),
+                part,
+                ctx,
+            )
+            .await;
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("event_id", tracing::field::display(envelope.id));
+    span.record(
+        "correlation_id",
+        tracing::field::display(envelope.correlation_id),
+    );
+
+    let dedup_key = ctx.options.dedup.as_ref().map(|store| {
+        (
+            store,
+            DedupKey::new(
+                ctx.options.service.as_str(),
+                ctx.group.as_str(),
+                meta.broker.as_str(),
+                envelope.id,
+            ),
+        )
+    });
+    let mut dedup_usable = true;
+    if let Some((store, key)) = &dedup_key {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match store.is_done(key).await {
+                Ok(true) => {
+                    ConsumerStats::bump(&ctx.stats.deduplicated);
+                    tracing::debug!("duplicate skipped");
+                    return true;
+                }
+                Ok(false) => break,
+                Err(error) => match ctx.options.dedup_policy {
+                    UnavailablePolicy::ProcessAnyway => {
+                        ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                        tracing::warn!(%error, "dedup store unavailable; handling without dedup");
+                        dedup_usable = false;
+                        break;
+                    }
+                    UnavailablePolicy::Pause => {
+                        tracing::warn!(%error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
+                        if !part.sleep(pause).await || ctx.stop.is_requested() {
+                            return false;
+                        }
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                },
+            }
+        }
+    }
+
+    let incoming = Arc::new(Incoming {
+        envelope,
+        record: meta,
+        value: value.unwrap_or_default(),
+        producer: Some(ctx.producer.clone()),
+    });
+    let mut attempts = 0u32;
+    let mut first_failure = None;
+    let first_failure_at = Instant::now();
+    loop {
+        attempts += 1;
+        let result = AssertUnwindSafe(ctx.handler.call(Arc::clone(&incoming)))
+            .catch_unwind()
+            .await;
+        let error = match result {
+            Ok(Ok(())) => break,
+            Ok(Err(e)) => e,
+            Err(panic) => HandlerError::panic(panic_text(&panic)),
+        };
+        let now = Utc::now();
+        let first = *first_failure.get_or_insert(now);
+        let elapsed = first_failure_at.elapsed();
+        if error.is_retryable() && ctx.options.retry.should_retry(attempts, elapsed) {
+            ConsumerStats::bump(&ctx.stats.retried);
+            let delay = ctx.options.retry.delay(attempts);
+            tracing::info!(broker = %incoming.record.broker, attempt = attempts, %error, ?delay, "handler failed; retrying");
+            if !part.sleep(delay).await {
+                return false;
+            }
+            continue;
+        }
+        tracing::warn!(broker = %incoming.record.broker, attempts, %error, "handler failed; dead-lettering");
+        return dead_letter(
+            &incoming.record,
+            Some(&incoming.value),
+            error.to_string(),
+            error.kind(),
+            attempts,
+            (first, now),
+            part,
+            ctx,
+        )
+        .await;
+    }
+    ConsumerStats::bump(&ctx.stats.handled);
+    if let Some((store, key)) = &dedup_key {
+        if dedup_usable {
+            if let Err(error) = store.mark_done(key).await {
+                ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                tracing::warn!(%error, "could not mark the event done in the dedup store");
+            }
+        }
+    }
+    true
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        format!("handler panicked: {s}")
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        format!("handler panicked: {s}")
+    } else {
+        "handler panicked".to_owned()
+    }
+}
+
+/// Writes a dead letter, retrying until the broker acknowledges it or the partition stops.
+/// True when written (or dead-lettering is off and the message is skipped).
+#[allow(clippy::too_many_arguments)]
+async fn dead_letter(
+    meta: &RecordMeta,
+    value: Option<&[u8]>,
+    error: String,
+    kind: ErrorKind,
+    attempts: u32,
+    (first, last): (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+) -> bool {
+    let Some(writer) = &ctx.dlq else {
+        tracing::error!(broker = %meta.broker, %error, "message skipped (dead-letter topics are off)");
+        return true;
+    };
+    let letter = DeadLetter {
+        topic: &meta.topic,
+        partition: meta.partition,
+        offset: meta.offset,
+        key: meta.key.as_deref(),
+        value,
+        headers: &meta.headers,
+        error,
+        kind,
+        attempts,
+        first_failure: first,
+        last_failure: last,
+    };
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match writer.write(&letter).await {
+            Ok(()) => {
+                ConsumerStats::bump(&ctx.stats.dead_lettered);
+                return true;
+            }
+            Err(error) => {
+                tracing::error!(broker = %meta.broker, %error, "dead-letter write failed; the offset stays uncommitted and the write is retried");
+                if !part.sleep(pause).await {
+                    return false;
+                }
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Extractors: the arguments a handler can take, each built from the incoming message.
+//!
+//! As in axum, a handler is any async fn whose arguments implement [`FromMessage`]:
+//!
+//! | extractor | what it gives |
+//! |---|---|
+//! | [`Envelope<T>`] | the typed envelope (metadata and payload) |
+//! | [`Data<T>`] | the payload only |
+//! | [`Context`] | topic, broker, partition, offset, key, headers, ids, and a producer whose sends carry the correlation id and set `causation_id` |
+//! | [`Broker`] | the trading broker namespace of the topic |
+//! | [`Key`] | the record key |
+//! | [`Headers`] | the record headers |
+//! | [`State<S>`] | shared application state given to the service with `.with_state(s)` |
+//!
+//! A payload that does not match `T` fails extraction with a decode error: the message goes to the
+//! dead-letter topic with the field path in its `dlq.error` header.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::envelope::EventEnvelope;
+use crate::event::Event;
+use crate::handler::{HandlerError, Incoming};
+use crate::producer::{CausalProducer, ProduceError};
+use crate::topic::Broker;
+
+/// What an extractor needs from the service for the handler to work; checked by
+/// `StreamServiceBuilder::build` before anything connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Shared state of this type, given with `.with_state(..)`.
+    State(TypeId, &'static str),
+    /// A producer, added with `.add_producer()`.
+    Producer,
+}
+
+/// Values a service hands to every handler: its shared states, by type.
+#[derive(Default, Clone)]
+pub struct Resources {
+    states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Resources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resources")
+            .field("states", &self.states.len())
+            .finish()
+    }
+}
+
+impl Resources {
+    /// Adds a shared state (one per type; a second of the same type replaces the first).
+    pub fn insert<S: Clone + Send + Sync + 'static>(&mut self, state: S) {
+        self.states.insert(TypeId::of::<S>(), Arc::new(state));
+    }
+
+    /// The state of type `S`, if given.
+    pub fn get<S: Clone + Send + Sync + 'static>(&self) -> Option<&S> {
+        self.states
+            .get(&TypeId::of::<S>())
+            .and_then(|s| s.downcast_ref::<S>())
+    }
+
+    /// Whether a state with this type id was given.
+    pub fn has(&self, id: TypeId) -> bool {
+        self.states.contains_key(&id)
+    }
+}
+
+/// A handler argument built from the incoming message.
+///
+/// ```
+/// use std::sync::Arc;
+/// use stream_core::extract::{FromMessage, Resources};
+/// use stream_core::handler::{HandlerError, Incoming};
+///
+/// /// The strategy id, read from a header.
+/// struct StrategyId(String);
+///
+/// impl FromMessage for StrategyId {
+///     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+///         msg.record
+///             .header("strategy")
+///             .map(|v| StrategyId(String::from_utf8_lossy(v).into_owned()))
+///             .ok_or_else(|| HandlerError::permanent("missing `strategy` header"))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler argument streamkit can extract",
+    label = "not an extractor",
+    note = "handler arguments must implement `FromMessage`: Envelope<T>, Data<T>, Context, Broker, Key, Headers or State<S>"
+)]
+pub trait FromMessage: Sized + Send + 'static {
+    /// Builds the argument; an error fails the message (decode errors are dead-lettered).
+    fn from_message(msg: &Arc<Incoming>, resources: &Resources) -> Result<Self, HandlerError>;
+
+    /// What the service must provide for this extractor.
+    fn requirement() -> Option<Requirement> {
+        None
+    }
+}
+
+/// The typed envelope: metadata and payload.
+///
+/// ```
+/// use stream_core::extract::Envelope;
+/// use stream_core::handler::HandlerError;
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Tick { price: rust_decimal::Decimal }
+/// async fn on_tick(Envelope(tick): Envelope<Tick>) -> Result<(), HandlerError> {
+///     println!("{} from {} at {}", tick.data.price, tick.source, tick.timestamp);
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Envelope<T>(pub EventEnvelope<T>);
+
+impl<T: DeserializeOwned + Send + 'static> FromMessage for Envelope<T> {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        msg.typed::<T>().map(Envelope)
+    }
+}
+
+impl<T> std::ops::Deref for Envelope<T> {
+    type Target = EventEnvelope<T>;
+    fn deref(&self) -> &EventEnvelope<T> {
+        &self.0
+    }
+}
+
+/// The payload only.
+///
+/// ```
+/// use stream_core::extract::Data;
+/// # #[derive(serde::Deserialize)] struct Fill { qty: u32 }
+/// async fn on_fill(Data(fill): Data<Fill>) -> Result<(), stream_core::handler::HandlerError> {
+///     println!("filled {}", fill.qty);
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Data<T>(pub T);
+
+impl<T: DeserializeOwned + Send + 'static> FromMessage for Data<T> {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        msg.typed::<T>().map(|e| Data(e.data))
+    }
+}
+
+/// The record key as text (`None` for a record without a key or with a non-UTF-8 key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(pub Option<String>);
+
+impl FromMessage for Key {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        Ok(Key(msg.record.key_str().map(str::to_owned)))
+    }
+}
+
+/// The record headers, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headers(pub Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    /// The first header named `name` as text.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+}
+
+impl FromMessage for Headers {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        Ok(Headers(msg.record.headers.clone()))
+    }
+}
+
+impl FromMessage for Broker {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        Ok(msg.record.broker.clone())
+    }
+}
+
+/// Shared application state given with `StreamServiceBuilder::with_state`; one value shared by
+/// every partition and handler (wrap mutable parts in a `Mutex` or atomics).
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// use stream_core::extract::State;
+/// #[derive(Clone, Default)]
+/// struct Positions { open: Arc<AtomicU64> }
+/// async fn on_fill(State(p): State<Positions>) -> Result<(), stream_core::handler::HandlerError> {
+///     p.open.fetch_add(1, Ordering::Relaxed);
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct State<S>(pub S);
+
+impl<S: Clone + Send + Sync + 'static> FromMessage for State<S> {
+    fn from_message(_: &Arc<Incoming>, resources: &Resources) -> Result<Self, HandlerError> {
+        resources.get::<S>().cloned().map(State).ok_or_else(|| {
+            HandlerError::permanent(format!(
+                "no state of type `{}`: add it with .with_state(..)",
+                std::any::type_name::<S>()
+            ))
+        })
+    }
+
+    fn requirement() -> Option<Requirement> {
+        Some(Requirement::State(
+            TypeId::of::<S>(),
+            std::any::type_name::<S>(),
+        ))
+    }
+}
+
+/// Everything about the message being handled, and a producer for what it causes.
+///
+/// Sends through the context carry the incoming event's `correlation_id` and set `causation_id`
+/// to its id, so a chain of events can be followed from the first tick to the last fill.
+///
+/// ```no_run
+/// use stream_core::extract::{Context, Data};
+/// use stream_core::handler::HandlerError;
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
+/// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "validated_signal"; }
+/// async fn validate(Data(s): Data<Signal>, ctx: Context) -> Result<(), HandlerError> {
+///     // `paper.signals.raw` in, `paper.signals.validated` out: same broker, no string surgery.
+///     let out = ctx.topic_on_same_broker("signals.validated")?;
+///     ctx.send(&out, &s).await?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    message: Arc<Incoming>,
+    producer: Option<CausalProducer>,
+}
+
+impl Context {
+    /// The topic the message came from.
+    pub fn topic(&self) -> &str {
+        &self.message.record.topic
+    }
+
+    /// The trading broker namespace.
+    pub fn broker(&self) -> &Broker {
+        &self.message.record.broker
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.message.record.partition
+    }
+
+    /// The offset.
+    pub fn offset(&self) -> i64 {
+        self.message.record.offset
+    }
+
+    /// The record key as text.
+    pub fn key(&self) -> Option<&str> {
+        self.message.record.key_str()
+    }
+
+    /// The record headers.
+    pub fn headers(&self) -> &[(String, Vec<u8>)] {
+        &self.message.record.headers
+    }
+
+    /// The event id.
+    pub fn event_id(&self) -> Uuid {
+        self.message.envelope.id
+    }
+
+    /// The correlation id of the chain this event belongs to.
+    pub fn correlation_id(&self) -> Uuid {
+        self.message.envelope.correlation_id
+    }
+
+    /// The id of the event that caused this one, if any.
+    pub fn causation_id(&self) -> Option<Uuid> {
+        self.message.envelope.causation_id
+    }
+
+    /// The whole incoming message.
+    pub fn message(&self) -> &Incoming {
+        &self.message
+    }
+
+    /// `<this broker>.<rest>`: the topic `rest` in this message's broker namespace.
+    pub fn topic_on_same_broker(&self, rest: &str) -> Result<String, HandlerError> {
+        let topic = format!("{}.{rest}", self.broker());
+        crate::topic::Topic::parse(&topic)
+            .map(|t| t.to_string())
+            .map_err(|e| HandlerError::permanent(e.to_string()))
+    }
+
+    /// The producer bound to this event (`None` when the service has no producer).
+    pub fn producer(&self) -> Option<&CausalProducer> {
+        self.producer.as_ref()
+    }
+
+    /// Publishes `data` caused by this event, keyed by this message's key, and waits for the
+    /// acknowledgement. A send failure is a retryable handler error.
+    pub async fn send<T: Event>(&self, topic: &str, data: &T) -> Result<Uuid, HandlerError> {
+        let key = self.key().unwrap_or_default().to_owned();
+        self.send_keyed(topic, &key, data).await
+    }
+
+    /// Like [`Context::send`] with an explicit partition key.
+    pub async fn send_keyed<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<Uuid, HandlerError> {
+        let producer = self.producer.as_ref().ok_or_else(|| {
+            HandlerError::permanent("this service has no producer: add .add_producer() to the builder")
+        })?;
+        producer
+            .send(topic, key, data)
+            .await
+            .map_err(|e: ProduceError| match e {
+                ProduceError::Serialization(_) | ProduceError::Topic(_) => {
+                    HandlerError::permanent(e)
+                }
+                other => HandlerError::retryable(other),
+            })
+    }
+}
+
+impl FromMessage for Context {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        Ok(Context {
+            message: Arc::clone(msg),
+            producer: msg.reply_producer(),
+        })
+    }
+
+    fn requirement() -> Option<Requirement> {
+        Some(Requirement::Producer)
+    }
+}
