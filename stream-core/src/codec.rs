@@ -227,6 +227,7 @@ pub fn encode_into<T: Serialize>(
 /// # Ok::<(), codec::CodecError>(())
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<EventEnvelope<T>, CodecError> {
+    not_an_object(bytes)?;
     match serde_json::from_slice(bytes) {
         Ok(env) => Ok(env),
         Err(fast) => Err(locate::<EventEnvelope<T>>(bytes, fast, None, true)),
@@ -269,6 +270,29 @@ pub fn is_envelope(value: &serde_json::Value) -> bool {
             .iter()
             .all(|k| obj.get(*k).is_some_and(serde_json::Value::is_string))
         && obj.contains_key("data")
+}
+
+/// An envelope is a JSON object. serde's derived `Deserialize` would also take a struct from an
+/// array (`[id, correlation_id, ...]`); the wire format has no such form, so reject it first.
+fn not_an_object(bytes: &[u8]) -> Result<(), CodecError> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let found = match first {
+        Some(b'{') | None => return Ok(()), // `None`: let serde_json report the empty input
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'0'..=b'9' | b'-') => "a number",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(_) => return Ok(()), // not JSON at all: serde_json says where
+    };
+    Err(CodecError {
+        kind: Kind::Decode,
+        field: None,
+        message: format!("an envelope is a JSON object, found {found}"),
+        bytes: Some(Box::from(bytes)),
+    })
 }
 
 /// Re-reads a document that failed to decode, this time tracking the path, to say which field
@@ -326,13 +350,13 @@ impl CodecError {
         bytes: Option<&[u8]>,
     ) -> Self {
         let mut message = err.to_string();
-        // serde_json appends the position; keep it only when no field says where, and only
-        // when it is a position in the record (not in its `data` text alone).
+        // serde_json appends the position. Keep it for malformed JSON; drop it when a field says
+        // where the value is wrong (and for `data` text, where it is not a position in the record).
         // serde_path_to_error writes `.` for the root and `?` for a key it never read.
         let field = path
             .map(|p| p.trim_end_matches(".?").to_owned())
             .filter(|p| p != "." && p != "?");
-        if err.line() != 0 && (field.is_some() || prefix.is_some()) {
+        if err.is_data() && err.line() != 0 && (field.is_some() || prefix.is_some()) {
             let suffix = format!(" at line {} column {}", err.line(), err.column());
             if let Some(stripped) = message.strip_suffix(&suffix) {
                 message.truncate(stripped.len());
@@ -343,6 +367,13 @@ impl CodecError {
             (Some(prefix), None) => Some(prefix.to_owned()),
             (None, path) => path,
         };
+        // rust_decimal, reading a JSON object where a Decimal belongs, complains about the
+        // object's first key (with arbitrary_precision it expects serde_json's number token
+        // there); say what is wrong at the Decimal's own path instead.
+        if message == "expected field with custom name" {
+            message = "invalid type: map, expected a decimal as a string or number".to_owned();
+            field = field.and_then(|p| p.rfind('.').map(|dot| p[..dot].to_owned()));
+        }
         // serde reports a missing field at its parent; name the field itself.
         if let Some(missing) = message
             .strip_prefix("missing field `")
@@ -581,12 +612,23 @@ pub mod timestamp {
         }
         let parsed = match DateTime::parse_from_rfc3339(s) {
             Ok(t) => t.to_utc(),
-            Err(_) => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
-                .ok()?
-                .and_utc(),
+            Err(_) => parse_naive(s)?.and_utc(),
         };
         Some(parsed.trunc_subsecs(6))
+    }
+
+    /// A time without offset, with `T`, `t` or a space between date and time.
+    fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+        const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+        match s.as_bytes().get(10) {
+            Some(b'T') => NaiveDateTime::parse_from_str(s, FORMAT).ok(),
+            Some(b't' | b' ') => {
+                let mut t = s.to_owned();
+                t.replace_range(10..11, "T");
+                NaiveDateTime::parse_from_str(&t, FORMAT).ok()
+            }
+            _ => None,
+        }
     }
 
     /// The form we write, parsed without the general parser: the hot path of every decode.
@@ -670,5 +712,106 @@ pub mod timestamp {
                 ))
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp::{format, parse};
+    use chrono::{DateTime, Utc};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn timestamp_forms_that_are_read() {
+        let t = utc("2026-11-26T19:28:45.123456Z");
+        for s in [
+            "2026-11-26T19:28:45.123456Z",
+            "2026-11-26t19:28:45.123456z",
+            "2026-11-26 19:28:45.123456Z",
+            "2026-11-26T19:28:45.123456+00:00",
+            "2026-11-26T19:28:45.123456-00:00",
+            "2026-11-26T14:28:45.123456-05:00",
+            "2026-11-26T19:28:45.123456",
+            "2026-11-26t19:28:45.123456",
+            "2026-11-26 19:28:45.123456",
+            "2026-11-26T19:28:45.123456789Z",
+            "2026-11-26T19:28:45.1234569",
+        ] {
+            assert_eq!(parse(s), Some(t), "{s}");
+        }
+        assert_eq!(
+            parse("2026-11-26T19:28:45.1Z"),
+            Some(utc("2026-11-26T19:28:45.100Z"))
+        );
+        assert_eq!(
+            parse("2026-11-26T19:28:45Z"),
+            Some(utc("2026-11-26T19:28:45Z"))
+        );
+    }
+
+    #[test]
+    fn timestamp_forms_that_are_not() {
+        for s in [
+            "",
+            "2026-11-26",
+            "19:28:45",
+            "2026-11-26T19:28Z",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-26T24:00:00Z",
+            "2026-11-26T19:28:45.123456ZZ",
+            "2026-11-26T19:28:45.Z",
+            "1764185325",
+            "2026-11-26T19:28:45.12345a6Z",
+        ] {
+            assert_eq!(parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_written_with_z_and_six_digits() {
+        assert_eq!(
+            format(&utc("2026-11-26T19:28:45Z")).unwrap(),
+            "2026-11-26T19:28:45.000000Z"
+        );
+        assert_eq!(
+            format(&utc("0000-01-01T00:00:00.000001Z")).unwrap(),
+            "0000-01-01T00:00:00.000001Z"
+        );
+        assert_eq!(
+            format(&utc("9999-12-31T23:59:59.999999999Z")).unwrap(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        let far = DateTime::from_timestamp(253_402_300_800, 0).unwrap(); // year 10000
+        assert_eq!(format(&far), None);
+        let before = DateTime::from_timestamp(-62_167_219_201, 0).unwrap(); // year -1
+        assert_eq!(format(&before), None);
+    }
+
+    #[test]
+    fn a_leap_second_round_trips() {
+        let leap = parse("2016-12-31T23:59:60.5Z").unwrap();
+        assert_eq!(format(&leap).unwrap(), "2016-12-31T23:59:60.500000Z");
+        assert_eq!(parse("2016-12-31T23:59:60.500000Z"), Some(leap));
+    }
+
+    #[test]
+    fn an_unwritable_timestamp_is_an_encode_error() {
+        let env = crate::EventEnvelope::builder("heartbeat", ())
+            .broker(stream_topics::Broker::new("paper").unwrap())
+            .source("clock")
+            .timestamp(DateTime::from_timestamp(253_402_300_800, 0).unwrap())
+            .build();
+        let mut buf = b"keep".to_vec();
+        let err = super::encode_into(&env, &mut buf).unwrap_err();
+        assert_eq!(err.kind(), "encode");
+        assert!(
+            err.to_string().contains("outside the years 0000 to 9999"),
+            "{err}"
+        );
+        assert_eq!(buf, b"keep", "the buffer is left as it was");
     }
 }

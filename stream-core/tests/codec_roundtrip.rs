@@ -79,7 +79,11 @@ fn payload() -> impl Strategy<Value = TradingSignal> {
 
 fn envelope() -> impl Strategy<Value = EventEnvelope<TradingSignal>> {
     (
-        (any::<u128>(), any::<u128>(), proptest::option::of(any::<u128>())),
+        (
+            any::<u128>(),
+            any::<u128>(),
+            proptest::option::of(any::<u128>()),
+        ),
         "[a-zA-Z0-9_-]{1,16}",
         event_type(),
         any::<String>(),
@@ -165,11 +169,11 @@ proptest! {
 #[test]
 fn a_number_that_f64_cannot_hold_is_read_exactly() {
     // f64 would read this as 0.30000000000000004 or 0.3; the Decimal keeps all 28 digits.
-    let leg: Leg = serde_json::from_str(r#"{"price":0.3000000000000000000000000001,"quantity":1}"#)
-        .unwrap();
+    let leg: Leg =
+        serde_json::from_str(r#"{"price":0.3000000000000000000000000001,"quantity":1}"#).unwrap();
     assert_eq!(leg.price.to_string(), "0.3000000000000000000000000001");
-    let leg: Leg = serde_json::from_str(r#"{"price":-79228162514264337593543950335,"quantity":1}"#)
-        .unwrap();
+    let leg: Leg =
+        serde_json::from_str(r#"{"price":-79228162514264337593543950335,"quantity":1}"#).unwrap();
     assert_eq!(leg.price, Decimal::MIN);
     let leg: Leg = serde_json::from_str(r#"{"price":2.5e-3,"quantity":1}"#).unwrap();
     assert_eq!(leg.price.to_string(), "0.0025");
