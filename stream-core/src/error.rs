@@ -39,6 +39,9 @@ pub enum Error {
     /// A topic name or pattern is not valid.
     #[error(transparent)]
     Topic(#[from] stream_topics::TopicError),
+    /// An envelope could not be encoded or decoded; the error names the field and why.
+    #[error(transparent)]
+    Codec(#[from] crate::codec::CodecError),
     /// The Kafka client reported an error.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),

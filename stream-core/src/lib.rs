@@ -25,7 +25,9 @@ pub mod topic;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use envelope::{EventEnvelope, Lineage};
 pub use error::{Error, Result};
+pub use event::{Event, EventType};
 
 /// Re-exports for generated code. Not public API: may change in any release.
 #[doc(hidden)]
