@@ -2,74 +2,54 @@
 //!
 //! What a valid topic or pattern is, how `*` expands, how the trading broker is read from a topic,
 //! and how the `topics.toml` catalog is parsed. This crate has no heavy dependencies so that the
-//! proc-macro crate (at compile time) and the runtime (at startup) share exactly one definition.
+//! proc-macro crate (at compile time, to put errors on the offending token) and the runtime (at
+//! startup) share exactly one definition; a proc-macro crate cannot export functions, so the
+//! grammar cannot live there (the way sqlx keeps `sqlx-macros-core` apart from `sqlx-macros`).
+//!
+//! - [`Topic`]: a concrete topic, `<broker>.<domain>.<event>` (at least two segments, the broker
+//!   first), within Kafka's rules.
+//! - [`TopicPattern`]: a topic in which `*` stands for exactly one whole segment; it becomes a
+//!   librdkafka regex subscription ([`TopicPattern::to_kafka_regex`]).
+//! - [`Broker`]: the trading-broker namespace, the first segment.
+//! - [`Catalog`]: the parsed `topics.toml`, which declares the brokers and, for each topic name
+//!   without broker, its event type and partition count; it checks topics and patterns against
+//!   the declarations, with a "did you mean" when a declared name is close.
+//! - [`TopicError`] and [`CatalogError`]: lowercase sentences that name the input and the fix.
+//!
+//! ```
+//! use stream_topics::{Catalog, Topic, TopicPattern};
+//!
+//! let catalog = Catalog::parse(r#"
+//!     brokers = ["paper", "zerodha"]
+//!     [topics."signals.raw"]
+//!     event = "trading_signal"
+//!     partitions = 6
+//!     [topics."signals.validated"]
+//!     event = "validated_signal"
+//!     partitions = 6
+//! "#)?;
+//!
+//! let pattern = TopicPattern::parse("*.signals.raw")?;
+//! assert_eq!(catalog.check_pattern(&pattern)?, ["paper.signals.raw", "zerodha.signals.raw"]);
+//! assert_eq!(pattern.to_kafka_regex(), r"^[^.]+\.signals\.raw$");
+//!
+//! // a handler on zerodha.signals.raw answers on the same broker
+//! let incoming = Topic::parse("zerodha.signals.raw")?;
+//! let reply = incoming.sibling("signals.validated")?;
+//! assert_eq!(catalog.event_type_of(&reply), Some("validated_signal"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-/// A topic name or pattern that is not valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicError {
-    /// What is wrong, in words a user can act on.
-    pub message: String,
-}
+mod broker;
+mod catalog;
+mod error;
+mod grammar;
+mod pattern;
+mod suggest;
+mod topic;
 
-impl std::fmt::Display for TopicError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for TopicError {}
-
-/// A trading-broker namespace: the first segment of a topic (`paper` in `paper.signals.raw`).
-///
-/// ```
-/// use stream_topics::Broker;
-/// let b = Broker::new("zerodha").unwrap();
-/// assert_eq!(b.as_str(), "zerodha");
-/// assert!(Broker::new("pa.per").is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Broker(String);
-
-impl Broker {
-    /// A broker namespace: one non-empty topic segment of `[a-zA-Z0-9_-]`.
-    pub fn new(name: impl Into<String>) -> Result<Self, TopicError> {
-        let name = name.into();
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(TopicError {
-                message: format!(
-                    "invalid broker `{name}`: a broker is one topic segment of letters, digits, `_` or `-`"
-                ),
-            });
-        }
-        Ok(Self(name))
-    }
-
-    /// The namespace as written in topics.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Broker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Broker {
-    type Error = TopicError;
-    fn try_from(s: String) -> Result<Self, TopicError> {
-        Self::new(s)
-    }
-}
-
-impl From<Broker> for String {
-    fn from(b: Broker) -> String {
-        b.0
-    }
-}
+pub use broker::Broker;
+pub use catalog::{Catalog, CatalogError, TopicSpec};
+pub use error::{TopicError, TopicErrorKind};
+pub use pattern::TopicPattern;
+pub use topic::Topic;
