@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use streamkit::Event;
 use streamkit::consumer::MessageConsumer;
 use streamkit::dev_cluster::DevCluster;
 use streamkit::handler::{HandlerError, Incoming};
 use streamkit::producer::MessageProducer;
-use streamkit::Event;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TradingSignal {
@@ -53,7 +53,10 @@ async fn main() -> streamkit::Result<()> {
             price: Decimal::new(245_055 + i as i64, 2),
         };
         let id = producer.send(&topic, &signal.symbol, &signal).await?;
-        println!("sent     {id} {} {} {} @ {}", signal.side, signal.quantity, signal.symbol, signal.price);
+        println!(
+            "sent     {id} {} {} {} @ {}",
+            signal.side, signal.quantity, signal.symbol, signal.price
+        );
     }
 
     let consumer = MessageConsumer::new(&config, &[&topic], "quickstart.signals")?
@@ -69,8 +72,14 @@ async fn main() -> streamkit::Result<()> {
             let signal = msg.typed::<TradingSignal>()?;
             println!(
                 "received {} {} {} {} @ {} (broker {}, partition {}, offset {})",
-                signal.id, signal.data.side, signal.data.quantity, signal.data.symbol,
-                signal.data.price, msg.record.broker, msg.record.partition, msg.record.offset
+                signal.id,
+                signal.data.side,
+                signal.data.quantity,
+                signal.data.symbol,
+                signal.data.price,
+                msg.record.broker,
+                msg.record.partition,
+                msg.record.offset
             );
             if counter.fetch_add(1, Ordering::SeqCst) + 1 == SIGNALS {
                 stop.shutdown();

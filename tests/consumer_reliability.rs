@@ -132,7 +132,10 @@ async fn every_input_is_handled_once_or_dead_lettered() {
         per_key.entry(*key).or_default().push(*seq);
     }
     for (key, seqs) in &per_key {
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "key {key} out of order");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "key {key} out of order"
+        );
     }
     let distinct: std::collections::HashSet<u64> = handled.iter().map(|(_, s)| *s).collect();
     assert_eq!(distinct.len(), handled.len(), "a message was handled twice");

@@ -65,7 +65,9 @@ async fn child() {
         .service("crash-test")
         .commit_interval(Duration::from_millis(300));
     if let Ok(prefix) = std::env::var("CRASH_REDIS_PREFIX") {
-        let store = RedisDedupStore::new(&testing::redis_url()).unwrap().prefix(prefix);
+        let store = RedisDedupStore::new(&testing::redis_url())
+            .unwrap()
+            .prefix(prefix);
         consumer = consumer.dedup(Arc::new(store));
     }
     let stop = consumer.shutdown_handle();
@@ -90,9 +92,17 @@ async fn child() {
                 let (p, o) = (msg.record.partition, msg.record.offset);
                 let id = msg.envelope.id;
                 let line = |tag: &str| format!("{tag} {seq} {p} {o} {id}\n");
-                ledger.lock().unwrap().write_all(line("B").as_bytes()).unwrap();
+                ledger
+                    .lock()
+                    .unwrap()
+                    .write_all(line("B").as_bytes())
+                    .unwrap();
                 tokio::time::sleep(Duration::from_millis(2)).await;
-                ledger.lock().unwrap().write_all(line("E").as_bytes()).unwrap();
+                ledger
+                    .lock()
+                    .unwrap()
+                    .write_all(line("E").as_bytes())
+                    .unwrap();
                 Ok::<(), HandlerError>(())
             }
         })
@@ -138,7 +148,12 @@ fn spawn_child(topic: &str, group: &str, ledger: &str, redis_prefix: Option<&str
 }
 
 fn ended(entries: &[Entry]) -> usize {
-    entries.iter().filter(|e| e.tag == 'E').map(|e| e.seq).collect::<HashSet<_>>().len()
+    entries
+        .iter()
+        .filter(|e| e.tag == 'E')
+        .map(|e| e.seq)
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 struct KillOutcome {
@@ -158,7 +173,12 @@ async fn kill_and_restart(redis_prefix: Option<&str>) -> KillOutcome {
     let producer = MessageProducer::new(&testing::kafka_config(), "crash-test").unwrap();
     let mut pending = Vec::new();
     for seq in 0..TOTAL {
-        pending.push(producer.enqueue(&topic, &format!("k{}", seq % 30), &Fill { seq }).await.unwrap());
+        pending.push(
+            producer
+                .enqueue(&topic, &format!("k{}", seq % 30), &Fill { seq })
+                .await
+                .unwrap(),
+        );
     }
     for p in pending {
         p.await.unwrap();
@@ -167,10 +187,14 @@ async fn kill_and_restart(redis_prefix: Option<&str>) -> KillOutcome {
     let ledger = ledger.to_str().unwrap().to_owned();
 
     let mut child = spawn_child(&topic, &group, &ledger, redis_prefix);
-    testing::wait_until(Duration::from_secs(90), "a third of the events handled", || {
-        let n = ended(&read_ledger(&ledger));
-        async move { n as u64 >= TOTAL / 3 }
-    })
+    testing::wait_until(
+        Duration::from_secs(90),
+        "a third of the events handled",
+        || {
+            let n = ended(&read_ledger(&ledger));
+            async move { n as u64 >= TOTAL / 3 }
+        },
+    )
     .await;
     // SIGKILL: no shutdown code runs.
     child.kill().unwrap();
@@ -179,7 +203,9 @@ async fn kill_and_restart(redis_prefix: Option<&str>) -> KillOutcome {
     let committed_at_kill = testing::committed_offsets(&group, &topic).await;
     let mut marked_at_kill = HashSet::new();
     if let Some(prefix) = redis_prefix {
-        let store = RedisDedupStore::new(&testing::redis_url()).unwrap().prefix(prefix);
+        let store = RedisDedupStore::new(&testing::redis_url())
+            .unwrap()
+            .prefix(prefix);
         for e in at_kill.iter().filter(|e| e.tag == 'E') {
             let key = DedupKey::new("crash-test", group.as_str(), "paper", e.id);
             if store.is_done(&key).await.unwrap() {
@@ -218,8 +244,18 @@ fn unsafe_sigterm(child: &Child) {
 
 async fn crash_without_shared_dedup_repeats_only_uncommitted() {
     let out = kill_and_restart(None).await;
-    let finished: HashSet<u64> = out.at_kill.iter().filter(|e| e.tag == 'E').map(|e| e.seq).collect();
-    let started: HashSet<u64> = out.at_kill.iter().filter(|e| e.tag == 'B').map(|e| e.seq).collect();
+    let finished: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .filter(|e| e.tag == 'E')
+        .map(|e| e.seq)
+        .collect();
+    let started: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .filter(|e| e.tag == 'B')
+        .map(|e| e.seq)
+        .collect();
     let in_flight = started.difference(&finished).count();
     let rerun: Vec<&Entry> = out
         .after
@@ -228,18 +264,33 @@ async fn crash_without_shared_dedup_repeats_only_uncommitted() {
         .collect();
     // Every repeated event was at or after its partition's committed offset at the kill.
     for e in &rerun {
-        let committed = out.committed_at_kill.get(&e.partition).copied().flatten().unwrap_or(0);
+        let committed = out
+            .committed_at_kill
+            .get(&e.partition)
+            .copied()
+            .flatten()
+            .unwrap_or(0);
         assert!(
             e.offset >= committed,
             "event {} at {}:{} was committed ({committed}) and ran again",
-            e.seq, e.partition, e.offset
+            e.seq,
+            e.partition,
+            e.offset
         );
     }
     let uncommitted_finished = out
         .at_kill
         .iter()
         .filter(|e| e.tag == 'E')
-        .filter(|e| e.offset >= out.committed_at_kill.get(&e.partition).copied().flatten().unwrap_or(0))
+        .filter(|e| {
+            e.offset
+                >= out
+                    .committed_at_kill
+                    .get(&e.partition)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0)
+        })
         .count();
     println!(
         "crash without shared dedup: {} in flight at the kill, {} finished but uncommitted, {} handled again",
@@ -248,15 +299,31 @@ async fn crash_without_shared_dedup_repeats_only_uncommitted() {
         rerun.len()
     );
     assert!(rerun.len() <= in_flight + uncommitted_finished);
-    let all: HashSet<u64> = out.at_kill.iter().chain(&out.after).filter(|e| e.tag == 'E').map(|e| e.seq).collect();
+    let all: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .chain(&out.after)
+        .filter(|e| e.tag == 'E')
+        .map(|e| e.seq)
+        .collect();
     assert_eq!(all.len() as u64, TOTAL, "events lost");
 }
 
 async fn crash_with_redis_dedup_repeats_nothing_marked_done() {
     let prefix = format!("{}:", testing::unique_name("crash"));
     let out = kill_and_restart(Some(&prefix)).await;
-    let finished: HashSet<u64> = out.at_kill.iter().filter(|e| e.tag == 'E').map(|e| e.seq).collect();
-    let started: HashSet<u64> = out.at_kill.iter().filter(|e| e.tag == 'B').map(|e| e.seq).collect();
+    let finished: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .filter(|e| e.tag == 'E')
+        .map(|e| e.seq)
+        .collect();
+    let started: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .filter(|e| e.tag == 'B')
+        .map(|e| e.seq)
+        .collect();
     let rerun: HashSet<u64> = out
         .after
         .iter()
@@ -273,10 +340,19 @@ async fn crash_with_redis_dedup_repeats_nothing_marked_done() {
         rerun.len()
     );
     assert!(out.marked_at_kill.len() as u64 >= TOTAL / 3 - PARTITIONS as u64);
-    assert!(marked_rerun.is_empty(), "events marked done ran again: {marked_rerun:?}");
+    assert!(
+        marked_rerun.is_empty(),
+        "events marked done ran again: {marked_rerun:?}"
+    );
     // What may run again: in flight at the kill, or finished in the instant before its mark.
     let unmarked_finished = finished.len() - out.marked_at_kill.len();
     assert!(rerun.len() <= in_flight + unmarked_finished);
-    let all: HashSet<u64> = out.at_kill.iter().chain(&out.after).filter(|e| e.tag == 'E').map(|e| e.seq).collect();
+    let all: HashSet<u64> = out
+        .at_kill
+        .iter()
+        .chain(&out.after)
+        .filter(|e| e.tag == 'E')
+        .map(|e| e.seq)
+        .collect();
     assert_eq!(all.len() as u64, TOTAL, "events lost");
 }

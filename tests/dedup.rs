@@ -74,7 +74,10 @@ async fn published_twice_handled_once(store: Arc<dyn DedupStore>) {
     let report = run.await.unwrap().unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), COUNT);
-    assert!(seen.values().all(|&n| n == 1), "an envelope was handled twice");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "an envelope was handled twice"
+    );
     assert_eq!(report.stats.handled, COUNT as u64);
     assert_eq!(report.stats.deduplicated, COUNT as u64);
     let _ = producer.shutdown(Duration::from_secs(5)).await;

@@ -39,7 +39,10 @@ fn redis_script(action: &str, port: u16) {
 
 async fn publish(producer: &MessageProducer, topic: &str, from: u64, n: u64) {
     for seq in from..from + n {
-        producer.send(topic, &format!("k{}", seq % 4), &Tick { seq }).await.unwrap();
+        producer
+            .send(topic, &format!("k{}", seq % 4), &Tick { seq })
+            .await
+            .unwrap();
     }
 }
 
@@ -49,11 +52,15 @@ async fn outage(policy: UnavailablePolicy, port: u16) {
     testing::create_topic(&topic, 2).await;
     let producer = MessageProducer::new(&testing::kafka_config(), "outage-test").unwrap();
     let store = RedisDedupStore::new(&format!("redis://127.0.0.1:{port}")).unwrap();
-    let consumer = MessageConsumer::new(&testing::kafka_config(), &[&topic], &testing::unique_name("outage"))
-        .unwrap()
-        .service("outage-test")
-        .dedup(Arc::new(store))
-        .dedup_policy(policy);
+    let consumer = MessageConsumer::new(
+        &testing::kafka_config(),
+        &[&topic],
+        &testing::unique_name("outage"),
+    )
+    .unwrap()
+    .service("outage-test")
+    .dedup(Arc::new(store))
+    .dedup_policy(policy);
     let stats = consumer.stats();
     let stop = consumer.shutdown_handle();
     let run = tokio::spawn(consumer.run(|msg: Arc<Incoming>| async move {
@@ -72,10 +79,14 @@ async fn outage(policy: UnavailablePolicy, port: u16) {
     publish(&producer, &topic, 100, 100).await;
     match policy {
         UnavailablePolicy::ProcessAnyway => {
-            testing::wait_until(Duration::from_secs(30), "handling to go on without redis", || {
-                let s = stats.snapshot();
-                async move { s.handled >= 200 }
-            })
+            testing::wait_until(
+                Duration::from_secs(30),
+                "handling to go on without redis",
+                || {
+                    let s = stats.snapshot();
+                    async move { s.handled >= 200 }
+                },
+            )
             .await;
             assert!(stats.snapshot().dedup_unavailable >= 100);
         }
@@ -88,10 +99,14 @@ async fn outage(policy: UnavailablePolicy, port: u16) {
     }
 
     redis_script("up", port);
-    testing::wait_until(Duration::from_secs(30), "everything handled after redis is back", || {
-        let s = stats.snapshot();
-        async move { s.handled >= 200 }
-    })
+    testing::wait_until(
+        Duration::from_secs(30),
+        "everything handled after redis is back",
+        || {
+            let s = stats.snapshot();
+            async move { s.handled >= 200 }
+        },
+    )
     .await;
     stop.shutdown();
     let report = run.await.unwrap().unwrap();

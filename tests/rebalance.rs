@@ -110,9 +110,16 @@ async fn graceful_leave_and_late_join_lose_and_repeat_nothing() {
     let ledger = ledger.lock().unwrap();
     assert_eq!(ledger.len() as u64, TOTAL, "messages lost");
     let twice: Vec<_> = ledger.iter().filter(|(_, v)| v.len() > 1).collect();
-    assert!(twice.is_empty(), "handled twice: {:?}", &twice[..twice.len().min(10)]);
+    assert!(
+        twice.is_empty(),
+        "handled twice: {:?}",
+        &twice[..twice.len().min(10)]
+    );
     for name in ["a", "b"] {
-        assert!(ledger.values().any(|v| v[0] == name), "{name} handled nothing");
+        assert!(
+            ledger.values().any(|v| v[0] == name),
+            "{name} handled nothing"
+        );
     }
     assert!(report_c.stats.handled > 0, "the late member took no work");
     assert!(report_b.unfinished.is_empty() && report_c.unfinished.is_empty());

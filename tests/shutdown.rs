@@ -23,7 +23,10 @@ impl Event for Order {
 async fn publish(topic: &str, n: u64) -> MessageProducer {
     let producer = MessageProducer::new(&testing::kafka_config(), "shutdown-test").unwrap();
     for seq in 0..n {
-        producer.send(topic, "one-key", &Order { seq }).await.unwrap();
+        producer
+            .send(topic, "one-key", &Order { seq })
+            .await
+            .unwrap();
     }
     producer
 }
@@ -93,17 +96,29 @@ async fn handler_past_the_deadline_is_reported_and_not_committed() {
             Ok::<(), HandlerError>(())
         }
     }));
-    testing::wait_until(Duration::from_secs(30), "the stuck handler to start", || {
-        let n = started.load(Ordering::SeqCst);
-        async move { n >= 2 }
-    })
+    testing::wait_until(
+        Duration::from_secs(30),
+        "the stuck handler to start",
+        || {
+            let n = started.load(Ordering::SeqCst);
+            async move { n >= 2 }
+        },
+    )
     .await;
     let asked = Instant::now();
     stop.shutdown();
     let report = run.await.unwrap().unwrap();
-    assert!(asked.elapsed() < Duration::from_secs(5), "shutdown took {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        asked.elapsed()
+    );
     assert_eq!(report.unfinished, vec![(topic.clone(), 0, 1)]);
     let committed = testing::committed_offsets(&group, &topic).await;
-    assert_eq!(committed[&0], Some(1), "the stuck message must be delivered again");
+    assert_eq!(
+        committed[&0],
+        Some(1),
+        "the stuck message must be delivered again"
+    );
     let _ = producer.shutdown(Duration::from_secs(5)).await;
 }

@@ -705,7 +705,9 @@ fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMo
                 s.offsets.lock().expect("offsets").mark_committed(next);
             }
         }
-        Err(error) => tracing::warn!(group = %shared.group, %error, "offset commit failed; will retry"),
+        Err(error) => {
+            tracing::warn!(group = %shared.group, %error, "offset commit failed; will retry")
+        }
     }
 }
 
@@ -762,7 +764,12 @@ fn dispatch(
         .headers()
         .map(|hs| {
             hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -780,13 +787,9 @@ fn dispatch(
     };
     let key = (topic, msg.partition());
     let mut map = shared.partitions.lock().expect("partitions");
-    let state = map.entry(key.clone()).or_insert_with(|| {
-        spawn_worker(
-            shared,
-            worker,
-            worker.options.partition_queue.max(1),
-        )
-    });
+    let state = map
+        .entry(key.clone())
+        .or_insert_with(|| spawn_worker(shared, worker, worker.options.partition_queue.max(1)));
     state
         .shared
         .offsets

@@ -31,7 +31,9 @@ pub enum Error {
         message: String,
     },
     /// A service was built or started without any handler.
-    #[error("service `{service}` has no handler: add one with .add_consumer_handler(..) or #[stream_handler]")]
+    #[error(
+        "service `{service}` has no handler: add one with .add_consumer_handler(..) or #[stream_handler]"
+    )]
     NoHandlers {
         /// The service name.
         service: String,
@@ -42,6 +44,9 @@ pub enum Error {
     /// An envelope could not be encoded or decoded; the error names the field and why.
     #[error(transparent)]
     Codec(#[from] crate::codec::CodecError),
+    /// Publishing a message failed.
+    #[error(transparent)]
+    Produce(#[from] crate::producer::ProduceError),
     /// The Kafka client reported an error.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),

@@ -324,7 +324,9 @@ impl Context {
         data: &T,
     ) -> Result<Uuid, HandlerError> {
         let producer = self.producer.as_ref().ok_or_else(|| {
-            HandlerError::permanent("this service has no producer: add .add_producer() to the builder")
+            HandlerError::permanent(
+                "this service has no producer: add .add_producer() to the builder",
+            )
         })?;
         producer
             .send(topic, key, data)

@@ -156,7 +156,9 @@ pub struct RecordMeta {
 impl RecordMeta {
     /// The key as UTF-8 text, if it is.
     pub fn key_str(&self) -> Option<&str> {
-        self.key.as_deref().and_then(|k| std::str::from_utf8(k).ok())
+        self.key
+            .as_deref()
+            .and_then(|k| std::str::from_utf8(k).ok())
     }
 
     /// The first header named `name`, as bytes.
@@ -302,6 +304,7 @@ macro_rules! impl_handler {
                 Box::pin(async move { fut.await.into_handler_result() })
             }
 
+            #[allow(unused_mut)]
             fn requirements() -> Vec<crate::extract::Requirement> {
                 let mut out = Vec::new();
                 $( out.extend($arg::requirement()); )*

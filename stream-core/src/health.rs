@@ -15,11 +15,18 @@ use crate::error::{Error, Result};
 use crate::service::ServiceHandle;
 
 /// A running health server; stops when dropped.
-#[derive(Debug)]
 pub struct HealthServer {
     server: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
     port: u16,
+}
+
+impl std::fmt::Debug for HealthServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthServer")
+            .field("port", &self.port)
+            .finish()
+    }
 }
 
 impl HealthServer {
@@ -58,9 +65,8 @@ pub fn serve(port: u16, handle: ServiceHandle) -> Result<HealthServer> {
                     break;
                 }
                 let (status, body) = respond(request.url(), &handle);
-                let _ = request.respond(
-                    tiny_http::Response::from_string(body).with_status_code(status),
-                );
+                let _ = request
+                    .respond(tiny_http::Response::from_string(body).with_status_code(status));
             }
         })
         .map_err(|e| Error::Config {
@@ -90,20 +96,65 @@ pub fn metrics_text(handle: &ServiceHandle) -> String {
     let stats = handle.stats();
     let mut out = String::new();
     let metrics: [(&str, &str, &str, fn(&crate::consumer::StatsSnapshot) -> u64); 8] = [
-        ("streamkit_messages_received_total", "counter", "Records received from Kafka.", |s| s.received),
-        ("streamkit_messages_handled_total", "counter", "Messages whose handler succeeded.", |s| s.handled),
-        ("streamkit_messages_retried_total", "counter", "Handler retries.", |s| s.retried),
-        ("streamkit_messages_dead_lettered_total", "counter", "Messages written to a dead-letter topic.", |s| s.dead_lettered),
-        ("streamkit_messages_deduplicated_total", "counter", "Duplicates skipped.", |s| s.deduplicated),
-        ("streamkit_dedup_unavailable_total", "counter", "Messages handled while the dedup store was unavailable.", |s| s.dedup_unavailable),
-        ("streamkit_commits_total", "counter", "Offset commits.", |s| s.commits),
-        ("streamkit_assigned_partitions", "gauge", "Partitions currently assigned.", |s| s.assigned_partitions),
+        (
+            "streamkit_messages_received_total",
+            "counter",
+            "Records received from Kafka.",
+            |s| s.received,
+        ),
+        (
+            "streamkit_messages_handled_total",
+            "counter",
+            "Messages whose handler succeeded.",
+            |s| s.handled,
+        ),
+        (
+            "streamkit_messages_retried_total",
+            "counter",
+            "Handler retries.",
+            |s| s.retried,
+        ),
+        (
+            "streamkit_messages_dead_lettered_total",
+            "counter",
+            "Messages written to a dead-letter topic.",
+            |s| s.dead_lettered,
+        ),
+        (
+            "streamkit_messages_deduplicated_total",
+            "counter",
+            "Duplicates skipped.",
+            |s| s.deduplicated,
+        ),
+        (
+            "streamkit_dedup_unavailable_total",
+            "counter",
+            "Messages handled while the dedup store was unavailable.",
+            |s| s.dedup_unavailable,
+        ),
+        (
+            "streamkit_commits_total",
+            "counter",
+            "Offset commits.",
+            |s| s.commits,
+        ),
+        (
+            "streamkit_assigned_partitions",
+            "gauge",
+            "Partitions currently assigned.",
+            |s| s.assigned_partitions,
+        ),
     ];
     for (name, kind, help, get) in metrics {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for (group, s) in &stats {
-            let _ = writeln!(out, "{name}{{group=\"{}\"}} {}", group.replace('"', "'"), get(s));
+            let _ = writeln!(
+                out,
+                "{name}{{group=\"{}\"}} {}",
+                group.replace('"', "'"),
+                get(s)
+            );
         }
     }
     out

@@ -28,6 +28,7 @@ pub mod testing;
 pub use envelope::{EventEnvelope, Lineage};
 pub use error::{Error, Result};
 pub use event::{Event, EventType};
+pub use topic::{Broker, Topic, TopicPattern};
 
 /// Re-exports for generated code. Not public API: may change in any release.
 #[doc(hidden)]

@@ -89,7 +89,9 @@ pub enum ProduceError {
         payload: Vec<u8>,
     },
     /// librdkafka's queue stayed full for longer than the configured deadline.
-    #[error("producer queue full for {waited:?} (`queue.buffering.max.messages`); slow down or raise it")]
+    #[error(
+        "producer queue full for {waited:?} (`queue.buffering.max.messages`); slow down or raise it"
+    )]
     QueueFull {
         /// How long the send waited for room.
         waited: Duration,
@@ -362,21 +364,17 @@ impl MessageProducer {
         let max_message_bytes = config
             .parse_num::<usize>("message.max.bytes")?
             .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
-        let producer: FutureProducer =
-            config
-                .to_client_config()
-                .create()
-                .map_err(|e| match e {
-                    KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
-                        key: key.clone(),
-                        message: format!("librdkafka rejected `{value}`: {desc}"),
-                    },
-                    KafkaError::ClientCreation(msg) => Error::Config {
-                        key: "producer".into(),
-                        message: msg,
-                    },
-                    other => Error::Kafka(other),
-                })?;
+        let producer: FutureProducer = config.to_client_config().create().map_err(|e| match e {
+            KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+                key: key.clone(),
+                message: format!("librdkafka rejected `{value}`: {desc}"),
+            },
+            KafkaError::ClientCreation(msg) => Error::Config {
+                key: "producer".into(),
+                message: msg,
+            },
+            other => Error::Kafka(other),
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 producer,
@@ -436,7 +434,12 @@ impl MessageProducer {
     /// Sends `data` as an event of its [`Event::EVENT_TYPE`] and waits for the acknowledgement.
     ///
     /// The envelope's broker is the topic's first segment; its `source` is the service name.
-    pub async fn send<T: Event>(&self, topic: &str, key: &str, data: &T) -> Result<Uuid, ProduceError> {
+    pub async fn send<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<Uuid, ProduceError> {
         self.enqueue(topic, key, data).await?.await
     }
 
@@ -605,11 +608,19 @@ impl MessageProducer {
         match self
             .inner
             .producer
-            .send(record, rdkafka::util::Timeout::After(self.inner.queue_deadline))
+            .send(
+                record,
+                rdkafka::util::Timeout::After(self.inner.queue_deadline),
+            )
             .await
         {
             Ok(_) => Ok(()),
-            Err((error, _)) => Err(ProduceError::from_kafka(error, topic, value.to_vec(), limit)),
+            Err((error, _)) => Err(ProduceError::from_kafka(
+                error,
+                topic,
+                value.to_vec(),
+                limit,
+            )),
         }
     }
 
@@ -747,7 +758,12 @@ impl CausalProducer {
     }
 
     /// Sends `data` caused by the bound event and waits for the acknowledgement.
-    pub async fn send<T: Event>(&self, topic: &str, key: &str, data: &T) -> Result<Uuid, ProduceError> {
+    pub async fn send<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<Uuid, ProduceError> {
         self.enqueue(topic, key, data).await?.await
     }
 
@@ -787,7 +803,8 @@ mod tests {
         let cfg = KafkaConfig::new("127.0.0.1:1").set("acks", "1");
         let err = MessageProducer::new(&cfg, "svc").unwrap_err();
         assert!(
-            err.to_string().starts_with("bad configuration `acks`: expected `all`"),
+            err.to_string()
+                .starts_with("bad configuration `acks`: expected `all`"),
             "{err}"
         );
     }
@@ -816,8 +833,9 @@ mod tests {
     #[test]
     fn client_id_is_service_and_instance() {
         let cfg = KafkaConfig::new("127.0.0.1:1");
-        let p = MessageProducer::with_options(&cfg, "risk", ProducerOptions::default().instance("a1"))
-            .unwrap();
+        let p =
+            MessageProducer::with_options(&cfg, "risk", ProducerOptions::default().instance("a1"))
+                .unwrap();
         assert_eq!(p.client_id(), "risk-a1");
     }
 }

@@ -274,7 +274,9 @@ impl StreamServiceBuilder {
                     Requirement::State(id, ty) if !self.resources.has(*id) => {
                         return Err(wiring(
                             &h.name,
-                            format!("takes `State<{ty}>` but no such state was given: add .with_state(..)"),
+                            format!(
+                                "takes `State<{ty}>` but no such state was given: add .with_state(..)"
+                            ),
                         ));
                     }
                     _ => {}
@@ -319,7 +321,12 @@ impl StreamServiceBuilder {
             None
         };
         let resources = Arc::new(self.resources);
-        let mut groups: Vec<(String, Vec<(Vec<TopicPattern>, Arc<dyn MessageHandler>)>, ConsumerOptions, Vec<String>)> = Vec::new();
+        let mut groups: Vec<(
+            String,
+            Vec<(Vec<TopicPattern>, Arc<dyn MessageHandler>)>,
+            ConsumerOptions,
+            Vec<String>,
+        )> = Vec::new();
         for (spec, patterns) in self.handlers.into_iter().zip(parsed) {
             let handler = (spec.make)(Arc::clone(&resources));
             let dedup = if spec.dedup {
@@ -366,7 +373,10 @@ impl StreamServiceBuilder {
             };
             consumers.push((consumer, router));
         }
-        let stats = consumers.iter().map(|(c, _)| (c.group().to_owned(), c.stats())).collect();
+        let stats = consumers
+            .iter()
+            .map(|(c, _)| (c.group().to_owned(), c.stats()))
+            .collect();
         let stops = consumers.iter().map(|(c, _)| c.shutdown_handle()).collect();
         Ok(StreamService {
             name: self.name,
@@ -410,7 +420,9 @@ impl MessageHandler for Router {
     ) -> futures::future::BoxFuture<'static, std::result::Result<(), HandlerError>> {
         let topic = &message.record.topic;
         for (patterns, handler) in &self.routes {
-            if patterns.iter().any(|p| p.matches_str(topic)) {
+            if crate::topic::Topic::parse(topic)
+                .is_ok_and(|t| patterns.iter().any(|p| p.matches(&t)))
+            {
                 return handler.call(message);
             }
         }

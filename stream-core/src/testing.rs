@@ -102,7 +102,10 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics(&new, &opts).await.expect("create_topics");
+    let results = admin
+        .create_topics(&new, &opts)
+        .await
+        .expect("create_topics");
     for r in results {
         if let Err((topic, code)) = r {
             if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
@@ -122,11 +125,13 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
                     consumer
                         .fetch_metadata(Some(t), Duration::from_secs(5))
                         .ok()
-                        .and_then(|m| m.topics().first().map(|mt| {
-                            mt.error().is_none()
-                                && mt.partitions().len() == partitions as usize
-                                && mt.partitions().iter().all(|p| p.leader() >= 0)
-                        }))
+                        .and_then(|m| {
+                            m.topics().first().map(|mt| {
+                                mt.error().is_none()
+                                    && mt.partitions().len() == partitions as usize
+                                    && mt.partitions().iter().all(|p| p.leader() >= 0)
+                            })
+                        })
                         .unwrap_or(false)
                 })
             })

@@ -169,7 +169,12 @@ impl DeadLetterWriter {
             });
         }
         self.producer
-            .send_record(&topic, letter.key, letter.value.unwrap_or_default(), headers)
+            .send_record(
+                &topic,
+                letter.key,
+                letter.value.unwrap_or_default(),
+                headers,
+            )
             .await
     }
 
@@ -184,9 +189,7 @@ impl DeadLetterWriter {
             Ok(results) => {
                 let ok = results.iter().all(|r| match r {
                     Ok(_) => true,
-                    Err((_, code)) => {
-                        *code == rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
-                    }
+                    Err((_, code)) => *code == rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
                 });
                 if ok {
                     self.known

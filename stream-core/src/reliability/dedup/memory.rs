@@ -161,10 +161,17 @@ mod tests {
         let store = MemoryDedupStore::new(100, Duration::from_secs(60));
         // An id created two minutes ago (UUIDv7 carries its creation time).
         let old_ms = now_ms() - 120_000;
-        let ts = uuid::Timestamp::from_unix(uuid::NoContext, old_ms / 1000, ((old_ms % 1000) * 1_000_000) as u32);
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            old_ms / 1000,
+            ((old_ms % 1000) * 1_000_000) as u32,
+        );
         let old = Uuid::new_v7(ts);
         store.mark_done(&key("paper", old)).await.unwrap();
-        store.mark_done(&key("paper", Uuid::now_v7())).await.unwrap();
+        store
+            .mark_done(&key("paper", Uuid::now_v7()))
+            .await
+            .unwrap();
         assert!(!store.is_done(&key("paper", old)).await.unwrap());
         assert_eq!(store.len(), 1);
     }
