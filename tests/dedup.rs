@@ -72,7 +72,7 @@ async fn published_twice_handled_once(store: Arc<dyn DedupStore>) {
     .await;
     stop.shutdown();
     let report = run.await.unwrap().unwrap();
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), COUNT);
     assert!(
         seen.values().all(|&n| n == 1),

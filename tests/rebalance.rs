@@ -107,7 +107,7 @@ async fn graceful_leave_and_late_join_lose_and_repeat_nothing() {
     let report_b = b.await.unwrap().unwrap();
     let report_c = c.await.unwrap().unwrap();
 
-    let ledger = ledger.lock().unwrap();
+    let ledger = ledger.lock().unwrap().clone();
     assert_eq!(ledger.len() as u64, TOTAL, "messages lost");
     let twice: Vec<_> = ledger.iter().filter(|(_, v)| v.len() > 1).collect();
     assert!(

@@ -393,10 +393,10 @@ impl ServiceConfig {
 
     /// Applies the environment over this configuration.
     pub fn merge_env(mut self) -> Result<Self> {
-        if let Ok(b) = std::env::var(BOOTSTRAP_ENV) {
-            if !b.trim().is_empty() {
-                self.kafka = self.kafka.set("bootstrap.servers", b.trim());
-            }
+        if let Ok(b) = std::env::var(BOOTSTRAP_ENV)
+            && !b.trim().is_empty()
+        {
+            self.kafka = self.kafka.set("bootstrap.servers", b.trim());
         }
         self.kafka = self.kafka.merge_env();
         let num = |key: &str| -> Result<Option<u64>> {

@@ -288,15 +288,15 @@ impl MessageConsumer {
                 message: "expected a consumer group name, found an empty string".into(),
             });
         }
-        if let Some(v) = config.get("enable.auto.commit") {
-            if v.trim() != "false" {
-                return Err(Error::Config {
-                    key: "enable.auto.commit".into(),
-                    message: format!(
-                        "expected `false` (streamkit commits only finished offsets), found `{v}`"
-                    ),
-                });
-            }
+        if let Some(v) = config.get("enable.auto.commit")
+            && v.trim() != "false"
+        {
+            return Err(Error::Config {
+                key: "enable.auto.commit".into(),
+                message: format!(
+                    "expected `false` (streamkit commits only finished offsets), found `{v}`"
+                ),
+            });
         }
         Ok(Self {
             config: config.clone(),
@@ -573,10 +573,8 @@ impl Shared {
                 task.abort();
             }
             let offsets = shared.offsets.lock().expect("offsets");
-            if !finished {
-                if let Some(offset) = offsets.first_unfinished() {
-                    unfinished.push((topic.to_string(), partition, offset));
-                }
+            if !finished && let Some(offset) = offsets.first_unfinished() {
+                unfinished.push((topic.to_string(), partition, offset));
             }
             if let Some(next) = offsets.to_commit() {
                 let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(next));
@@ -973,13 +971,12 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
         .await;
     }
     ConsumerStats::bump(&ctx.stats.handled);
-    if let Some((store, key)) = &dedup_key {
-        if dedup_usable {
-            if let Err(error) = store.mark_done(key).await {
-                ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-                tracing::warn!(%error, "could not mark the event done in the dedup store");
-            }
-        }
+    if let Some((store, key)) = &dedup_key
+        && dedup_usable
+        && let Err(error) = store.mark_done(key).await
+    {
+        ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+        tracing::warn!(%error, "could not mark the event done in the dedup store");
     }
     true
 }

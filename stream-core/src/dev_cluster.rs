@@ -102,13 +102,13 @@ impl DevCluster {
             .collect();
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
         for r in admin.create_topics(&new, &opts).await? {
-            if let Err((topic, code)) = r {
-                if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                    return Err(Error::Config {
-                        key: "topics".into(),
-                        message: format!("could not create `{topic}`: {code}"),
-                    });
-                }
+            if let Err((topic, code)) = r
+                && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
+            {
+                return Err(Error::Config {
+                    key: "topics".into(),
+                    message: format!("could not create `{topic}`: {code}"),
+                });
             }
         }
         Ok(())

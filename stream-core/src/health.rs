@@ -95,7 +95,8 @@ fn respond(url: &str, handle: &ServiceHandle) -> (u16, String) {
 pub fn metrics_text(handle: &ServiceHandle) -> String {
     let stats = handle.stats();
     let mut out = String::new();
-    let metrics: [(&str, &str, &str, fn(&crate::consumer::StatsSnapshot) -> u64); 8] = [
+    type Get = fn(&crate::consumer::StatsSnapshot) -> u64;
+    let metrics: [(&str, &str, &str, Get); 8] = [
         (
             "streamkit_messages_received_total",
             "counter",

@@ -48,16 +48,16 @@ impl PartitionOffsets {
 
     /// Records that `offset` is finished.
     pub fn finished(&mut self, offset: i64) {
-        if let Some(front) = self.pending.front() {
-            if front.0 == offset {
+        if let Some(front) = self.pending.front()
+            && front.0 == offset
+        {
+            self.pending.pop_front();
+            self.committable = Some(offset + 1);
+            while let Some(&(o, true)) = self.pending.front() {
                 self.pending.pop_front();
-                self.committable = Some(offset + 1);
-                while let Some(&(o, true)) = self.pending.front() {
-                    self.pending.pop_front();
-                    self.committable = Some(o + 1);
-                }
-                return;
+                self.committable = Some(o + 1);
             }
+            return;
         }
         if let Some(entry) = self.pending.iter_mut().find(|(o, _)| *o == offset) {
             entry.1 = true;

@@ -225,10 +225,10 @@ impl ProducerOptions {
 
 /// The instance name used in `client.id` when none is configured.
 pub(crate) fn default_instance() -> String {
-    if let Ok(i) = std::env::var("STREAMKIT_INSTANCE") {
-        if !i.is_empty() {
-            return i;
-        }
+    if let Ok(i) = std::env::var("STREAMKIT_INSTANCE")
+        && !i.is_empty()
+    {
+        return i;
     }
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -308,28 +308,28 @@ impl std::fmt::Debug for MessageProducer {
 
 /// Checks that `config` keeps idempotent, fully acknowledged delivery.
 fn check_idempotence(config: &KafkaConfig) -> Result<()> {
-    if let Some(v) = config.get("enable.idempotence") {
-        if v.trim() != "true" {
-            return Err(Error::Config {
-                key: "enable.idempotence".into(),
-                message: format!(
-                    "expected `true` (streamkit never produces duplicates), found `{v}`; \
+    if let Some(v) = config.get("enable.idempotence")
+        && v.trim() != "true"
+    {
+        return Err(Error::Config {
+            key: "enable.idempotence".into(),
+            message: format!(
+                "expected `true` (streamkit never produces duplicates), found `{v}`; \
                      use ProducerOptions::allow_non_idempotent() to opt out"
-                ),
-            });
-        }
+            ),
+        });
     }
     for key in ["acks", "request.required.acks"] {
-        if let Some(v) = config.get(key) {
-            if !matches!(v.trim(), "all" | "-1") {
-                return Err(Error::Config {
-                    key: key.into(),
-                    message: format!(
-                        "expected `all` (idempotent delivery needs every in-sync replica), \
+        if let Some(v) = config.get(key)
+            && !matches!(v.trim(), "all" | "-1")
+        {
+            return Err(Error::Config {
+                key: key.into(),
+                message: format!(
+                    "expected `all` (idempotent delivery needs every in-sync replica), \
                          found `{v}`; use ProducerOptions::allow_non_idempotent() to opt out"
-                    ),
-                });
-            }
+                ),
+            });
         }
     }
     Ok(())
@@ -492,18 +492,18 @@ impl MessageProducer {
         broker: Option<Broker>,
         cause: Option<Lineage>,
     ) -> Result<PendingDelivery, ProduceError> {
-        if let Some(value) = (data as &dyn Any).downcast_ref::<serde_json::Value>() {
-            if codec::is_envelope(value) {
-                let bytes = serde_json::to_vec(value).map_err(CodecError::from)?;
-                let raw = RawEnvelope::decode(&bytes)?;
-                let meta = Meta {
-                    id: raw.id,
-                    correlation_id: raw.correlation_id,
-                    causation_id: raw.causation_id,
-                    event_type: raw.event_type.as_str(),
-                };
-                return self.enqueue_bytes(topic, key, bytes.clone(), &meta).await;
-            }
+        if let Some(value) = (data as &dyn Any).downcast_ref::<serde_json::Value>()
+            && codec::is_envelope(value)
+        {
+            let bytes = serde_json::to_vec(value).map_err(CodecError::from)?;
+            let raw = RawEnvelope::decode(&bytes)?;
+            let meta = Meta {
+                id: raw.id,
+                correlation_id: raw.correlation_id,
+                causation_id: raw.causation_id,
+                event_type: raw.event_type.as_str(),
+            };
+            return self.enqueue_bytes(topic, key, bytes.clone(), &meta).await;
         }
         let broker = match broker {
             Some(b) => b,

@@ -33,6 +33,14 @@ use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::retry::RetryPolicy;
 use crate::topic::{Catalog, TopicPattern};
 
+/// One consumer group as `build` plans it: name, routes, options, topics.
+type GroupPlan = (
+    String,
+    Vec<(Vec<TopicPattern>, Arc<dyn MessageHandler>)>,
+    ConsumerOptions,
+    Vec<String>,
+);
+
 type MakeHandler = Box<dyn FnOnce(Arc<Resources>) -> Arc<dyn MessageHandler> + Send>;
 
 /// One handler with its subscription and options.
@@ -321,12 +329,7 @@ impl StreamServiceBuilder {
             None
         };
         let resources = Arc::new(self.resources);
-        let mut groups: Vec<(
-            String,
-            Vec<(Vec<TopicPattern>, Arc<dyn MessageHandler>)>,
-            ConsumerOptions,
-            Vec<String>,
-        )> = Vec::new();
+        let mut groups: Vec<GroupPlan> = Vec::new();
         for (spec, patterns) in self.handlers.into_iter().zip(parsed) {
             let handler = (spec.make)(Arc::clone(&resources));
             let dedup = if spec.dedup {

@@ -95,7 +95,12 @@ fn admin(config: &KafkaConfig) -> AdminClient<DefaultClientContext> {
 /// Creates `topics` with `partitions` partitions each (replication factor 1), waiting until the
 /// broker reports them. Panics on failure: this is test setup.
 pub async fn create_topics(topics: &[&str], partitions: i32) {
-    let config = kafka_config();
+    create_topics_on(&kafka_config(), topics, partitions).await;
+}
+
+/// [`create_topics`] on the cluster of `config` (for tests that run a broker of their own).
+pub async fn create_topics_on(config: &KafkaConfig, topics: &[&str], partitions: i32) {
+    let config = config.clone();
     let admin = admin(&config);
     let new: Vec<NewTopic<'_>> = topics
         .iter()
@@ -107,10 +112,10 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
         .await
         .expect("create_topics");
     for r in results {
-        if let Err((topic, code)) = r {
-            if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                panic!("could not create topic {topic}: {code}");
-            }
+        if let Err((topic, code)) = r
+            && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
+        {
+            panic!("could not create topic {topic}: {code}");
         }
     }
     // Metadata propagation: wait until every partition has a leader.
@@ -160,7 +165,12 @@ pub async fn delete_topics(topics: &[&str]) {
 /// This reads with `assign` (no consumer group, nothing committed), so it sees exactly what the
 /// broker holds, not what a group has consumed.
 pub async fn read_all(topic: &str) -> Vec<OwnedMessage> {
-    let config = kafka_config();
+    read_all_from(&kafka_config(), topic).await
+}
+
+/// [`read_all`] on the cluster of `config`.
+pub async fn read_all_from(config: &KafkaConfig, topic: &str) -> Vec<OwnedMessage> {
+    let config = config.clone();
     let topic = topic.to_owned();
     tokio::task::spawn_blocking(move || read_all_blocking(&config, &topic))
         .await
@@ -226,6 +236,40 @@ fn read_all_blocking(config: &KafkaConfig, topic: &str) -> Vec<OwnedMessage> {
     let mut parts: Vec<_> = out.into_iter().collect();
     parts.sort_by_key(|(p, _)| *p);
     parts.into_iter().flat_map(|(_, m)| m).collect()
+}
+
+/// Runs `scripts/<name>` of this repository with `args` and returns its last line of output
+/// (the scripts print the address they serve last). Panics with the script's stderr on failure.
+///
+/// The scripts folder is `STREAMKIT_SCRIPTS_DIR` (set by `scripts/test`), else `scripts/` next to
+/// the workspace root.
+pub fn script(name: &str, args: &[&str]) -> String {
+    let dir = std::env::var("STREAMKIT_SCRIPTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("workspace root")
+                .join("scripts")
+        });
+    let path = dir.join(name);
+    let out = std::process::Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    assert!(
+        out.status.success(),
+        "{} {} failed:\n{}",
+        path.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 /// Waits until `check` returns true, polling every 50 ms; panics naming `what` after `deadline`.
