@@ -51,7 +51,7 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 ///     "message of 2000000 bytes is larger than the limit of 1000000 bytes (`message.max.bytes`)"
 /// );
 /// ```
-#[derive(Debug, Error)]
+#[derive(Error)]
 #[non_exhaustive]
 pub enum ProduceError {
     /// The topic does not exist on the cluster (streamkit never relies on auto-creation).
@@ -112,6 +112,18 @@ pub enum ProduceError {
         /// The encoded record value.
         payload: Vec<u8>,
     },
+}
+
+impl std::fmt::Debug for ProduceError {
+    /// Shows the error and the size of the payload it carries, not the payload itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("ProduceError");
+        d.field("error", &self.to_string());
+        if let Some(p) = self.payload() {
+            d.field("payload_bytes", &p.len());
+        }
+        d.finish()
+    }
 }
 
 impl ProduceError {
@@ -567,7 +579,8 @@ impl MessageProducer {
             match self.inner.producer.send_result(record) {
                 Ok(delivery) => {
                     return Ok(PendingDelivery {
-                        delivery,
+                        state: DeliveryState::Waiting(delivery),
+                        inner: Arc::clone(&self.inner),
                         id: meta.id,
                         topic: topic.to_owned(),
                         limit,
@@ -688,10 +701,19 @@ impl Meta<'_> {
 /// A record handed to librdkafka; resolves to its event id once the broker acknowledged it.
 #[must_use = "a pending delivery does nothing unless awaited; drop it only if you do not need the result"]
 pub struct PendingDelivery {
-    delivery: DeliveryFuture,
+    state: DeliveryState,
     id: Uuid,
     topic: String,
     limit: usize,
+    inner: Arc<Inner>,
+}
+
+enum DeliveryState {
+    /// Waiting for the broker's acknowledgement.
+    Waiting(DeliveryFuture),
+    /// The send timed out: finding out whether the topic exists at all, to say so.
+    Checking(Pin<Box<dyn Future<Output = ProduceError> + Send>>),
+    Done,
 }
 
 impl PendingDelivery {
@@ -701,28 +723,74 @@ impl PendingDelivery {
     }
 }
 
+/// Whether the cluster knows `topic` (false also when the cluster cannot be asked).
+fn topic_exists(inner: &Inner, topic: &str) -> bool {
+    inner
+        .producer
+        .client()
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .ok()
+        .and_then(|m| m.topics().first().map(|t| t.error().is_none()))
+        .unwrap_or(true)
+}
+
 impl Future for PendingDelivery {
     type Output = Result<Uuid, ProduceError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        match Pin::new(&mut this.delivery).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(Ok(_))) => Poll::Ready(Ok(this.id)),
-            Poll::Ready(Ok(Err((error, message)))) => {
-                use rdkafka::Message;
-                let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
-                Poll::Ready(Err(ProduceError::from_kafka(
-                    error,
-                    &this.topic,
-                    payload,
-                    this.limit,
-                )))
+        loop {
+            match &mut this.state {
+                DeliveryState::Waiting(delivery) => match Pin::new(delivery).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(Ok(_))) => {
+                        this.state = DeliveryState::Done;
+                        return Poll::Ready(Ok(this.id));
+                    }
+                    Poll::Ready(Ok(Err((error, message)))) => {
+                        use rdkafka::Message;
+                        let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
+                        let err = ProduceError::from_kafka(error, &this.topic, payload, this.limit);
+                        if !matches!(err, ProduceError::Timeout { .. }) {
+                            this.state = DeliveryState::Done;
+                            return Poll::Ready(Err(err));
+                        }
+                        // librdkafka reports a record for a topic that does not exist (and is
+                        // never auto-created) as a timeout; ask the cluster, to say which.
+                        let inner = Arc::clone(&this.inner);
+                        let topic = this.topic.clone();
+                        this.state = DeliveryState::Checking(Box::pin(async move {
+                            let t = topic.clone();
+                            let exists = tokio::task::spawn_blocking(move || topic_exists(&inner, &t))
+                                .await
+                                .unwrap_or(true);
+                            match (exists, err) {
+                                (false, ProduceError::Timeout { payload }) => {
+                                    ProduceError::TopicNotFound { topic, payload }
+                                }
+                                (_, err) => err,
+                            }
+                        }));
+                    }
+                    Poll::Ready(Err(_canceled)) => {
+                        this.state = DeliveryState::Done;
+                        return Poll::Ready(Err(ProduceError::Kafka {
+                            error: KafkaError::Canceled,
+                            payload: Vec::new(),
+                        }));
+                    }
+                },
+                DeliveryState::Checking(check) => {
+                    return match check.as_mut().poll(cx) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(err) => {
+                            this.state = DeliveryState::Done;
+                            Poll::Ready(Err(err))
+                        }
+                    };
+                }
+                DeliveryState::Done => panic!("PendingDelivery polled after completion"),
             }
-            Poll::Ready(Err(_canceled)) => Poll::Ready(Err(ProduceError::Kafka {
-                error: KafkaError::Canceled,
-                payload: Vec::new(),
-            })),
         }
     }
 }
