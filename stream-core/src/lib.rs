@@ -18,6 +18,7 @@ pub mod topic;
 pub mod testing;
 
 pub use error::{Error, Result};
+pub use topic::{Broker, Topic, TopicPattern};
 
 /// Re-exports for generated code. Not public API: may change in any release.
 #[doc(hidden)]
