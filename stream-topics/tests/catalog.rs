@@ -478,6 +478,22 @@ fn topic_name_errors() {
 }
 
 #[test]
+fn names_that_kafka_would_confuse() {
+    assert_eq!(
+        parse_error(
+            "brokers = [\"paper\"]\n[topics.\"signals.raw\"]\nevent = \"x\"\npartitions = 1\n\
+             [topics.signals_raw]\nevent = \"x\"\npartitions = 1\n"
+        ),
+        (
+            "topics.toml:5:9: topic names `signals.raw` and `signals_raw` collide: Kafka reads `.` \
+             and `_` alike in metric names and refuses to create both; rename one"
+                .into(),
+            Some("topics.signals_raw".into())
+        )
+    );
+}
+
+#[test]
 fn first_mistake_in_the_file_is_reported() {
     // `zzz` sorts last but comes first in the file
     let text = "brokers = [\"paper\"]\n[topics.\"zzz\"]\nevent = \"\"\npartitions = 1\n\
