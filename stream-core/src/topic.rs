@@ -1,26 +1,46 @@
 //! Topics, patterns and trading-broker namespaces, as the runtime sees them.
 //!
-//! The grammar itself (what a valid topic or pattern is, how `*` expands, how the broker is read
-//! from a topic, how `topics.toml` is parsed) lives in the small `stream-topics` crate, because the
-//! proc-macro crate checks topics at compile time and a proc-macro crate cannot export functions:
-//! one definition, used by both. This module re-exports it and adds [`Subscription`], which turns
-//! a handler's topic list into what librdkafka subscribes to.
+//! A topic is `<broker>.<domain>.<event>` (`paper.signals.raw`); its first segment is the
+//! [`Broker`] namespace. A [`TopicPattern`] has `*` for exactly one whole segment
+//! (`*.signals.raw`) and becomes a Kafka regex subscription, so topics created later are picked
+//! up. The [`Catalog`] is the parsed `topics.toml` that declares the brokers and topics.
+//!
+//! These types are defined in the small `stream-topics` crate and re-exported here. The grammar
+//! (what a valid topic or pattern is, how `*` expands, how the broker is read, how the catalog
+//! is parsed) must be one definition shared by the macros, which check topics at compile time,
+//! and this runtime, which checks them at startup. A proc-macro crate cannot export functions and
+//! must not pull in rdkafka or tokio, so the grammar lives in a crate of its own that both depend
+//! on (as `sqlx-macros-core` sits apart from `sqlx-macros`).
+//!
+//! What is the runtime's own is [`Subscription`]: the list of topics and patterns a consumer
+//! hands to librdkafka.
+//!
+//! ```
+//! use stream_core::topic::{Subscription, Topic};
+//!
+//! let sub = Subscription::parse(["paper.orders.placed", "*.signals.raw"])?;
+//! assert_eq!(sub.kafka_topics(), ["paper.orders.placed", r"^[^.]+\.signals\.raw$"]);
+//!
+//! let incoming = Topic::parse("zerodha.signals.raw")?;
+//! assert!(sub.matches(&incoming));
+//! assert_eq!(incoming.sibling("signals.validated")?.as_str(), "zerodha.signals.validated");
+//! # Ok::<(), stream_core::topic::TopicError>(())
+//! ```
+
+use std::fmt;
 
 pub use stream_topics::{
     Broker, Catalog, CatalogError, Topic, TopicError, TopicErrorKind, TopicPattern, TopicSpec,
 };
 
-/// A consumer's topic list: literal topics and `*` patterns, validated.
-///
-/// Literal names are subscribed as they are; patterns become anchored regex subscriptions
-/// (`^...$`), so a topic created later that matches is picked up at the next metadata refresh.
+/// What a consumer subscribes to: topics and `*` patterns, in the order given, without
+/// duplicates.
 ///
 /// ```
 /// use stream_core::topic::Subscription;
-/// let sub = Subscription::parse(&["paper.signals.raw", "*.orders.filled"]).unwrap();
-/// assert_eq!(sub.kafka_topics()[0], "paper.signals.raw");
-/// assert!(sub.kafka_topics()[1].starts_with('^'));
-/// assert!(Subscription::parse(&[]).is_err());
+/// let sub = Subscription::parse(&["paper.signals.raw", "zerodha.signals.*"]).unwrap();
+/// assert_eq!(sub.patterns().len(), 2);
+/// assert_eq!(sub.to_string(), "paper.signals.raw, zerodha.signals.*");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -28,27 +48,67 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Parses topic names and patterns; an empty list or an invalid entry is an error.
-    pub fn parse(topics: &[&str]) -> crate::Result<Self> {
-        if topics.is_empty() {
-            return Err(crate::Error::Config {
-                key: "topics".into(),
-                message: "expected at least one topic or pattern, found none".into(),
-            });
+    /// Parses each item as a topic or pattern ([`TopicPattern::parse`]). Fails on the first
+    /// invalid item, or on an empty list; repeated items are kept once.
+    ///
+    /// ```
+    /// use stream_core::topic::Subscription;
+    /// assert!(Subscription::parse(["*.signals.raw"]).is_ok());
+    /// assert_eq!(
+    ///     Subscription::parse(["paper.sig*"]).unwrap_err().to_string(),
+    ///     "pattern `paper.sig*` has `*` inside the segment `sig*`; `*` stands for exactly one \
+    ///      whole segment: did you mean `paper.*`?"
+    /// );
+    /// assert_eq!(
+    ///     Subscription::parse(Vec::<String>::new()).unwrap_err().to_string(),
+    ///     "empty subscription; give at least one topic or pattern, e.g. `paper.signals.raw` or \
+    ///      `*.signals.raw`"
+    /// );
+    /// ```
+    pub fn parse<I>(items: I) -> Result<Self, TopicError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut patterns: Vec<TopicPattern> = Vec::new();
+        for item in items {
+            let pattern = TopicPattern::parse(item.as_ref())?;
+            if !patterns.contains(&pattern) {
+                patterns.push(pattern);
+            }
         }
-        let patterns = topics
-            .iter()
-            .map(|t| TopicPattern::parse(t))
-            .collect::<Result<Vec<_>, _>>()?;
+        if patterns.is_empty() {
+            return Err(TopicError::new(
+                TopicErrorKind::Empty,
+                "",
+                "empty subscription; give at least one topic or pattern, e.g. \
+                 `paper.signals.raw` or `*.signals.raw`"
+                    .to_owned(),
+            ));
+        }
         Ok(Self { patterns })
     }
 
-    /// The parsed patterns (literal topics included).
+    /// The topics and patterns, in the order given.
+    ///
+    /// ```
+    /// use stream_core::topic::Subscription;
+    /// let sub = Subscription::parse(["*.signals.raw", "*.signals.raw"]).unwrap();
+    /// assert_eq!(sub.patterns()[0].as_str(), "*.signals.raw");
+    /// assert_eq!(sub.patterns().len(), 1);
+    /// ```
     pub fn patterns(&self) -> &[TopicPattern] {
         &self.patterns
     }
 
-    /// What to pass to librdkafka's `subscribe`: literal names, and regexes for patterns.
+    /// What rdkafka's `subscribe` takes: a literal topic as its name, a pattern as its
+    /// `^…$` regex ([`TopicPattern::to_kafka_regex`]), which librdkafka tells apart by the `^`.
+    ///
+    /// ```
+    /// use stream_core::topic::Subscription;
+    /// let sub = Subscription::parse(["paper.signals.raw", "*.orders.*"]).unwrap();
+    /// assert_eq!(sub.kafka_topics(), ["paper.signals.raw", r"^[^.]+\.orders\.[^.]+$"]);
+    /// ```
     pub fn kafka_topics(&self) -> Vec<String> {
         self.patterns
             .iter()
@@ -62,8 +122,105 @@ impl Subscription {
             .collect()
     }
 
-    /// Whether `topic` is one this subscription receives.
-    pub fn matches(&self, topic: &str) -> bool {
-        Topic::parse(topic).is_ok_and(|t| self.patterns.iter().any(|p| p.matches(&t)))
+    /// Whether a record from `topic` belongs to this subscription.
+    ///
+    /// ```
+    /// use stream_core::topic::{Subscription, Topic};
+    /// let sub = Subscription::parse(["*.signals.raw"]).unwrap();
+    /// assert!(sub.matches(&Topic::parse("paper.signals.raw").unwrap()));
+    /// assert!(!sub.matches(&Topic::parse("paper.signals.raw.dlq").unwrap()));
+    /// ```
+    pub fn matches(&self, topic: &Topic) -> bool {
+        self.patterns.iter().any(|p| p.matches(topic))
+    }
+
+    /// Checks every topic and pattern against the catalog and returns the declared topics they
+    /// cover, each once, in the catalog's order.
+    ///
+    /// ```
+    /// use stream_core::topic::{Catalog, Subscription};
+    /// let catalog = Catalog::parse(r#"
+    ///     brokers = ["paper", "zerodha"]
+    ///     [topics."signals.raw"]
+    ///     event = "trading_signal"
+    ///     partitions = 6
+    /// "#).unwrap();
+    /// let sub = Subscription::parse(["*.signals.raw", "paper.signals.raw"]).unwrap();
+    /// assert_eq!(sub.check(&catalog).unwrap(), ["paper.signals.raw", "zerodha.signals.raw"]);
+    /// let bad = Subscription::parse(["paper.signal.raw"]).unwrap();
+    /// assert_eq!(
+    ///     bad.check(&catalog).unwrap_err().to_string(),
+    ///     "unknown topic `paper.signal.raw`; did you mean `paper.signals.raw`? topics are \
+    ///      declared in topics.toml"
+    /// );
+    /// ```
+    pub fn check(&self, catalog: &Catalog) -> Result<Vec<Topic>, TopicError> {
+        for pattern in &self.patterns {
+            catalog.check_pattern(pattern)?;
+        }
+        Ok(catalog
+            .all_topics()
+            .into_iter()
+            .filter(|t| self.matches(t))
+            .collect())
+    }
+}
+
+impl fmt::Display for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.patterns.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(p.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixes_literals_and_regexes_in_the_order_given() {
+        let sub = Subscription::parse(vec![
+            "zerodha.signals.raw".to_owned(),
+            "paper.*.raw".to_owned(),
+        ])
+        .unwrap();
+        assert_eq!(
+            sub.kafka_topics(),
+            ["zerodha.signals.raw", r"^paper\.[^.]+\.raw$"]
+        );
+    }
+
+    #[test]
+    fn takes_a_slice_of_str_as_the_consumer_passes_it() {
+        let topics: &[&str] = &["paper.signals.raw"];
+        assert_eq!(
+            Subscription::parse(topics).unwrap().kafka_topics(),
+            ["paper.signals.raw"]
+        );
+    }
+
+    #[test]
+    fn first_bad_item_is_reported() {
+        let e = Subscription::parse(["paper.signals.raw", "signals", "x..y"]).unwrap_err();
+        assert_eq!(e.kind(), TopicErrorKind::Shape);
+        assert_eq!(e.input(), "signals");
+    }
+
+    #[test]
+    fn empty_is_an_error() {
+        let none: [&str; 0] = [];
+        let e = Subscription::parse(none).unwrap_err();
+        assert_eq!(e.kind(), TopicErrorKind::Empty);
+    }
+
+    #[test]
+    fn duplicates_are_kept_once() {
+        let sub = Subscription::parse(["*.signals.raw", "paper.x", "*.signals.raw"]).unwrap();
+        assert_eq!(sub.to_string(), "*.signals.raw, paper.x");
     }
 }

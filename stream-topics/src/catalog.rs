@@ -268,8 +268,9 @@ impl Catalog {
     /// `brokers` must be a non-empty list of distinct [`Broker`]s; `topics` (optional) maps each
     /// name without broker to its `event` (a non-empty string) and `partitions` (an integer of at
     /// least 1). A name must be a valid topic once a broker is put in front of it, and must not
-    /// itself start with a declared broker (declare `signals.raw`, not `paper.signals.raw`). Any
-    /// other key is an error that names it.
+    /// itself start with a declared broker (declare `signals.raw`, not `paper.signals.raw`); no
+    /// two names may differ only by `.` against `_`, which Kafka would refuse to create. Any
+    /// other key is an error that names it (with a "did you mean" for a misspelt one).
     ///
     /// ```
     /// use stream_topics::Catalog;
@@ -360,6 +361,22 @@ impl Catalog {
                     ),
                 ));
             }
+            // Kafka refuses a topic that differs from an existing one only by `.` against `_`
+            // (they are the same name in its metrics).
+            let folded = name.replace('.', "_");
+            if let Some(other) = topics
+                .keys()
+                .find(|other: &&String| other.replace('.', "_") == folded)
+            {
+                return Err(err(
+                    name_span,
+                    &key,
+                    format!(
+                        "topic names `{other}` and `{name}` collide: Kafka reads `.` and `_` \
+                         alike in metric names and refuses to create both; rename one"
+                    ),
+                ));
+            }
             let full = longest_broker.as_str().len() + 1 + name.len();
             if full > MAX_LEN {
                 return Err(err(
@@ -371,103 +388,110 @@ impl Catalog {
                     ),
                 ));
             }
-            let DeValue::Table(fields) = spec.get_ref() else {
-                return Err(err(
-                    spec.span(),
-                    &key,
-                    format!(
-                        "topic `{name}` is {}; expected a table with `event` and `partitions`, \
-                         e.g. `[topics.\"signals.raw\"]`",
-                        describe(spec.get_ref())
-                    ),
-                ));
-            };
-            let mut event = None;
-            let mut partitions = None;
-            for (field, value) in in_file_order(fields) {
-                match field.get_ref().as_ref() {
-                    "event" => event = Some(value),
-                    "partitions" => partitions = Some(value),
-                    other => {
-                        let mut message = unknown_key(
-                            other,
-                            &format!(" in topic `{name}`"),
-                            &["event", "partitions"],
-                        );
-                        if value.get_ref().is_table() {
-                            message.push_str(&format!(
-                                ", and a topic name with dots is quoted, as `[topics.\"{name}.{other}\"]`"
-                            ));
-                        }
-                        return Err(err(field.span(), &["topics", name, other], message));
+            let spec = Self::parse_topic(name, name_span, spec, &err)?;
+            topics.insert(name.to_owned(), spec);
+        }
+        Ok(Self { brokers, topics })
+    }
+
+    /// The table of one topic: `event` and `partitions`, nothing else.
+    fn parse_topic(
+        name: &str,
+        name_span: Range<usize>,
+        spec: &Spanned<DeValue<'_>>,
+        err: &impl Fn(Range<usize>, &[&str], String) -> CatalogError,
+    ) -> Result<TopicSpec, CatalogError> {
+        let DeValue::Table(fields) = spec.get_ref() else {
+            return Err(err(
+                spec.span(),
+                &["topics", name],
+                format!(
+                    "topic `{name}` is {}; expected a table with `event` and `partitions`, \
+                     e.g. `[topics.\"signals.raw\"]`",
+                    describe(spec.get_ref())
+                ),
+            ));
+        };
+        let mut event = None;
+        let mut partitions = None;
+        for (field, value) in in_file_order(fields) {
+            match field.get_ref().as_ref() {
+                "event" => event = Some(value),
+                "partitions" => partitions = Some(value),
+                other => {
+                    let place = format!(" in topic `{name}`");
+                    let mut message = unknown_key(other, &place, &["event", "partitions"]);
+                    if value.get_ref().is_table() {
+                        message.push_str(&format!(
+                            ", and a topic name with dots is quoted, as \
+                             `[topics.\"{name}.{other}\"]`"
+                        ));
                     }
+                    return Err(err(field.span(), &["topics", name, other], message));
                 }
             }
-            let event = match event.map(|v| (v, v.get_ref())) {
-                Some((_, DeValue::String(s))) if !s.trim().is_empty() && s.trim() == s.as_ref() => {
-                    s.to_string()
-                }
-                Some((value, other)) => {
-                    return Err(err(
-                        value.span(),
-                        &["topics", name, "event"],
-                        format!(
-                            "`event` of topic `{name}` is {}; expected the event type its \
-                             envelopes carry, without spaces around it, e.g. \
-                             `event = \"trading_signal\"`",
-                            describe(other)
-                        ),
-                    ));
-                }
-                None => {
-                    return Err(err(
-                        name_span,
-                        &key,
-                        format!(
-                            "topic `{name}` has no `event`; add the event type its envelopes \
-                             carry, e.g. `event = \"trading_signal\"`"
-                        ),
-                    ));
-                }
-            };
-            let partitions = match partitions.map(|v| (v, v.get_ref())) {
-                Some((value, DeValue::Integer(i))) => i64::from_str_radix(i.as_str(), i.radix())
-                    .ok()
-                    .and_then(|p| i32::try_from(p).ok())
-                    .filter(|p| *p >= 1)
-                    .ok_or_else(|| (value, DeValue::Integer(i.clone()))),
-                Some((value, other)) => Err((value, other.clone())),
-                None => {
-                    return Err(err(
-                        name_span,
-                        &key,
-                        format!(
-                            "topic `{name}` has no `partitions`; add its partition count, e.g. `partitions = 6`"
-                        ),
-                    ));
-                }
-            };
-            let partitions = partitions.map_err(|(value, found)| {
+        }
+
+        let Some(event) = event else {
+            return Err(err(
+                name_span,
+                &["topics", name],
+                format!(
+                    "topic `{name}` has no `event`; add the event type its envelopes carry, \
+                     e.g. `event = \"trading_signal\"`"
+                ),
+            ));
+        };
+        let event = event
+            .get_ref()
+            .as_str()
+            .filter(|s| !s.trim().is_empty() && s.trim() == *s)
+            .ok_or_else(|| {
                 err(
-                    value.span(),
+                    event.span(),
+                    &["topics", name, "event"],
+                    format!(
+                        "`event` of topic `{name}` is {}; expected the event type its envelopes \
+                         carry, without spaces around it, e.g. `event = \"trading_signal\"`",
+                        describe(event.get_ref())
+                    ),
+                )
+            })?
+            .to_owned();
+
+        let Some(partitions) = partitions else {
+            return Err(err(
+                name_span,
+                &["topics", name],
+                format!(
+                    "topic `{name}` has no `partitions`; add its partition count, e.g. \
+                     `partitions = 6`"
+                ),
+            ));
+        };
+        let partitions = partitions
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok())
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| {
+                err(
+                    partitions.span(),
                     &["topics", name, "partitions"],
                     format!(
                         "`partitions` of topic `{name}` is {}; expected a whole number from 1 to {}",
-                        describe(&found),
+                        describe(partitions.get_ref()),
                         i32::MAX
                     ),
                 )
             })?;
-            topics.insert(
-                name.to_owned(),
-                TopicSpec {
-                    name: name.to_owned(),
-                    event,
-                    partitions,
-                },
-            );
-        }
-        Ok(Self { brokers, topics })
+
+        Ok(TopicSpec {
+            name: name.to_owned(),
+            event,
+            partitions,
+        })
     }
 
     fn parse_brokers(

@@ -66,7 +66,20 @@ pub struct TopicError {
 }
 
 impl TopicError {
-    pub(crate) fn new(kind: TopicErrorKind, input: &str, message: String) -> Self {
+    /// An error about `input`, for code built on the grammar (the runtime, the macros) that
+    /// reports a mistake of its own in the same shape. `message` should be a lowercase sentence
+    /// that names the input and the fix.
+    ///
+    /// ```
+    /// use stream_topics::{TopicError, TopicErrorKind};
+    /// let err = TopicError::new(
+    ///     TopicErrorKind::Empty,
+    ///     "",
+    ///     "empty subscription; give at least one topic or pattern".to_owned(),
+    /// );
+    /// assert_eq!(err.to_string(), "empty subscription; give at least one topic or pattern");
+    /// ```
+    pub fn new(kind: TopicErrorKind, input: &str, message: String) -> Self {
         Self {
             kind,
             input: input.to_owned(),
@@ -75,7 +88,15 @@ impl TopicError {
         }
     }
 
-    pub(crate) fn with_suggestion(mut self, suggestion: Option<String>) -> Self {
+    /// The same error with a fix to offer (the whole input rewritten), or none.
+    ///
+    /// ```
+    /// use stream_topics::{TopicError, TopicErrorKind};
+    /// let err = TopicError::new(TopicErrorKind::UnknownTopic, "paper.x", "unknown topic `paper.x`".into())
+    ///     .with_suggestion(Some("paper.y".into()));
+    /// assert_eq!(err.suggestion(), Some("paper.y"));
+    /// ```
+    pub fn with_suggestion(mut self, suggestion: Option<String>) -> Self {
         self.suggestion = suggestion;
         self
     }
