@@ -56,6 +56,10 @@ fn member(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_leave_and_late_join_lose_and_repeat_nothing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let topic = testing::unique_topic("paper", "rebalance", "signals");
     let group = testing::unique_name("rebalance");
     testing::create_topic(&topic, 6).await;
@@ -67,13 +71,20 @@ async fn graceful_leave_and_late_join_lose_and_repeat_nothing() {
     let p = producer.clone();
     let t = topic.clone();
     let feeder = tokio::spawn(async move {
-        for seq in 0..TOTAL {
-            p.send(&t, &format!("k{}", seq % 50), &Signal { seq })
-                .await
-                .unwrap();
-            if seq % 100 == 0 {
-                tokio::time::sleep(Duration::from_millis(40)).await;
+        // ~13 s of stream: batches of 50, acknowledged, then a pause.
+        for batch in 0..TOTAL / 50 {
+            let mut pending = Vec::new();
+            for seq in batch * 50..(batch + 1) * 50 {
+                pending.push(
+                    p.enqueue(&t, &format!("k{}", seq % 50), &Signal { seq })
+                        .await
+                        .unwrap(),
+                );
             }
+            for d in pending {
+                d.await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
 

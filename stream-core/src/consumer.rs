@@ -554,16 +554,24 @@ impl Shared {
                 .filter_map(|k| map.remove(k).map(|s| (k.clone(), s)))
                 .collect()
         };
-        for (_, s) in &states {
-            s.shared.request_stop();
-        }
+        // Stop each worker after its current message: set the flag, and close its queue so a
+        // worker waiting for work wakes up and ends.
+        let states: Vec<(
+            PartitionKey,
+            Arc<PartitionShared>,
+            tokio::task::JoinHandle<()>,
+        )> = states
+            .into_iter()
+            .map(|(key, state)| {
+                let PartitionState { shared, task, .. } = state;
+                shared.request_stop();
+                (key, shared, task)
+            })
+            .collect();
         let deadline = Instant::now() + self.shutdown_timeout;
         let mut unfinished = Vec::new();
         let mut tpl = TopicPartitionList::new();
-        for ((topic, partition), state) in states {
-            let PartitionState {
-                mut task, shared, ..
-            } = state;
+        for ((topic, partition), shared, mut task) in states {
             let left = deadline.saturating_duration_since(Instant::now());
             let finished = self
                 .runtime

@@ -761,9 +761,10 @@ impl Future for PendingDelivery {
                         let topic = this.topic.clone();
                         this.state = DeliveryState::Checking(Box::pin(async move {
                             let t = topic.clone();
-                            let exists = tokio::task::spawn_blocking(move || topic_exists(&inner, &t))
-                                .await
-                                .unwrap_or(true);
+                            let exists =
+                                tokio::task::spawn_blocking(move || topic_exists(&inner, &t))
+                                    .await
+                                    .unwrap_or(true);
                             match (exists, err) {
                                 (false, ProduceError::Timeout { payload }) => {
                                     ProduceError::TopicNotFound { topic, payload }
