@@ -43,12 +43,21 @@ sk_port_owner() {
     fi
 }
 
+# sk_alive PID: true if PID runs. A zombie (exited, not yet reaped by its parent, which for a
+# daemon is PID 1 and may be slow) does not count: it holds no ports and no files.
+sk_alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local state
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || true
+    [[ $state != Z ]]
+}
+
 # sk_pid_matches PID WORD: true if PID is alive and its command line contains WORD
 # (used so that a stale pid file never makes us signal a recycled, unrelated pid).
 sk_pid_matches() {
     local pid=$1 word=$2 cmdline
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    sk_alive "$pid" || return 1
     [[ -r /proc/$pid/cmdline ]] || return 0 # no procfs: trust kill -0
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
     [[ $cmdline == *"$word"* ]]
@@ -66,7 +75,7 @@ sk_read_pid() {
 sk_stop_pid() {
     local pid=$1 what=$2 timeout=${3:-30} waited=0
     kill -TERM "$pid" 2>/dev/null || return 0
-    while kill -0 "$pid" 2>/dev/null; do
+    while sk_alive "$pid"; do
         if ((waited >= timeout * 10)); then
             sk_log "$what (pid $pid) still running after ${timeout}s; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
@@ -76,11 +85,7 @@ sk_stop_pid() {
         sleep 0.1
         waited=$((waited + 1))
     done
-    if kill -0 "$pid" 2>/dev/null; then
-        # A zombie (not reaped by its parent) still answers kill -0; it holds no ports.
-        if [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]]; then
-            return 0
-        fi
+    if sk_alive "$pid"; then
         sk_die "could not stop $what (pid $pid)"
     fi
 }
