@@ -586,8 +586,23 @@ impl MessageProducer {
                         limit,
                     });
                 }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                // Queue full: wait for room. Unknown partition: the topic's metadata is not
+                // settled yet (just created, or growing); librdkafka refreshes it, so wait too.
+                Err((
+                    KafkaError::MessageProduction(
+                        code @ (RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition),
+                    ),
+                    record,
+                )) => {
                     if started.elapsed() >= self.inner.queue_deadline {
+                        if code == RDKafkaErrorCode::UnknownPartition {
+                            return Err(ProduceError::from_kafka(
+                                KafkaError::MessageProduction(code),
+                                topic,
+                                payload,
+                                limit,
+                            ));
+                        }
                         return Err(ProduceError::QueueFull {
                             waited: started.elapsed(),
                             payload,
