@@ -66,6 +66,7 @@ pub struct EventEnvelope<T> {
     #[serde(default)]
     pub causation_id: Option<Uuid>,
     /// The trading-broker namespace (`paper`, `zerodha`): the first segment of its topic.
+    #[serde(serialize_with = "serialize_broker")]
     pub broker: Broker,
     /// The event's type name (`trading_signal`).
     pub event_type: EventType,
@@ -79,6 +80,15 @@ pub struct EventEnvelope<T> {
     pub version: u32,
     /// The payload.
     pub data: T,
+}
+
+/// Writes the broker's name without the copy that `Broker`'s own `#[serde(into = "String")]`
+/// makes on every serialization.
+fn serialize_broker<S: serde::Serializer>(
+    broker: &Broker,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(broker.as_str())
 }
 
 fn default_version() -> u32 {
