@@ -275,11 +275,25 @@ impl<T> EventEnvelope<T> {
     }
 }
 
-/// The builder state before [`EnvelopeBuilder::broker`] is called.
+/// The builder state before [`EnvelopeBuilder::broker`] is called: `build` is not available yet.
+///
+/// ```
+/// use stream_core::envelope::{EnvelopeBuilder, NoBroker, NoSource};
+/// let b: EnvelopeBuilder<(), NoBroker, NoSource> = stream_core::EventEnvelope::builder("heartbeat", ());
+/// # let _ = b;
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NoBroker;
 
-/// The builder state before [`EnvelopeBuilder::source`] is called.
+/// The builder state before [`EnvelopeBuilder::source`] is called: `build` is not available yet.
+///
+/// ```
+/// use stream_core::envelope::{EnvelopeBuilder, NoSource};
+/// use stream_topics::Broker;
+/// let b: EnvelopeBuilder<(), Broker, NoSource> =
+///     stream_core::EventEnvelope::builder("heartbeat", ()).broker(Broker::new("paper").unwrap());
+/// # let _ = b;
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NoSource;
 
