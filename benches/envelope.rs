@@ -1,1 +1,246 @@
-fn main() {}
+//! Envelope codec and event-id benchmarks; the figures and what they mean are in
+//! `docs/benchmarks.md`.
+//!
+//! Run: `cargo bench --bench envelope -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Three codecs on the same trading signal, in one run so the ratios hold on any machine:
+//! - `bare_payload`: plain serde_json on the payload struct alone (~70 bytes), the yardstick the
+//!   target is stated against;
+//! - `plain_mirror`: plain serde_json on a struct with the envelope's fields and default serde
+//!   impls (uuid, chrono), giving the same ~320 bytes: what the envelope costs with no codec rules;
+//! - `envelope`: `stream_core::codec`, with its timestamp, Decimal and error rules.
+//!
+//! And event-id generation: [`new_event_id`] (thread-local UUIDv7 context), `Uuid::now_v7()`
+//! (process-wide mutex), and what 10 bytes from the OS cost (`getrandom`,
+//! what uuid would call per id without its `fast-rng` feature), alone and with two threads.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use stream_topics::Broker;
+use streamkit::codec::{self, RawEnvelope};
+use streamkit::id::new_event_id;
+use streamkit::{EventEnvelope, EventType};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, streamkit::Event)]
+struct TradingSignal {
+    symbol: String,
+    signal: Side,
+    quantity: u64,
+    price: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum Side {
+    Buy,
+    Sell,
+}
+
+/// The envelope's fields with default serde impls: no codec rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PlainMirror {
+    id: Uuid,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    broker: String,
+    event_type: String,
+    source: String,
+    timestamp: DateTime<Utc>,
+    version: u32,
+    data: TradingSignal,
+}
+
+fn signal() -> TradingSignal {
+    TradingSignal {
+        symbol: "RELIANCE".into(),
+        signal: Side::Buy,
+        quantity: 100,
+        price: "2450.55".parse().unwrap(),
+    }
+}
+
+fn envelope() -> EventEnvelope<TradingSignal> {
+    EventEnvelope::builder(EventType::TradingSignal, signal())
+        .broker(Broker::new("paper").unwrap())
+        .source("strategy-runner")
+        .id("0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11".parse().unwrap())
+        .correlation_id("0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b00".parse().unwrap())
+        .timestamp("2026-11-26T19:28:45.123456Z".parse().unwrap())
+        .build()
+}
+
+fn mirror(env: &EventEnvelope<TradingSignal>) -> PlainMirror {
+    PlainMirror {
+        id: env.id,
+        correlation_id: env.correlation_id,
+        causation_id: env.causation_id,
+        broker: env.broker.to_string(),
+        event_type: env.event_type.to_string(),
+        source: env.source.clone(),
+        timestamp: env.timestamp,
+        version: env.version,
+        data: env.data.clone(),
+    }
+}
+
+fn codecs(c: &mut Criterion) {
+    let env = envelope();
+    let bytes = codec::encode(&env).unwrap();
+    let plain = mirror(&env);
+    let plain_bytes = serde_json::to_vec(&plain).unwrap();
+    let payload = signal();
+    let payload_bytes = serde_json::to_vec(&payload).unwrap();
+    eprintln!(
+        "envelope: {} bytes, plain mirror: {} bytes, bare payload: {} bytes",
+        bytes.len(),
+        plain_bytes.len(),
+        payload_bytes.len()
+    );
+    assert_eq!(codec::decode::<TradingSignal>(&bytes).unwrap(), env);
+
+    let mut g = c.benchmark_group("bare_payload");
+    g.throughput(Throughput::Elements(1));
+    let mut buf = Vec::with_capacity(512);
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&payload)).unwrap();
+        })
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| serde_json::from_slice::<TradingSignal>(black_box(&payload_bytes)).unwrap())
+    });
+    g.bench_function("pair", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&payload)).unwrap();
+            serde_json::from_slice::<TradingSignal>(&buf).unwrap()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("plain_mirror");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&plain)).unwrap();
+        })
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| serde_json::from_slice::<PlainMirror>(black_box(&plain_bytes)).unwrap())
+    });
+    g.bench_function("pair", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, black_box(&plain)).unwrap();
+            serde_json::from_slice::<PlainMirror>(&buf).unwrap()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("envelope");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("encode_into", |b| {
+        b.iter(|| {
+            buf.clear();
+            codec::encode_into(black_box(&env), &mut buf).unwrap();
+        })
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| codec::encode(black_box(&env)).unwrap())
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| codec::decode::<TradingSignal>(black_box(&bytes)).unwrap())
+    });
+    g.bench_function("pair", |b| {
+        b.iter(|| {
+            buf.clear();
+            codec::encode_into(black_box(&env), &mut buf).unwrap();
+            codec::decode::<TradingSignal>(&buf).unwrap()
+        })
+    });
+    g.bench_function("raw_decode", |b| {
+        b.iter(|| RawEnvelope::decode(black_box(&bytes)).unwrap())
+    });
+    g.bench_function("raw_decode_then_typed", |b| {
+        b.iter(|| {
+            RawEnvelope::decode(black_box(&bytes))
+                .unwrap()
+                .into_typed::<TradingSignal>()
+                .unwrap()
+        })
+    });
+    // A number-valued price (what a Python float field writes): the arbitrary_precision path.
+    let number_bytes = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace(r#""price":"2450.55""#, r#""price":2450.55"#)
+        .into_bytes();
+    g.bench_function("decode_number_price", |b| {
+        b.iter(|| codec::decode::<TradingSignal>(black_box(&number_bytes)).unwrap())
+    });
+    // The error path: re-read with the field path tracked, and the record copied.
+    let bad = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace(r#""price":"2450.55""#, r#""price":true"#)
+        .into_bytes();
+    g.bench_function("decode_error", |b| {
+        b.iter(|| codec::decode::<TradingSignal>(black_box(&bad)).unwrap_err())
+    });
+    g.bench_function("new_envelope", |b| {
+        b.iter(|| {
+            EventEnvelope::new(
+                Broker::new("paper").unwrap(),
+                "strategy-runner",
+                black_box(signal()),
+            )
+        })
+    });
+    g.finish();
+}
+
+/// Time per id with `threads` threads generating at once (wall time / ids made).
+fn contended(threads: usize, iters: u64, make: fn() -> Uuid) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(move || {
+                for _ in 0..iters {
+                    black_box(make());
+                }
+            });
+        }
+    });
+    start.elapsed() / threads as u32
+}
+
+fn ids(c: &mut Criterion) {
+    let mut g = c.benchmark_group("id");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("new_event_id", |b| b.iter(new_event_id));
+    g.bench_function("uuid_now_v7", |b| b.iter(Uuid::now_v7));
+    g.bench_function("getrandom_10_bytes", |b| {
+        b.iter(|| {
+            let mut bytes = [0u8; 10];
+            getrandom::fill(&mut bytes).unwrap();
+            bytes
+        })
+    });
+    g.bench_function("system_time_now", |b| b.iter(std::time::SystemTime::now));
+    g.bench_function("new_event_id_2_threads", |b| {
+        b.iter_custom(|iters| contended(2, iters, new_event_id))
+    });
+    g.bench_function("uuid_now_v7_2_threads", |b| {
+        b.iter_custom(|iters| contended(2, iters, Uuid::now_v7))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, codecs, ids);
+criterion_main!(benches);

@@ -191,13 +191,53 @@ pub fn encode_into<T: Serialize>(
     buf: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
     let start = buf.len();
-    match serde_json::to_writer(&mut *buf, env) {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            buf.truncate(start);
-            Err(CodecError::encode(&err))
-        }
+    let result = write_envelope(env, buf);
+    if result.is_err() {
+        buf.truncate(start);
     }
+    result
+}
+
+/// Writes exactly what the envelope's derived `Serialize` writes through serde_json (a property
+/// test holds the two equal), but puts the constant keys and the fields that never need escaping
+/// (UUIDs, the timestamp) in directly: escaping every key and value byte was a third of the time.
+fn write_envelope<T: Serialize>(
+    env: &EventEnvelope<T>,
+    buf: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    fn uuid(buf: &mut Vec<u8>, id: &uuid::Uuid) {
+        let mut text = uuid::Uuid::encode_buffer();
+        buf.push(b'"');
+        buf.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
+        buf.push(b'"');
+    }
+    fn json<V: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &V) -> Result<(), CodecError> {
+        serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(&e))
+    }
+    buf.reserve(320);
+    buf.extend_from_slice(b"{\"id\":");
+    uuid(buf, &env.id);
+    buf.extend_from_slice(b",\"correlation_id\":");
+    uuid(buf, &env.correlation_id);
+    buf.extend_from_slice(b",\"causation_id\":");
+    match &env.causation_id {
+        Some(id) => uuid(buf, id),
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"broker\":");
+    json(buf, env.broker.as_str())?;
+    buf.extend_from_slice(b",\"event_type\":");
+    json(buf, env.event_type.as_str())?;
+    buf.extend_from_slice(b",\"source\":");
+    json(buf, &env.source)?;
+    buf.extend_from_slice(b",\"timestamp\":\"");
+    buf.extend_from_slice(timestamp::canonical(&env.timestamp)?.as_bytes());
+    buf.extend_from_slice(b"\",\"version\":");
+    json(buf, &env.version)?;
+    buf.extend_from_slice(b",\"data\":");
+    json(buf, &env.data)?;
+    buf.push(b'}');
+    Ok(())
 }
 
 /// Decodes an envelope and its payload.
@@ -228,7 +268,13 @@ pub fn encode_into<T: Serialize>(
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<EventEnvelope<T>, CodecError> {
     not_an_object(bytes)?;
-    match serde_json::from_slice(bytes) {
+    // Checking UTF-8 once up front lets serde_json skip checking each string on its own, which
+    // was a sixth of the decode time.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes), // fails, and says where
+    };
+    match parsed {
         Ok(env) => Ok(env),
         Err(fast) => Err(locate::<EventEnvelope<T>>(bytes, fast, None, true)),
     }
@@ -395,6 +441,15 @@ impl CodecError {
         }
     }
 
+    fn encode_message(message: String) -> Self {
+        CodecError {
+            kind: Kind::Encode,
+            field: None,
+            message,
+            bytes: None,
+        }
+    }
+
     fn encode(err: &serde_json::Error) -> Self {
         CodecError {
             kind: Kind::Encode,
@@ -549,6 +604,7 @@ impl From<serde_json::Error> for CodecError {
 /// ```
 pub mod timestamp {
     use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SubsecRound, Timelike, Utc};
+
     use serde::{Deserializer, Serializer};
 
     const LEN: usize = "2026-11-26T19:28:45.123456Z".len();
@@ -565,7 +621,30 @@ pub mod timestamp {
         Some(s.to_owned())
     }
 
+    /// The canonical text in a stack buffer, or an encode error naming the timestamp.
+    pub(super) fn canonical(t: &DateTime<Utc>) -> Result<Canonical, super::CodecError> {
+        let mut buf = [0u8; LEN];
+        match write(t, &mut buf) {
+            Some(_) => Ok(Canonical(buf)),
+            None => Err(super::CodecError::encode_message(out_of_range(t))),
+        }
+    }
+
+    /// A timestamp's canonical text, kept on the stack.
+    pub(super) struct Canonical([u8; LEN]);
+
+    impl Canonical {
+        pub(super) fn as_bytes(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn out_of_range(t: &DateTime<Utc>) -> String {
+        format!("timestamp {t} is outside the years 0000 to 9999 that RFC 3339 can write")
+    }
+
     fn write<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; LEN]) -> Option<&'b str> {
+        let t = t.naive_utc();
         let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
         let nanos = t.nanosecond();
         // chrono keeps a leap second as nanosecond >= 1e9 within second 59.
@@ -675,9 +754,7 @@ pub mod timestamp {
         let mut buf = [0u8; LEN];
         match write(t, &mut buf) {
             Some(s) => serializer.serialize_str(s),
-            None => Err(serde::ser::Error::custom(format_args!(
-                "timestamp {t} is outside the years 0000 to 9999 that RFC 3339 can write"
-            ))),
+            None => Err(serde::ser::Error::custom(out_of_range(t))),
         }
     }
 

@@ -66,6 +66,7 @@ pub struct EventEnvelope<T> {
     #[serde(default)]
     pub causation_id: Option<Uuid>,
     /// The trading-broker namespace (`paper`, `zerodha`): the first segment of its topic.
+    #[serde(serialize_with = "serialize_broker")]
     pub broker: Broker,
     /// The event's type name (`trading_signal`).
     pub event_type: EventType,
@@ -79,6 +80,15 @@ pub struct EventEnvelope<T> {
     pub version: u32,
     /// The payload.
     pub data: T,
+}
+
+/// Writes the broker's name without the copy that `Broker`'s own `#[serde(into = "String")]`
+/// makes on every serialization.
+fn serialize_broker<S: serde::Serializer>(
+    broker: &Broker,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(broker.as_str())
 }
 
 fn default_version() -> u32 {
@@ -265,11 +275,25 @@ impl<T> EventEnvelope<T> {
     }
 }
 
-/// The builder state before [`EnvelopeBuilder::broker`] is called.
+/// The builder state before [`EnvelopeBuilder::broker`] is called: `build` is not available yet.
+///
+/// ```
+/// use stream_core::envelope::{EnvelopeBuilder, NoBroker, NoSource};
+/// let b: EnvelopeBuilder<(), NoBroker, NoSource> = stream_core::EventEnvelope::builder("heartbeat", ());
+/// # let _ = b;
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NoBroker;
 
-/// The builder state before [`EnvelopeBuilder::source`] is called.
+/// The builder state before [`EnvelopeBuilder::source`] is called: `build` is not available yet.
+///
+/// ```
+/// use stream_core::envelope::{EnvelopeBuilder, NoSource};
+/// use stream_topics::Broker;
+/// let b: EnvelopeBuilder<(), Broker, NoSource> =
+///     stream_core::EventEnvelope::builder("heartbeat", ()).broker(Broker::new("paper").unwrap());
+/// # let _ = b;
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NoSource;
 

@@ -62,6 +62,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 )]
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The `event_type` written on every envelope of this payload, such as `"trading_signal"`.
+    ///
+    /// ```
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct PnlSnapshot {}
+    /// impl stream_core::Event for PnlSnapshot {
+    ///     const EVENT_TYPE: &'static str = "pnl_snapshot";
+    /// }
+    /// ```
     const EVENT_TYPE: &'static str;
 
     /// [`Self::EVENT_TYPE`] as an [`EventType`].

@@ -7,7 +7,7 @@
 //! different threads are ordered by millisecond. `docs/benchmarks.md` has the measurements
 //! that chose this over `Uuid::now_v7()`, whose counter sits behind one process-wide mutex.
 
-use uuid::timestamp::context::{ContextV7, ThreadLocalContext};
+use uuid::timestamp::context::ContextV7;
 use uuid::{Timestamp, Uuid};
 
 thread_local! {
@@ -26,7 +26,7 @@ thread_local! {
 /// ```
 #[must_use]
 pub fn new_event_id() -> Uuid {
-    Uuid::new_v7(Timestamp::now(ThreadLocalContext::new(&CONTEXT_V7)))
+    CONTEXT_V7.with(|context| Uuid::new_v7(Timestamp::now(context)))
 }
 
 #[cfg(test)]
