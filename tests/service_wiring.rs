@@ -1,0 +1,115 @@
+//! `StreamServiceBuilder::build` checks the wiring before anything connects; each mistake is an
+//! error naming the handler. No broker is needed: nothing connects.
+
+use stream_core::config::ServiceConfig;
+use stream_core::extract::{Context, Data, State};
+use stream_core::handler::HandlerError;
+use stream_core::service::StreamServiceBuilder;
+use stream_core::topic::Catalog;
+
+#[derive(serde::Deserialize)]
+struct Signal {}
+
+async fn reads(Data(_s): Data<Signal>) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+async fn publishes(_ctx: Context) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+#[derive(Clone)]
+struct AppState;
+
+async fn stateful(State(_s): State<AppState>) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+fn builder() -> StreamServiceBuilder {
+    StreamServiceBuilder::new("risk-manager", ServiceConfig::new("127.0.0.1:1"))
+}
+
+fn error_of(b: StreamServiceBuilder) -> String {
+    b.build().err().expect("build must fail").to_string()
+}
+
+#[test]
+fn no_handler_at_all() {
+    assert_eq!(
+        error_of(builder()),
+        "service `risk-manager` has no handler: add one with .add_consumer_handler(..) or #[stream_handler]"
+    );
+}
+
+#[test]
+fn empty_topic_list() {
+    assert_eq!(
+        error_of(builder().add_consumer_handler(&[], "g", reads)),
+        "handler `reads` subscribes to no topic"
+    );
+}
+
+#[test]
+fn overlapping_topics_in_one_group() {
+    let err = error_of(
+        builder()
+            .add_consumer_handler(&["paper.signals.raw"], "risk.signals", reads)
+            .add_consumer_handler(&["*.signals.raw"], "risk.signals", stateful)
+            .with_state(AppState),
+    );
+    assert_eq!(
+        err,
+        "handler `stateful` subscribes to `*.signals.raw` in group `risk.signals`, which overlaps `paper.signals.raw` of handler `reads`; give one of them its own group"
+    );
+}
+
+#[test]
+fn overlapping_topics_in_different_groups_are_fine() {
+    builder()
+        .add_consumer_handler(&["paper.signals.raw"], "risk.a", reads)
+        .add_consumer_handler(&["*.signals.raw"], "risk.b", reads)
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn pattern_matching_no_declared_topic() {
+    let catalog = Catalog::parse(
+        "brokers = [\"paper\", \"zerodha\"]\n[topics.\"signals.raw\"]\nevent = \"trading_signal\"\npartitions = 6\n",
+    )
+    .unwrap();
+    let err = error_of(builder().with_catalog(catalog).add_consumer_handler(
+        &["*.orders.*"],
+        "g",
+        reads,
+    ));
+    assert!(
+        err.starts_with("handler `reads` pattern `*.orders.*` matches no declared topic"),
+        "{err}"
+    );
+}
+
+#[test]
+fn publishing_without_a_producer() {
+    assert_eq!(
+        error_of(builder().add_consumer_handler(&["paper.signals.raw"], "g", publishes)),
+        "handler `publishes` publishes through `Context` but the service has no producer: add .add_producer()"
+    );
+}
+
+#[test]
+fn state_that_was_never_given() {
+    let err = error_of(builder().add_consumer_handler(&["paper.signals.raw"], "g", stateful));
+    assert!(
+        err.starts_with("handler `stateful` takes `State<")
+            && err.ends_with("AppState>` but no such state was given: add .with_state(..)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_topic_names_the_handler() {
+    let err = error_of(builder().add_consumer_handler(&["paper.sig*"], "g", reads));
+    assert!(err.starts_with("handler `reads` "), "{err}");
+    assert!(err.contains("paper.sig*"), "{err}");
+}
