@@ -1,8 +1,10 @@
-//! Quickstart: publish a few trading signals and consume them back in a consumer group.
+//! Quickstart: a stream service built by hand, with no macros.
 //!
-//! What it shows: a [`MessageProducer`] wrapping payloads in envelopes (idempotent, `acks=all`),
-//! and a [`MessageConsumer`] that decodes them, hands them to a handler, and commits each offset
-//! only after its message was handled (at-least-once, deduplicated on the envelope id).
+//! What it shows: a handler is an async fn whose arguments are extractors (`Envelope<T>`,
+//! `Context`, `State<S>`); `StreamServiceBuilder` wires it to a consumer group; the producer wraps
+//! payloads in envelopes (idempotent, `acks=all`); the handler's own sends through `Context` carry
+//! the correlation id and name their cause. Delivery is at-least-once with dedup on the envelope
+//! id: an offset is committed only after its message was handled.
 //!
 //! Run it with `cargo run --example quickstart`. With no `KAFKA_BOOTSTRAP_SERVERS` it runs on
 //! librdkafka's in-process mock cluster (zero setup; it says so); with
@@ -15,14 +17,15 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use streamkit::Event;
-use streamkit::consumer::MessageConsumer;
+use streamkit::config::ServiceConfig;
 use streamkit::dev_cluster::DevCluster;
-use streamkit::handler::{HandlerError, Incoming};
+use streamkit::extract::{Context, Envelope, State};
+use streamkit::handler::HandlerError;
 use streamkit::producer::MessageProducer;
+use streamkit::service::StreamServiceBuilder;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TradingSignal {
-    strategy: String,
     symbol: String,
     side: String,
     quantity: u32,
@@ -33,68 +36,112 @@ impl Event for TradingSignal {
     const EVENT_TYPE: &'static str = "trading_signal";
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct ValidatedSignal {
+    symbol: String,
+    quantity: u32,
+}
+
+impl Event for ValidatedSignal {
+    const EVENT_TYPE: &'static str = "validated_signal";
+}
+
 const SIGNALS: usize = 5;
+
+/// Counts what the handler saw, shared across partitions.
+#[derive(Clone, Default)]
+struct Seen(Arc<AtomicUsize>);
+
+/// The handler: validate a raw signal and publish it on the same broker's `signals.validated`.
+async fn validate(
+    Envelope(signal): Envelope<TradingSignal>,
+    ctx: Context,
+    State(seen): State<Seen>,
+) -> Result<(), HandlerError> {
+    let s = &signal.data;
+    println!(
+        "handled  {} {} {} {} @ {} (broker {}, partition {}, offset {})",
+        signal.id,
+        s.side,
+        s.quantity,
+        s.symbol,
+        s.price,
+        ctx.broker(),
+        ctx.partition(),
+        ctx.offset()
+    );
+    let out = ctx.topic_on_same_broker(&validated_suffix())?;
+    let id = ctx
+        .send(
+            &out,
+            &ValidatedSignal {
+                symbol: s.symbol.clone(),
+                quantity: s.quantity,
+            },
+        )
+        .await?;
+    println!("         -> {id} on {out} (caused by {})", signal.id);
+    seen.0.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Topics of this run (unique, so reruns against a real broker start clean).
+fn run_tag() -> String {
+    format!("quickstart-{}", std::process::id())
+}
+fn validated_suffix() -> String {
+    format!("{}.validated", run_tag())
+}
 
 #[tokio::main]
 async fn main() -> streamkit::Result<()> {
     let cluster = DevCluster::from_env()?;
     println!("{}", cluster.describe());
-    let topic = format!("paper.quickstart-{}.signals", std::process::id());
-    cluster.create_topics(&[&topic], 3).await?;
-    let config = cluster.config();
+    let raw = format!("paper.{}.raw", run_tag());
+    let validated = format!("paper.{}", validated_suffix());
+    cluster.create_topics(&[&raw, &validated], 3).await?;
 
-    let producer = MessageProducer::new(&config, "quickstart")?;
+    let seen = Seen::default();
+    let service =
+        StreamServiceBuilder::new("quickstart", ServiceConfig::with_kafka(cluster.config()))
+            .add_producer()
+            .with_state(seen.clone())
+            .add_consumer_handler(&[&raw], "quickstart.signals", validate)
+            .build()?;
+    let handle = service.handle();
+    let running = tokio::spawn(service.run_until_stopped());
+
+    let producer = MessageProducer::new(&cluster.config(), "strategy")?;
     for i in 0..SIGNALS {
         let signal = TradingSignal {
-            strategy: "mean-reversion".into(),
             symbol: ["RELIANCE", "TCS", "INFY"][i % 3].into(),
             side: if i % 2 == 0 { "BUY" } else { "SELL" }.into(),
             quantity: 10 * (i as u32 + 1),
             price: Decimal::new(245_055 + i as i64, 2),
         };
-        let id = producer.send(&topic, &signal.symbol, &signal).await?;
+        let id = producer.send(&raw, &signal.symbol, &signal).await?;
         println!(
             "sent     {id} {} {} {} @ {}",
             signal.side, signal.quantity, signal.symbol, signal.price
         );
     }
 
-    let consumer = MessageConsumer::new(&config, &[&topic], "quickstart.signals")?
-        .service("quickstart")
-        .producer(producer.clone());
-    let stop = consumer.shutdown_handle();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&seen);
-    let report = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
-        let counter = Arc::clone(&counter);
-        let stop = stop.clone();
-        async move {
-            let signal = msg.typed::<TradingSignal>()?;
-            println!(
-                "received {} {} {} {} @ {} (broker {}, partition {}, offset {})",
-                signal.id,
-                signal.data.side,
-                signal.data.quantity,
-                signal.data.symbol,
-                signal.data.price,
-                msg.record.broker,
-                msg.record.partition,
-                msg.record.offset
-            );
-            if counter.fetch_add(1, Ordering::SeqCst) + 1 == SIGNALS {
-                stop.shutdown();
-            }
-            Ok::<(), HandlerError>(())
-        }
-    }));
-    let report = tokio::time::timeout(Duration::from_secs(60), report)
-        .await
-        .expect("the quickstart consumer did not finish within 60 s")
-        .expect("consumer task")?;
-    println!(
-        "done: {} sent, {} handled, {} commits, unfinished {:?}",
-        SIGNALS, report.stats.handled, report.stats.commits, report.unfinished
-    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.0.load(Ordering::SeqCst) < SIGNALS {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "quickstart: not every signal was handled within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handle.shutdown();
+    let report = running.await.expect("service task")?;
     let _ = producer.shutdown(Duration::from_secs(5)).await;
+    for (group, r) in &report.groups {
+        println!(
+            "done: group {group}: {} handled, {} dead-lettered, {} commits; producer undelivered {}",
+            r.stats.handled, r.stats.dead_lettered, r.stats.commits, report.undelivered
+        );
+    }
     Ok(())
 }
