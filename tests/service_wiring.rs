@@ -30,7 +30,7 @@ fn builder() -> StreamServiceBuilder {
 }
 
 fn error_of(b: StreamServiceBuilder) -> String {
-    b.build().err().expect("build must fail").to_string()
+    b.build().expect_err("build must fail").to_string()
 }
 
 #[test]
@@ -65,11 +65,12 @@ fn overlapping_topics_in_one_group() {
 
 #[test]
 fn overlapping_topics_in_different_groups_are_fine() {
-    builder()
+    let service = builder()
         .add_consumer_handler(&["paper.signals.raw"], "risk.a", reads)
         .add_consumer_handler(&["*.signals.raw"], "risk.b", reads)
         .build()
         .unwrap();
+    assert!(format!("{service:?}").contains("groups: 2"));
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub mod topic;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod testkit;
 
 pub use envelope::{EventEnvelope, Lineage};
 pub use error::{Error, Result};

@@ -27,6 +27,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::Producer;
 
 use crate::config::KafkaConfig;
 use crate::handler::ErrorKind;
@@ -183,8 +184,36 @@ impl DeadLetterWriter {
             return;
         }
         // -1: the cluster's default replication factor.
+        // Most of the time the topic is there already: ask the metadata first (cheap, and
+        // answered by every cluster, the mock one included), create it only when missing.
+        let producer = self.producer.clone();
+        let name = topic.to_owned();
+        let exists = tokio::task::spawn_blocking(move || {
+            producer
+                .rdkafka()
+                .client()
+                .fetch_metadata(Some(&name), Duration::from_secs(5))
+                .ok()
+                .and_then(|m| {
+                    m.topics()
+                        .first()
+                        .map(|t| t.error().is_none() && !t.partitions().is_empty())
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        if exists {
+            self.known
+                .lock()
+                .expect("dlq topics")
+                .insert(topic.to_owned());
+            return;
+        }
         let new = NewTopic::new(topic, self.partitions, TopicReplication::Fixed(-1));
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(10)))
+            .request_timeout(Some(Duration::from_secs(15)));
         match self.admin.create_topics([&new], &opts).await {
             Ok(results) => {
                 let ok = results.iter().all(|r| match r {
