@@ -18,7 +18,9 @@ pub mod health;
 pub mod id;
 pub mod offsets;
 pub mod producer;
+pub mod registry;
 pub mod reliability;
+pub mod runtime;
 pub mod service;
 pub mod topic;
 
@@ -35,7 +37,24 @@ pub use topic::{Broker, Topic, TopicPattern};
 /// Re-exports for generated code. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::registry::HANDLERS;
     pub use linkme;
+
+    /// String equality usable in constants (the macros' event-type assertions).
+    pub const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
     pub use serde;
     pub use serde_json;
     pub use tokio;

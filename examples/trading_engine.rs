@@ -1,0 +1,24 @@
+//! The trading-engine service of the trading pipeline, alone in its own process: it places orders for `*.signals.validated` and simulates their fills (`orders.placed`, `orders.filled`).
+//!
+//! Run it against a real broker beside the other services (each in its own terminal):
+//!
+//! ```sh
+//! scripts/kafka up && export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092
+//! cargo run --example trading_engine
+//! ```
+//!
+//! With no `KAFKA_BOOTSTRAP_SERVERS` it starts on librdkafka's in-process mock cluster, where it
+//! has nobody to talk to. It runs until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully:
+//! in-flight handlers finish, offsets are committed, the producer is flushed.
+
+// Only the modules of this service; the other services share the events module.
+#[allow(dead_code)]
+mod trading {
+    pub mod events;
+    pub mod trading_engine;
+}
+
+#[streamkit::stream_service(name = "trading-engine")]
+async fn main() -> streamkit::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! What `#[stream_service]` runs: a whole service process from one call.
+//!
+//! [`run_service`] builds the tokio runtime, loads the configuration, collects every registered
+//! `#[stream_handler]`, adds the producer, runs the user's setup body, checks the topic catalog
+//! against the cluster, then runs the service until SIGINT/SIGTERM and stops it gracefully. The
+//! macro only calls it; a service written by hand can call it too.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::config::{BOOTSTRAP_ENV, KafkaConfig, ServiceConfig};
+use crate::dev_cluster::DevCluster;
+use crate::error::{Error, Result};
+use crate::handler::Handler;
+use crate::service::{HandlerSpec, StreamServiceBuilder};
+use crate::topic::Catalog;
+
+/// The environment variable that makes a service create the catalog's missing topics at startup.
+pub const CREATE_MISSING_ENV: &str = "STREAMKIT_CREATE_MISSING_TOPICS";
+
+type Step = Box<dyn FnOnce(StreamServiceBuilder) -> StreamServiceBuilder + Send>;
+
+/// What a `#[stream_service]` body can add before the service starts: shared state and handlers
+/// beyond the registered ones. Cheap to clone; everything is applied after the body returns.
+///
+/// ```no_run
+/// #[derive(Clone, Default)]
+/// struct Limits { max_quantity: u32 }
+///
+/// #[streamkit::stream_service(name = "risk-manager")]
+/// async fn main(setup: streamkit::Setup) -> streamkit::Result<()> {
+///     setup.with_state(Limits { max_quantity: 500 });
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone, Default)]
+pub struct Setup {
+    steps: Arc<Mutex<Vec<Step>>>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.steps.lock().map(|s| s.len()).unwrap_or_default();
+        f.debug_struct("Setup").field("steps", &n).finish()
+    }
+}
+
+impl Setup {
+    /// An empty setup.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Gives handlers taking `State<S>` this value.
+    pub fn with_state<S: Clone + Send + Sync + 'static>(&self, state: S) -> &Self {
+        self.push(Box::new(move |b| b.with_state(state)))
+    }
+
+    /// Adds a handler with its own options.
+    pub fn add_handler(&self, spec: HandlerSpec) -> &Self {
+        self.push(Box::new(move |b| b.add_handler(spec)))
+    }
+
+    /// Adds a handler for `topics` in group `group_id`.
+    pub fn add_consumer_handler<H, Args>(
+        &self,
+        topics: &[&str],
+        group_id: &str,
+        handler: H,
+    ) -> &Self
+    where
+        H: Handler<Args>,
+        Args: 'static,
+    {
+        let name = std::any::type_name::<H>();
+        let name = name.rsplit("::").next().unwrap_or(name);
+        let spec = HandlerSpec::new(name, topics, group_id, handler);
+        self.add_handler(spec)
+    }
+
+    fn push(&self, step: Step) -> &Self {
+        self.steps.lock().expect("setup steps").push(step);
+        self
+    }
+
+    /// Applies everything added to `builder`.
+    pub fn apply(&self, mut builder: StreamServiceBuilder) -> StreamServiceBuilder {
+        let steps = std::mem::take(&mut *self.steps.lock().expect("setup steps"));
+        for step in steps {
+            builder = step(builder);
+        }
+        builder
+    }
+}
+
+/// Runs the service `name` in this process and returns its exit code: 0 after a graceful stop,
+/// 1 (with the error on stderr) on any error, including a binary with no handler.
+///
+/// `catalog` is the text of the crate's `topics.toml`, if it has one. `body` is the user's setup.
+pub fn run_service<F, Fut>(name: &str, catalog: Option<&str>, body: F) -> ExitCode
+where
+    F: FnOnce(Setup) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("streamkit")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(name, catalog, body)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve<F, Fut>(name: &str, catalog: Option<&str>, body: F) -> Result<()>
+where
+    F: FnOnce(Setup) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let handlers: Vec<_> = crate::registry::registered().collect();
+    if handlers.is_empty() {
+        return Err(Error::NoHandlers {
+            service: name.to_owned(),
+        });
+    }
+    // The mock cluster (no KAFKA_BOOTSTRAP_SERVERS) lives as long as the service.
+    let cluster = DevCluster::from_env()?;
+    let config = match std::env::var(BOOTSTRAP_ENV) {
+        Ok(v) if !v.trim().is_empty() => ServiceConfig::from_env()?,
+        _ => {
+            tracing::info!("{}", cluster.describe());
+            eprintln!("{}", cluster.describe());
+            ServiceConfig::with_kafka(cluster.config()).merge_env()?
+        }
+    };
+    let mut builder = StreamServiceBuilder::new(name, config.clone()).add_producer();
+    if let Some(text) = catalog {
+        let catalog = Catalog::parse(text).map_err(|e| Error::Config {
+            key: "topics.toml".into(),
+            message: e.to_string(),
+        })?;
+        let create = cluster.is_mock()
+            || std::env::var(CREATE_MISSING_ENV).is_ok_and(|v| v == "1" || v == "true");
+        check_catalog(&cluster, &config.kafka, &catalog, create).await?;
+        builder = builder.with_catalog(catalog);
+    }
+    for entry in handlers {
+        builder = builder.add_handler((entry.make)());
+    }
+    let setup = Setup::new();
+    body(setup.clone()).await?;
+    let service = setup.apply(builder).build()?;
+    service.run().await?;
+    Ok(())
+}
+
+/// Checks that every topic of `catalog` exists with at least its declared partitions; creates
+/// the missing ones when `create` is set.
+pub async fn check_catalog(
+    cluster: &DevCluster,
+    kafka: &KafkaConfig,
+    catalog: &Catalog,
+    create: bool,
+) -> Result<()> {
+    let wanted: Vec<(String, i32)> = catalog
+        .all_topics()
+        .into_iter()
+        .map(|t| {
+            let partitions = catalog.spec_of(&t).map(|s| s.partitions()).unwrap_or(1);
+            (t.to_string(), partitions)
+        })
+        .collect();
+    let kafka = kafka.clone();
+    let names: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
+    let found = tokio::task::spawn_blocking(move || -> Result<Vec<Option<i32>>> {
+        let consumer: BaseConsumer = kafka.to_client_config().create()?;
+        names
+            .iter()
+            .map(|t| {
+                let meta = consumer.fetch_metadata(Some(t), Duration::from_secs(10))?;
+                Ok(meta.topics().first().and_then(|mt| {
+                    (mt.error().is_none() && !mt.partitions().is_empty())
+                        .then_some(mt.partitions().len() as i32)
+                }))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Error::Config {
+        key: "topics.toml".into(),
+        message: format!("metadata task failed: {e}"),
+    })??;
+    let mut missing = Vec::new();
+    let mut problems = Vec::new();
+    for ((topic, partitions), have) in wanted.iter().zip(found) {
+        match have {
+            None => missing.push((topic.clone(), *partitions)),
+            Some(n) if n < *partitions => problems.push(format!(
+                "topic `{topic}` has {n} partitions, topics.toml declares {partitions}"
+            )),
+            Some(_) => {}
+        }
+    }
+    if create {
+        for (topic, partitions) in &missing {
+            cluster.create_topics(&[topic], *partitions).await?;
+        }
+    } else if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
+        problems.push(format!(
+            "topics declared in topics.toml do not exist on the cluster: {}; create them, or set {CREATE_MISSING_ENV}=1",
+            list.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            key: "topics.toml".into(),
+            message: problems.join("; "),
+        })
+    }
+}
+
+/// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default `info`),
+/// unless the program installed one already.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

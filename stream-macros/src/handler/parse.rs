@@ -1,0 +1,241 @@
+//! Parsing `#[stream_handler(...)]` arguments into [`Args`], every mistake collected.
+
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, Token};
+
+use crate::errors::Errors;
+
+pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, concurrency, crate";
+
+/// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
+#[derive(Default)]
+pub(crate) struct Retry {
+    pub attempts: Option<LitInt>,
+    pub backoff_ms: Option<LitInt>,
+    pub max_backoff_ms: Option<LitInt>,
+}
+
+/// The arguments as written.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub topics: Vec<LitStr>,
+    pub topics_span: Option<Span>,
+    pub group: Option<LitStr>,
+    pub retry: Option<Retry>,
+    pub dlq: Option<LitBool>,
+    pub dedup: Option<LitBool>,
+    pub concurrency: Option<LitInt>,
+    pub krate: Option<Path>,
+}
+
+fn once<T>(slot: &mut Option<T>, value: T, name: &str, span: Span, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(syn::Error::new(
+            span,
+            format!("`{name}` specified more than once"),
+        ));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn lit_str(expr: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
+        other => {
+            errors.push(syn::Error::new_spanned(other, format!("expected {what}")));
+            None
+        }
+    }
+}
+
+fn lit_bool(expr: &Expr, name: &str, errors: &mut Errors) -> Option<LitBool> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Some(b.clone()),
+        other => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{name}` takes `true` or `false`"),
+            ));
+            None
+        }
+    }
+}
+
+fn lit_int(expr: &Expr, name: &str, errors: &mut Errors) -> Option<LitInt> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Some(i.clone()),
+        other => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("`{name}` takes a whole number"),
+            ));
+            None
+        }
+    }
+}
+
+/// Parses the attribute's tokens.
+pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
+    let mut args = Args::default();
+    let metas =
+        match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, tokens) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(e);
+                return args;
+            }
+        };
+    for meta in metas {
+        let name = meta
+            .path()
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let span = meta.path().span();
+        match (name.as_str(), &meta) {
+            ("topics", Meta::NameValue(nv)) => {
+                if args.topics_span.is_some() {
+                    errors.push(syn::Error::new(span, "`topics` specified more than once"));
+                    continue;
+                }
+                args.topics_span = Some(nv.value.span());
+                match &nv.value {
+                    Expr::Array(ExprArray { elems, .. }) => {
+                        if elems.is_empty() {
+                            errors.push(syn::Error::new_spanned(
+                                &nv.value,
+                                "`topics` is empty; name at least one topic or pattern",
+                            ));
+                        }
+                        for e in elems {
+                            if let Some(s) =
+                                lit_str(e, "a topic string such as \"paper.signals.raw\"", errors)
+                            {
+                                args.topics.push(s);
+                            }
+                        }
+                    }
+                    other => {
+                        if let Some(s) = lit_str(
+                            other,
+                            "a topic string or a list of them: `topics = \"paper.signals.raw\"` or `topics = [\"a.b.c\", \"*.d.e\"]`",
+                            errors,
+                        ) {
+                            args.topics.push(s);
+                        }
+                    }
+                }
+            }
+            ("group", Meta::NameValue(nv)) => {
+                if let Some(s) = lit_str(&nv.value, "a consumer group name string", errors) {
+                    if s.value().trim().is_empty() {
+                        errors.push(syn::Error::new_spanned(&s, "`group` is empty"));
+                    }
+                    once(&mut args.group, s, "group", span, errors);
+                }
+            }
+            ("retry", Meta::NameValue(nv)) => {
+                if let Some(n) = lit_int(&nv.value, "retry", errors) {
+                    let retry = Retry {
+                        attempts: Some(n),
+                        ..Retry::default()
+                    };
+                    once(&mut args.retry, retry, "retry", span, errors);
+                }
+            }
+            ("retry", Meta::List(list)) => {
+                let mut retry = Retry::default();
+                let inner = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated);
+                match inner {
+                    Err(e) => errors.push(e),
+                    Ok(inner) => {
+                        for m in inner {
+                            let key = m
+                                .path()
+                                .get_ident()
+                                .map(ToString::to_string)
+                                .unwrap_or_default();
+                            let Meta::NameValue(nv) = &m else {
+                                errors.push(syn::Error::new_spanned(&m, "expected `key = value`"));
+                                continue;
+                            };
+                            let slot = match key.as_str() {
+                                "attempts" => &mut retry.attempts,
+                                "backoff_ms" => &mut retry.backoff_ms,
+                                "max_backoff_ms" => &mut retry.max_backoff_ms,
+                                _ => {
+                                    errors.push(syn::Error::new_spanned(
+                                        m.path(),
+                                        format!("unknown retry setting `{key}`; expected one of: attempts, backoff_ms, max_backoff_ms"),
+                                    ));
+                                    continue;
+                                }
+                            };
+                            if let Some(n) = lit_int(&nv.value, &key, errors) {
+                                once(slot, n, &key, m.path().span(), errors);
+                            }
+                        }
+                    }
+                }
+                once(&mut args.retry, retry, "retry", span, errors);
+            }
+            ("dlq", Meta::NameValue(nv)) => {
+                if let Some(b) = lit_bool(&nv.value, "dlq", errors) {
+                    once(&mut args.dlq, b, "dlq", span, errors);
+                }
+            }
+            ("dedup", Meta::NameValue(nv)) => {
+                if let Some(b) = lit_bool(&nv.value, "dedup", errors) {
+                    once(&mut args.dedup, b, "dedup", span, errors);
+                }
+            }
+            ("concurrency", Meta::NameValue(nv)) => {
+                if let Some(n) = lit_int(&nv.value, "concurrency", errors) {
+                    once(&mut args.concurrency, n, "concurrency", span, errors);
+                }
+            }
+            ("crate", Meta::NameValue(nv)) => {
+                if let Some(s) = lit_str(
+                    &nv.value,
+                    "the runtime crate's path as a string, such as `crate = \"stream_core\"`",
+                    errors,
+                ) {
+                    match s.parse_with(Path::parse_mod_style) {
+                        Ok(p) => once(&mut args.krate, p, "crate", span, errors),
+                        Err(_) => errors.push(syn::Error::new_spanned(
+                            &s,
+                            "expected a path such as \"stream_core\"",
+                        )),
+                    }
+                }
+            }
+            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "crate", _) => {
+                errors.push(syn::Error::new_spanned(
+                    &meta,
+                    format!("expected `{name} = ...`"),
+                ));
+            }
+            _ => errors.push(syn::Error::new(
+                span,
+                format!(
+                    "unknown argument `{}`; expected one of: {VALID}",
+                    if name.is_empty() {
+                        "?".to_owned()
+                    } else {
+                        name
+                    }
+                ),
+            )),
+        }
+    }
+    args
+}
