@@ -20,6 +20,50 @@ pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
 /// `STREAMKIT_KAFKA_SASL_USERNAME=alice` sets `sasl.username`.
 pub const KAFKA_ENV_PREFIX: &str = "STREAMKIT_KAFKA_";
 
+/// librdkafka properties only consumers take (a producer warns about them).
+const CONSUMER_ONLY: &[&str] = &[
+    "group.id",
+    "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "auto.offset.reset",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.commit.interval.ms",
+    "fetch.min.bytes",
+    "fetch.wait.max.ms",
+    "fetch.max.bytes",
+    "max.partition.fetch.bytes",
+    "isolation.level",
+    "enable.partition.eof",
+    "check.crcs",
+];
+
+/// librdkafka properties only producers take (a consumer warns about them).
+const PRODUCER_ONLY: &[&str] = &[
+    "acks",
+    "request.required.acks",
+    "enable.idempotence",
+    "linger.ms",
+    "queue.buffering.max.ms",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "batch.num.messages",
+    "batch.size",
+    "compression.type",
+    "compression.codec",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "partitioner",
+    "retries",
+    "message.send.max.retries",
+    "transactional.id",
+];
+
 /// Substrings of property names whose values are secrets.
 const SECRET_MARKERS: &[&str] = &["password", "secret", "sasl.oauthbearer.config", "key.pem"];
 
@@ -135,6 +179,23 @@ impl KafkaConfig {
             cc.set(k, v);
         }
         cc
+    }
+
+    /// These properties without the consumer-only ones, for a producer: one configuration serves
+    /// a service's producer and consumers without librdkafka warning about the other's keys.
+    pub fn for_producer(&self) -> Self {
+        self.without(CONSUMER_ONLY)
+    }
+
+    /// These properties without the producer-only ones, for a consumer.
+    pub fn for_consumer(&self) -> Self {
+        self.without(PRODUCER_ONLY)
+    }
+
+    fn without(&self, keys: &[&str]) -> Self {
+        let mut out = self.clone();
+        out.props.retain(|k, _| !keys.contains(&k.as_str()));
+        out
     }
 
     /// Parses a property as a number, naming the key and the value on failure.

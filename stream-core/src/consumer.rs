@@ -421,7 +421,7 @@ impl MessageConsumer {
         );
         let mut config = self
             .config
-            .clone()
+            .for_consumer()
             .set("group.id", self.group.as_str())
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")

@@ -95,7 +95,8 @@ impl DevCluster {
             }
             return Ok(());
         }
-        let admin: AdminClient<DefaultClientContext> = self.config().to_client_config().create()?;
+        let admin: AdminClient<DefaultClientContext> =
+            self.config().for_producer().to_client_config().create()?;
         let new: Vec<NewTopic<'_>> = topics
             .iter()
             .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))

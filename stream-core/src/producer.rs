@@ -368,7 +368,7 @@ impl MessageProducer {
         let instance = options.instance.unwrap_or_else(default_instance);
         let client_id = format!("{service_name}-{instance}");
         let config = config
-            .clone()
+            .for_producer()
             .set_default("enable.idempotence", "true")
             .set_default("acks", "all")
             .set_default("partitioner", "murmur2_random")

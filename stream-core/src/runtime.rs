@@ -19,6 +19,10 @@ use crate::handler::Handler;
 use crate::service::{HandlerSpec, StreamServiceBuilder};
 use crate::topic::Catalog;
 
+/// The environment variable that makes a service build and check everything, print its wiring and
+/// exit without consuming (for CI and for the macros' own tests).
+pub const DRY_RUN_ENV: &str = "STREAMKIT_DRY_RUN";
+
 /// The environment variable that makes a service create the catalog's missing topics at startup.
 pub const CREATE_MISSING_ENV: &str = "STREAMKIT_CREATE_MISSING_TOPICS";
 
@@ -133,11 +137,6 @@ where
     Fut: Future<Output = Result<()>>,
 {
     let handlers: Vec<_> = crate::registry::registered().collect();
-    if handlers.is_empty() {
-        return Err(Error::NoHandlers {
-            service: name.to_owned(),
-        });
-    }
     // The mock cluster (no KAFKA_BOOTSTRAP_SERVERS) lives as long as the service.
     let cluster = DevCluster::from_env()?;
     let config = match std::env::var(BOOTSTRAP_ENV) {
@@ -164,7 +163,21 @@ where
     }
     let setup = Setup::new();
     body(setup.clone()).await?;
-    let service = setup.apply(builder).build()?;
+    let builder = setup.apply(builder);
+    let wiring: Vec<String> = builder
+        .handlers()
+        .iter()
+        .map(|h| format!("{} ({}: {})", h.name(), h.group(), h.topics().join(", ")))
+        .collect();
+    let service = builder.build()?;
+    if std::env::var(DRY_RUN_ENV).is_ok_and(|v| v == "1" || v == "true") {
+        println!(
+            "{name}: wiring checked, {} handler(s): {}",
+            wiring.len(),
+            wiring.join("; ")
+        );
+        return Ok(());
+    }
     service.run().await?;
     Ok(())
 }
@@ -188,7 +201,7 @@ pub async fn check_catalog(
     let kafka = kafka.clone();
     let names: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
     let found = tokio::task::spawn_blocking(move || -> Result<Vec<Option<i32>>> {
-        let consumer: BaseConsumer = kafka.to_client_config().create()?;
+        let consumer: BaseConsumer = kafka.for_consumer().to_client_config().create()?;
         names
             .iter()
             .map(|t| {

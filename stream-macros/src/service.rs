@@ -127,8 +127,18 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
         }
     };
     if !errors.is_empty() {
+        // Keep the body type-checked (and the IDE working) in a function of its own; only the
+        // real errors show, not "`main` is not allowed to be `async`".
         let errs = errors.to_compile_errors();
-        return quote! { #errs #func };
+        let inputs = &func.sig.inputs;
+        let output = &func.sig.output;
+        let body = &func.block;
+        return quote! {
+            #errs
+            #[allow(dead_code)]
+            async fn __streamkit_main(#inputs) #output #body
+            fn main() {}
+        };
     }
     let krate = krate.unwrap_or_else(|| syn::parse_quote!(::streamkit));
     let name = name.expect("checked");

@@ -124,7 +124,7 @@ impl DeadLetterWriter {
     ) -> crate::Result<Self> {
         Ok(Self {
             producer,
-            admin: config.to_client_config().create()?,
+            admin: config.for_producer().to_client_config().create()?,
             service: service.to_owned(),
             group: group.to_owned(),
             partitions,

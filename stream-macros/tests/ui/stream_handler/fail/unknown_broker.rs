@@ -1,0 +1,8 @@
+use streamkit::prelude::*;
+
+#[stream_handler(topics = "binance.signals.raw", group = "risk.signals")]
+async fn validate(_ctx: Context) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,43 @@
+use streamkit::prelude::*;
+
+#[derive(serde::Serialize, serde::Deserialize, Event)]
+struct TradingSignal {
+    qty: rust_decimal::Decimal,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Event)]
+struct ValidatedSignal {
+    qty: rust_decimal::Decimal,
+}
+
+#[derive(Clone)]
+struct Limits;
+
+streamkit::topics!();
+
+#[stream_handler(topics = "*.signals.raw", group = "risk.signals")]
+async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), HandlerError> {
+    let out = topics::signals_validated::on(ctx.broker());
+    ctx.send(&out, &ValidatedSignal { qty: signal.data.qty }).await?;
+    Ok(())
+}
+
+#[stream_handler(
+    topics = ["paper.signals.validated", "zerodha.signals.validated"],
+    group = "engine.signals",
+    retry(attempts = 5, backoff_ms = 10, max_backoff_ms = 1000),
+    dlq = true,
+    dedup = false,
+    concurrency = 4
+)]
+async fn place(Data(_s): Data<ValidatedSignal>, _b: Broker, _k: Key, _h: Headers, State(_l): State<Limits>) {}
+
+fn main() {
+    assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
+    assert_eq!(topics::signals_raw::EVENT, "trading_signal");
+    assert_eq!(topics::BROKERS, &["paper", "zerodha"]);
+    assert_eq!(streamkit::registry::registered().count(), 2);
+    // The functions stay callable as written.
+    let _ = validate;
+    let _ = place;
+}

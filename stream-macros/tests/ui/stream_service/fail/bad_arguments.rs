@@ -1,0 +1,4 @@
+#[streamkit::stream_service(nmae = "risk-manager")]
+async fn main() -> streamkit::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,4 @@
+#[streamkit::stream_service(name = "risk-manager")]
+fn main() -> streamkit::Result<()> {
+    Ok(())
+}
