@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-/// A result with streamkit's [`Error`].
+/// A result with streamkit's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in the streamkit runtime.

@@ -1,7 +1,7 @@
 //! The runtime of streamkit.
 //!
 //! Everything a stream service does at run time lives here, usable by hand without the macros:
-//! the [`EventEnvelope`](envelope::EventEnvelope) and its JSON wire format ([`codec`]), topics and
+//! the [`EventEnvelope`] and its JSON wire format ([`codec`]), topics and
 //! trading-broker namespaces ([`topic`]), the idempotent [`MessageProducer`](producer::MessageProducer),
 //! configuration ([`config`]), and [`dev_cluster`], the zero-setup cluster of the examples. The `stream-macros` crate expands into calls of this crate only.
 

@@ -1,6 +1,6 @@
 //! `MessageProducer`: idempotent publishing that wraps payloads in envelopes.
 //!
-//! Every record streamkit writes is an [`EventEnvelope`] encoded by [`codec`](crate::codec), keyed
+//! Every record streamkit writes is an [`EventEnvelope`] encoded by [`codec`](mod@crate::codec), keyed
 //! by the caller's partition key, with headers `event_type`, `event_id`, `correlation_id`
 //! (`causation_id` when there is one) and `content-type: application/json`, so routers can filter
 //! without parsing values.

@@ -32,13 +32,17 @@ type Step = Box<dyn FnOnce(StreamServiceBuilder) -> StreamServiceBuilder + Send>
 /// beyond the registered ones. Cheap to clone; everything is applied after the body returns.
 ///
 /// ```no_run
+/// use stream_core::runtime::{run_service, Setup};
+///
 /// #[derive(Clone, Default)]
 /// struct Limits { max_quantity: u32 }
 ///
-/// #[streamkit::stream_service(name = "risk-manager")]
-/// async fn main(setup: streamkit::Setup) -> streamkit::Result<()> {
-///     setup.with_state(Limits { max_quantity: 500 });
-///     Ok(())
+/// // What `#[stream_service(name = "risk-manager")] async fn main(setup: Setup)` expands to.
+/// fn main() -> std::process::ExitCode {
+///     run_service("risk-manager", None, |setup: Setup| async move {
+///         setup.with_state(Limits { max_quantity: 500 });
+///         Ok(())
+///     })
 /// }
 /// ```
 #[derive(Clone, Default)]
