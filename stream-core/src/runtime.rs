@@ -16,7 +16,7 @@ use crate::config::{BOOTSTRAP_ENV, KafkaConfig, ServiceConfig};
 use crate::dev_cluster::DevCluster;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
-use crate::service::{HandlerSpec, StreamServiceBuilder};
+use crate::service::{HandlerSpec, ServiceHandle, StreamServiceBuilder};
 use crate::topic::Catalog;
 
 /// The environment variable that makes a service build and check everything, print its wiring and
@@ -48,6 +48,7 @@ type Step = Box<dyn FnOnce(StreamServiceBuilder) -> StreamServiceBuilder + Send>
 #[derive(Clone, Default)]
 pub struct Setup {
     steps: Arc<Mutex<Vec<Step>>>,
+    handle: Arc<tokio::sync::OnceCell<ServiceHandle>>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -88,6 +89,17 @@ impl Setup {
         let name = name.rsplit("::").next().unwrap_or(name);
         let spec = HandlerSpec::new(name, topics, group_id, handler);
         self.add_handler(spec)
+    }
+
+    /// The running service's handle (readiness, stats, shutdown), once it is built: await it
+    /// from a task the body spawns.
+    pub async fn service_handle(&self) -> ServiceHandle {
+        loop {
+            if let Some(h) = self.handle.get() {
+                return h.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn push(&self, step: Step) -> &Self {
@@ -152,6 +164,11 @@ where
         }
     };
     let mut builder = StreamServiceBuilder::new(name, config.clone()).add_producer();
+    for entry in handlers {
+        builder = builder.add_handler((entry.make)());
+    }
+    let setup = Setup::new();
+    body(setup.clone()).await?;
     if let Some(text) = catalog {
         let catalog = Catalog::parse(text).map_err(|e| Error::Config {
             key: "topics.toml".into(),
@@ -162,11 +179,6 @@ where
         check_catalog(&cluster, &config.kafka, &catalog, create).await?;
         builder = builder.with_catalog(catalog);
     }
-    for entry in handlers {
-        builder = builder.add_handler((entry.make)());
-    }
-    let setup = Setup::new();
-    body(setup.clone()).await?;
     let builder = setup.apply(builder);
     let wiring: Vec<String> = builder
         .handlers()
@@ -174,6 +186,7 @@ where
         .map(|h| format!("{} ({}: {})", h.name(), h.group(), h.topics().join(", ")))
         .collect();
     let service = builder.build()?;
+    let _ = setup.handle.set(service.handle());
     if std::env::var(DRY_RUN_ENV).is_ok_and(|v| v == "1" || v == "true") {
         println!(
             "{name}: wiring checked, {} handler(s): {}",

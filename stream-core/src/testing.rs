@@ -133,7 +133,7 @@ pub async fn create_topics_on(config: &KafkaConfig, topics: &[&str], partitions:
                         .and_then(|m| {
                             m.topics().first().map(|mt| {
                                 mt.error().is_none()
-                                    && mt.partitions().len() == partitions as usize
+                                    && mt.partitions().len() >= partitions as usize
                                     && mt.partitions().iter().all(|p| p.leader() >= 0)
                             })
                         })
