@@ -255,6 +255,69 @@ mod tests {
     }
 
     #[test]
+    fn file_then_environment_in_that_order() {
+        let file = ServiceConfig::from_toml_str(
+            r#"
+            [kafka]
+            "bootstrap.servers" = "file:1"
+            "linger.ms" = 20
+            [service]
+            commit_interval_ms = 900
+            health_port = 9000
+            [dedup]
+            on_unavailable = "process"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.kafka.get("linger.ms"), Some("20"));
+        assert_eq!(
+            file.dedup_policy,
+            crate::reliability::dedup::UnavailablePolicy::ProcessAnyway
+        );
+        // SAFETY: no other test of this crate reads these variables.
+        unsafe {
+            std::env::set_var("STREAMKIT_KAFKA_LINGER_MS", "2");
+            std::env::set_var("STREAMKIT_COMMIT_INTERVAL_MS", "100");
+        }
+        let merged = file.merge_env().unwrap();
+        unsafe {
+            std::env::remove_var("STREAMKIT_KAFKA_LINGER_MS");
+            std::env::remove_var("STREAMKIT_COMMIT_INTERVAL_MS");
+        }
+        assert_eq!(
+            merged.kafka.get("linger.ms"),
+            Some("2"),
+            "environment wins over the file"
+        );
+        assert_eq!(
+            merged.commit_interval,
+            std::time::Duration::from_millis(100)
+        );
+        assert_eq!(
+            merged.health_port,
+            Some(9000),
+            "the file's value stays where env is silent"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_was_expected() {
+        let err = ServiceConfig::from_toml_str("[dedup]\non_unavailable = \"maybe\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad configuration `dedup.on_unavailable`: expected `pause` or `process`, found `maybe`"
+        );
+        let err = ServiceConfig::from_toml_str("[service]\nhealth_port = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("health_port"), "{err}");
+        let err = ServiceConfig::from_toml_str("[kafka]\n\"linger.ms\" = [1]").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("bad configuration `kafka.linger.ms`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn set_default_keeps_user_value() {
         let cfg = KafkaConfig::new("b:1")
             .set("linger.ms", "20")
@@ -414,11 +477,20 @@ impl ServiceConfig {
 
     /// Defaults, then the TOML text.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_owned();
-            // toml names the unknown field; make the key a dotted path.
-            let key = unknown_key(&msg).unwrap_or_else(|| "config file".into());
-            Error::Config { key, message: msg }
+        let de = toml::Deserializer::parse(text).map_err(|e| Error::Config {
+            key: "config file".into(),
+            message: e.message().to_owned(),
+        })?;
+        // The path of the failing key (`service.health_port`), also for type errors.
+        let file: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let message = e.inner().message().to_owned();
+            let path = e.path().to_string();
+            let key = if path == "." || path.is_empty() {
+                unknown_key(&message).unwrap_or_else(|| "config file".into())
+            } else {
+                path
+            };
+            Error::Config { key, message }
         })?;
         let mut cfg = Self::default();
         for (k, v) in file.kafka {
@@ -491,18 +563,9 @@ impl ServiceConfig {
     }
 }
 
-/// The dotted key of a toml "unknown field `x`" error, where it can be told.
+/// The field named by a toml "unknown field `x`" error.
 fn unknown_key(message: &str) -> Option<String> {
     let start = message.find("unknown field `")? + "unknown field `".len();
     let end = message[start..].find('`')? + start;
-    let field = &message[start..end];
-    let section = ["health_port", "shutdown_timeout_ms", "commit_interval_ms"]
-        .iter()
-        .any(|f| message.contains(f))
-        .then_some("service")
-        .or_else(|| message.contains("redis_url").then_some("dedup"));
-    Some(match section {
-        Some(s) => format!("{s}.{field}"),
-        None => field.to_owned(),
-    })
+    Some(message[start..end].to_owned())
 }
