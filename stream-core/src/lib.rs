@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The runtime of streamkit.
 //!
 //! Everything a stream service does at run time lives here, usable by hand without the macros:
