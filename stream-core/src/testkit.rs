@@ -199,13 +199,7 @@ impl TestKit {
         topic: &str,
         timeout: Duration,
     ) -> Result<EventEnvelope<T>> {
-        let reader = self.reader(topic)?;
-        let msg = tokio::time::timeout(timeout, reader.recv())
-            .await
-            .map_err(|_| Error::Config {
-                key: "testkit".into(),
-                message: format!("nothing arrived on `{topic}` within {timeout:?}"),
-            })??;
+        let msg = self.next_raw(topic, timeout).await?;
         Ok(codec::decode(msg.payload().unwrap_or_default())?)
     }
 
