@@ -13,6 +13,7 @@ mod errors;
 mod event;
 mod handler;
 mod service;
+mod suggest;
 mod topics;
 
 /// Registers an `async fn` as a stream handler.

@@ -85,7 +85,10 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
                     }
                     _ => errors.push(syn::Error::new_spanned(
                         meta.path(),
-                        format!("unknown argument `{key}`; expected one of: {VALID}"),
+                        format!(
+                            "unknown argument `{key}`; {}expected one of: {VALID}",
+                            crate::suggest::did_you_mean(&key, ["name", "crate"])
+                        ),
                     )),
                 }
             }
