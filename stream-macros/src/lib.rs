@@ -138,8 +138,8 @@ pub fn stream_handler(
 /// streamkit::Result<()> { Ok(()) }`. It expands to `fn main() -> ExitCode` calling
 /// `streamkit::runtime::run_service(name, catalog, body)`, where all the behaviour lives (callable
 /// by hand): it builds the tokio runtime, loads the configuration (`KAFKA_BOOTSTRAP_SERVERS`,
-/// `STREAMKIT_*`; with no bootstrap servers, librdkafka's in-process mock cluster, which it
-/// announces), collects every `#[stream_handler]` linked into the binary, adds the producer, runs
+/// `STREAMKIT_CONFIG`, `STREAMKIT_*`; when nothing names a cluster, librdkafka's in-process mock
+/// cluster, which it announces), collects every `#[stream_handler]` linked into the binary, adds the producer, runs
 /// the body (take a `streamkit::Setup` parameter to add state and handlers; they are applied after
 /// it returns), checks the crate's `topics.toml` (passed with `include_str!`) against the cluster
 /// (every declared topic exists with at least its partitions; `STREAMKIT_CREATE_MISSING_TOPICS=1`

@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use stream_core::testing;
-use streamkit::dev_cluster::DevCluster;
 use streamkit::prelude::*;
 use streamkit::producer::MessageProducer;
 use streamkit::runtime::{self, Setup};
@@ -169,7 +168,9 @@ fn main() -> ExitCode {
     println!("test check_catalog_finds_missing_creates_and_counts_partitions ... ok");
     rt.block_on(three_handlers_in_two_groups_run_under_the_runtime());
     println!("test three_handlers_in_two_groups_run_under_the_runtime ... ok");
-    println!("3 passed, 0 failed");
+    a_config_file_without_servers_fails_instead_of_running_on_the_mock();
+    println!("test a_config_file_without_servers_fails_instead_of_running_on_the_mock ... ok");
+    println!("4 passed, 0 failed");
     ExitCode::SUCCESS
 }
 
@@ -215,11 +216,33 @@ fn handlers_are_registered_with_their_arguments() {
     );
 }
 
+/// A deployment configured by a `STREAMKIT_CONFIG` file and no `KAFKA_BOOTSTRAP_SERVERS` uses that
+/// file; when it names no servers, the service fails and says so, rather than quietly running on
+/// the in-process mock cluster (which is only for a run with nothing configured).
+fn a_config_file_without_servers_fails_instead_of_running_on_the_mock() {
+    let file = std::env::temp_dir().join(format!("{}.toml", testing::unique_name("config")));
+    std::fs::write(&file, "[service]\nshutdown_timeout_ms = 1000\n").unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env("MACROTEST_CHILD", "1")
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
+        .env("STREAMKIT_CONFIG", &file)
+        // Were it to start on the mock, it would check its wiring and exit 0 instead of running.
+        .env(runtime::DRY_RUN_ENV, "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: bad configuration `KAFKA_BOOTSTRAP_SERVERS`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("mock cluster"), "{stderr}");
+}
+
 /// `check_catalog` against the real broker, on topics of a catalog made up for this run.
 async fn check_catalog_finds_missing_creates_and_counts_partitions() {
     testing::bootstrap_servers();
-    let cluster = DevCluster::from_env().unwrap();
-    assert!(!cluster.is_mock());
     let kafka = testing::kafka_config();
     let name = testing::unique_name("catalogcheck");
     let text = format!(
@@ -228,26 +251,22 @@ async fn check_catalog_finds_missing_creates_and_counts_partitions() {
     let catalog = Catalog::parse(&text).unwrap();
     let topic = format!("paper.{name}.events");
 
-    let err = runtime::check_catalog(&cluster, &kafka, &catalog, false)
+    let err = runtime::check_catalog(&kafka, &catalog, false)
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains(&topic), "{err}");
     assert!(err.contains(runtime::CREATE_MISSING_ENV), "{err}");
 
-    runtime::check_catalog(&cluster, &kafka, &catalog, true)
+    runtime::check_catalog(&kafka, &catalog, true)
         .await
         .unwrap();
     testing::wait_until(
         Duration::from_secs(30),
         "the created topic to be checked fine",
         || {
-            let (cluster, kafka, catalog) = (&cluster, &kafka, &catalog);
-            async move {
-                runtime::check_catalog(cluster, kafka, catalog, false)
-                    .await
-                    .is_ok()
-            }
+            let (kafka, catalog) = (&kafka, &catalog);
+            async move { runtime::check_catalog(kafka, catalog, false).await.is_ok() }
         },
     )
     .await;
@@ -261,7 +280,7 @@ async fn check_catalog_finds_missing_creates_and_counts_partitions() {
         "brokers = [\"paper\"]\n[topics.\"{short}.events\"]\nevent = \"heartbeat\"\npartitions = 3\n"
     );
     let catalog = Catalog::parse(&text).unwrap();
-    let err = runtime::check_catalog(&cluster, &kafka, &catalog, true)
+    let err = runtime::check_catalog(&kafka, &catalog, true)
         .await
         .unwrap_err()
         .to_string();
