@@ -10,7 +10,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::{BOOTSTRAP_ENV, KafkaConfig, ServiceConfig};
 use crate::dev_cluster::DevCluster;
@@ -121,6 +124,13 @@ impl Setup {
 /// 1 (with the error on stderr) on any error, including a binary with no handler.
 ///
 /// `catalog` is the text of the crate's `topics.toml`, if it has one. `body` is the user's setup.
+///
+/// The cluster is the one the configuration names (`KAFKA_BOOTSTRAP_SERVERS`, or a
+/// `STREAMKIT_CONFIG` file; see [`ServiceConfig::from_env`]); every topic of the catalog must
+/// exist there with at least its declared partitions, or, with
+/// `STREAMKIT_CREATE_MISSING_TOPICS=1`, is created. Only when nothing names a cluster does the
+/// service run on librdkafka's in-process mock cluster (it says so on stderr), with every
+/// declared topic created.
 pub fn run_service<F, Fut>(name: &str, catalog: Option<&str>, body: F) -> ExitCode
 where
     F: FnOnce(Setup) -> Fut,
@@ -153,15 +163,16 @@ where
     Fut: Future<Output = Result<()>>,
 {
     let handlers: Vec<_> = crate::registry::registered().collect();
-    // The mock cluster (no KAFKA_BOOTSTRAP_SERVERS) lives as long as the service.
-    let cluster = DevCluster::from_env()?;
-    let config = match std::env::var(BOOTSTRAP_ENV) {
-        Ok(v) if !v.trim().is_empty() => ServiceConfig::from_env()?,
-        _ => {
-            tracing::info!("{}", cluster.describe());
-            eprintln!("{}", cluster.describe());
-            ServiceConfig::with_kafka(cluster.config()).merge_env()?
-        }
+    // A cluster named anywhere (the environment, or a STREAMKIT_CONFIG file) is used, never
+    // replaced by the mock: a file-configured deployment must not silently run in-process.
+    // With nothing configured, the mock cluster lives as long as the service.
+    let (config, mock) = if cluster_configured() {
+        (ServiceConfig::from_env()?, None)
+    } else {
+        let cluster = DevCluster::mock()?;
+        eprintln!("{}", cluster.describe());
+        let config = ServiceConfig::with_kafka(cluster.config()).merge_env()?;
+        (config, Some(cluster))
     };
     let mut builder = StreamServiceBuilder::new(name, config.clone()).add_producer();
     for entry in handlers {
@@ -174,9 +185,25 @@ where
             key: "topics.toml".into(),
             message: e.to_string(),
         })?;
-        let create = cluster.is_mock()
-            || std::env::var(CREATE_MISSING_ENV).is_ok_and(|v| v == "1" || v == "true");
-        check_catalog(&cluster, &config.kafka, &catalog, create).await?;
+        match &mock {
+            // A fresh in-process cluster: create every declared topic.
+            Some(cluster) => {
+                for spec in catalog.topics() {
+                    let topics: Vec<String> = catalog
+                        .brokers()
+                        .iter()
+                        .map(|b| format!("{b}.{}", spec.name()))
+                        .collect();
+                    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+                    cluster.create_topics(&topics, spec.partitions()).await?;
+                }
+            }
+            None => {
+                let create =
+                    std::env::var(CREATE_MISSING_ENV).is_ok_and(|v| v == "1" || v == "true");
+                check_catalog(&config.kafka, &catalog, create).await?;
+            }
+        }
         builder = builder.with_catalog(catalog);
     }
     let builder = setup.apply(builder);
@@ -199,14 +226,17 @@ where
     Ok(())
 }
 
-/// Checks that every topic of `catalog` exists with at least its declared partitions; creates
-/// the missing ones when `create` is set.
-pub async fn check_catalog(
-    cluster: &DevCluster,
-    kafka: &KafkaConfig,
-    catalog: &Catalog,
-    create: bool,
-) -> Result<()> {
+/// Whether the environment names a cluster: `KAFKA_BOOTSTRAP_SERVERS`, or a `STREAMKIT_CONFIG`
+/// file (which must then set `bootstrap.servers`).
+fn cluster_configured() -> bool {
+    let set = |key: &str| std::env::var(key).is_ok_and(|v| !v.trim().is_empty());
+    set(BOOTSTRAP_ENV) || set("STREAMKIT_CONFIG")
+}
+
+/// Checks that every topic of `catalog` exists on the cluster of `kafka` with at least its
+/// declared partitions; creates the missing ones when `create` is set, through the admin API with
+/// the same properties (security included) and the broker's default replication factor.
+pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool) -> Result<()> {
     let wanted: Vec<(String, i32)> = catalog
         .all_topics()
         .into_iter()
@@ -215,9 +245,10 @@ pub async fn check_catalog(
             (t.to_string(), partitions)
         })
         .collect();
-    let kafka = kafka.clone();
     let names: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
+    let metadata = kafka.clone();
     let found = tokio::task::spawn_blocking(move || -> Result<Vec<Option<i32>>> {
+        let kafka = metadata;
         let consumer: BaseConsumer = kafka.for_consumer().to_client_config().create()?;
         names
             .iter()
@@ -246,10 +277,8 @@ pub async fn check_catalog(
             Some(_) => {}
         }
     }
-    if create {
-        for (topic, partitions) in &missing {
-            cluster.create_topics(&[topic], *partitions).await?;
-        }
+    if create && !missing.is_empty() {
+        create_topics(kafka, &missing).await?;
     } else if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
         problems.push(format!(
@@ -265,6 +294,30 @@ pub async fn check_catalog(
             message: problems.join("; "),
         })
     }
+}
+
+/// Creates `topics` (name, partitions) on the cluster of `kafka`; ones that exist meanwhile are
+/// fine.
+async fn create_topics(kafka: &KafkaConfig, topics: &[(String, i32)]) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> =
+        kafka.for_producer().to_client_config().create()?;
+    // -1: the broker's `default.replication.factor` (KIP-464), right for one node and for many.
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(-1)))
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics(&new, &opts).await? {
+        if let Err((topic, code)) = result
+            && code != RDKafkaErrorCode::TopicAlreadyExists
+        {
+            return Err(Error::Config {
+                key: "topics.toml".into(),
+                message: format!("could not create `{topic}`: {code}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default `info`),

@@ -18,11 +18,24 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// `const _: &str = include_str!("...")`: makes cargo rebuild when the file changes.
+    /// `const _: &str = include_str!("...")`: makes cargo rebuild when the file changes; and
+    /// [`track_env`].
     pub(crate) fn track(&self) -> TokenStream {
         let path = self.path.to_string_lossy();
-        quote! { const _: &str = ::core::include_str!(#path); }
+        let env = track_env();
+        quote! {
+            const _: &str = ::core::include_str!(#path);
+            #env
+        }
     }
+}
+
+/// `option_env!("STREAMKIT_TOPICS_FILE")` in the expansion: rustc records the variable in the
+/// crate's dep-info, so cargo rebuilds when it is set, changed or unset (a proc macro's own
+/// `std::env::var` is invisible to cargo). A `topics.toml` created where there was none is not
+/// seen until the crate is rebuilt for another reason.
+pub(crate) fn track_env() -> TokenStream {
+    quote! { const _: ::core::option::Option<&str> = ::core::option_env!("STREAMKIT_TOPICS_FILE"); }
 }
 
 /// The catalog of the crate being compiled, if it has one. A catalog that does not parse is an

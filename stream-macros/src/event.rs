@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, LitStr, Path};
 
 const VALID_KEYS: &str = "`type`, `crate`";
+const VALID_NAMES: [&str; 2] = ["type", "crate"];
 
 /// The parsed `#[event(...)]` arguments.
 #[derive(Default)]
@@ -82,7 +83,10 @@ fn parse_args(input: &DeriveInput, errors: &mut Errors) -> Args {
                 }
                 errors.push(syn::Error::new_spanned(
                     &meta.path,
-                    format!("unknown attribute `{key}` in `#[event(...)]`; expected one of: {VALID_KEYS}"),
+                    format!(
+                        "unknown attribute `{key}` in `#[event(...)]`; {}expected one of: {VALID_KEYS}",
+                        crate::suggest::did_you_mean(&key, VALID_NAMES)
+                    ),
                 ));
             }
             Ok(())

@@ -13,39 +13,96 @@ mod errors;
 mod event;
 mod handler;
 mod service;
+mod suggest;
 mod topics;
 
 /// Registers an `async fn` as a stream handler.
 ///
-/// ```ignore
-/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
-/// async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), HandlerError> {
-///     ctx.send(&ctx.topic_on_same_broker("signals.validated")?, &signal.data).await?;
+/// ```
+/// use streamkit::prelude::*;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
+/// struct TradingSignal { symbol: String, quantity: u32 }
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
+/// struct ValidatedSignal { symbol: String, quantity: u32 }
+///
+/// streamkit::topics!();
+///
+/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals", retry = 5)]
+/// async fn validate(
+///     Envelope(signal): Envelope<TradingSignal>,
+///     ctx: Context,
+/// ) -> Result<(), HandlerError> {
+///     let TradingSignal { symbol, quantity } = signal.data;
+///     // `paper.signals.raw` in, `paper.signals.validated` out: the same trading broker.
+///     let out = topics::signals_validated::on(ctx.broker());
+///     ctx.send(&out, &ValidatedSignal { symbol, quantity }).await?;
 ///     Ok(())
 /// }
+///
+/// # fn main() {
+/// // Registered at link time; `#[stream_service]` (or `registry::registered()`) finds it.
+/// let entry = streamkit::registry::registered().find(|h| h.name == "validate").unwrap();
+/// let spec = (entry.make)();
+/// assert_eq!(spec.group(), "risk-manager.signals");
+/// assert_eq!(spec.topics(), ["*.signals.raw"]);
+/// // The function stays callable as written.
+/// let _ = validate;
+/// # }
 /// ```
 ///
-/// The function stays callable as written. Arguments:
+/// The expansion is the function as written, a hidden check per argument that it is an extractor
+/// (the `FromMessage` error points at the argument's type), the catalog checks below, and one
+/// `registry::HandlerEntry` whose `make` builds
+/// `HandlerSpec::new("validate", &["*.signals.raw"], "risk-manager.signals", validate)` with the
+/// options. Arguments:
 ///
 /// | argument | meaning |
 /// |---|---|
 /// | `topics = "..."` or `topics = ["..", ".."]` | topics and `*` patterns (required) |
 /// | `group = "..."` | the consumer group (required) |
-/// | `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)` | retry policy |
+/// | `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)` | retry policy: attempts in all, first included |
 /// | `dlq = false` | log and skip failed messages instead of dead-lettering them |
 /// | `dedup = false` | no dedup on the envelope id |
-/// | `concurrency = N` | accepted and checked (≥ 1); partitions are the unit of concurrency |
-/// | `crate = "..."` | the runtime's path (default `::streamkit`) |
+/// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
+/// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |
 ///
-/// Topics are checked at compile time: always against Kafka's and streamkit's grammar, and with a
-/// `topics.toml` next to the crate's `Cargo.toml`, against the declared brokers and topics (with a
-/// "did you mean"), and the payload type of `Envelope<T>` / `Data<T>` must carry the event type the
-/// catalog gives the topic. Every argument must be an extractor.
+/// Handlers of one group share one consumer, so they must not subscribe to overlapping topics and
+/// must have the same `retry`/`dlq`/`dedup` (checked when the service is built).
+///
+/// Topics are checked at compile time, each error on its string literal: always against Kafka's
+/// and streamkit's grammar; and when the crate has a `topics.toml` next to its `Cargo.toml`
+/// (`STREAMKIT_TOPICS_FILE` names another file, relative to that folder), against the declared
+/// brokers and topics, with a "did you mean". With a catalog, the `T` of every `Envelope<T>` or
+/// `Data<T>` argument must carry (`Event::EVENT_TYPE`) the event type the catalog gives the
+/// handler's topics, or one of them when they carry several; `serde_json::Value` reads any event
+/// type and is not checked. Editing `topics.toml` rebuilds the crate; no broker is contacted at
+/// compile time.
+///
+/// ```compile_fail
+/// // error: unknown topic `paper.signal.raw`; did you mean `paper.signals.raw`? topics are declared in topics.toml
+/// #[streamkit::stream_handler(topics = "paper.signal.raw", group = "risk-manager.signals")]
+/// async fn validate() -> Result<(), streamkit::prelude::HandlerError> { Ok(()) }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // error: payload type `OrderFilled` of handler `validate` must carry event type `trading_signal`
+/// //        (the event type topics.toml gives `*.signals.raw`); ...
+/// use streamkit::prelude::*;
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
+/// struct OrderFilled { quantity: u32 }
+///
+/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
+/// async fn validate(fill: Envelope<OrderFilled>) -> Result<(), HandlerError> { Ok(()) }
+/// # fn main() {}
+/// ```
 ///
 /// ```compile_fail
 /// // error: missing `group`: every handler names its consumer group, e.g. `group = "risk-manager.signals"`
 /// #[streamkit::stream_handler(topics = "paper.signals.raw")]
-/// async fn validate() -> Result<(), streamkit::handler::HandlerError> { Ok(()) }
+/// async fn validate() -> Result<(), streamkit::prelude::HandlerError> { Ok(()) }
 /// # fn main() {}
 /// ```
 #[proc_macro_attribute]
@@ -58,17 +115,36 @@ pub fn stream_handler(
 
 /// Turns `async fn main` into a stream service process.
 ///
-/// ```ignore
+/// ```no_run
+/// use streamkit::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct Limits { max_quantity: u32 }
+///
+/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
+/// async fn check(State(limits): State<Limits>, ctx: Context) -> Result<(), HandlerError> {
+///     println!("{} on {} (limit {})", ctx.event_id(), ctx.broker(), limits.max_quantity);
+///     Ok(())
+/// }
+///
 /// #[stream_service(name = "risk-manager")]
-/// async fn main() -> streamkit::Result<()> { Ok(()) }
+/// async fn main(setup: Setup) -> streamkit::Result<()> {
+///     setup.with_state(Limits { max_quantity: 500 });
+///     Ok(())
+/// }
 /// ```
 ///
-/// `main` builds the tokio runtime, loads the configuration (`KAFKA_BOOTSTRAP_SERVERS`,
-/// `STREAMKIT_*`; with no bootstrap servers, librdkafka's in-process mock cluster), collects every
-/// `#[stream_handler]` linked into the binary, adds the producer, runs the body (take a
-/// `streamkit::Setup` parameter to add state and handlers), checks `topics.toml` against the
-/// cluster, and runs until SIGINT/SIGTERM, then stops gracefully. On any error, including a binary
-/// with no handler, it prints the error and exits non-zero.
+/// The exact minimal form is `#[stream_service(name = "...")] async fn main() ->
+/// streamkit::Result<()> { Ok(()) }`. It expands to `fn main() -> ExitCode` calling
+/// `streamkit::runtime::run_service(name, catalog, body)`, where all the behaviour lives (callable
+/// by hand): it builds the tokio runtime, loads the configuration (`KAFKA_BOOTSTRAP_SERVERS`,
+/// `STREAMKIT_CONFIG`, `STREAMKIT_*`; when nothing names a cluster, librdkafka's in-process mock
+/// cluster, which it announces), collects every `#[stream_handler]` linked into the binary, adds the producer, runs
+/// the body (take a `streamkit::Setup` parameter to add state and handlers; they are applied after
+/// it returns), checks the crate's `topics.toml` (passed with `include_str!`) against the cluster
+/// (every declared topic exists with at least its partitions; `STREAMKIT_CREATE_MISSING_TOPICS=1`
+/// creates the missing ones), and runs until SIGINT/SIGTERM, then stops gracefully. On any error,
+/// including a binary with no handler, it prints the error and exits non-zero.
 ///
 /// ```compile_fail
 /// // error: `#[stream_service]` needs `async fn main`
@@ -83,14 +159,28 @@ pub fn stream_service(
     service::stream_service(attr.into(), item.into()).into()
 }
 
-/// The crate's `topics.toml` as a module `topics` of typed constants.
+/// The crate's `topics.toml` as a module `topics` of typed constants, for publish targets.
 ///
-/// ```ignore
-/// streamkit::topics!();
-/// // topics::PAPER_SIGNALS_RAW == "paper.signals.raw"
-/// // topics::signals_validated::on(ctx.broker()) == "<broker>.signals.validated"
-/// // topics::signals_validated::EVENT == "validated_signal"
 /// ```
+/// streamkit::topics!();
+///
+/// # fn main() {
+/// // One constant per declared topic on every declared broker...
+/// assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
+/// assert_eq!(topics::ZERODHA_SIGNALS_VALIDATED, "zerodha.signals.validated");
+/// assert_eq!(topics::BROKERS, ["paper", "zerodha"]);
+/// // ...and one module per topic name, with the topic on a given broker (`ctx.broker()`).
+/// assert_eq!(topics::signals_validated::NAME, "signals.validated");
+/// assert_eq!(topics::signals_validated::EVENT, "validated_signal");
+/// assert_eq!(topics::signals_validated::PARTITIONS, 3);
+/// let broker = streamkit::Broker::new("zerodha").unwrap();
+/// assert_eq!(topics::signals_validated::on(&broker), "zerodha.signals.validated");
+/// # }
+/// ```
+///
+/// Names become identifiers with `.` and `-` as `_`, and a `_` before a leading digit
+/// (`5paisa.signals.raw` is `_5PAISA_SIGNALS_RAW`). Without a `topics.toml` next to the crate's
+/// `Cargo.toml` it is an error.
 ///
 /// ```compile_fail
 /// // error: `topics!()` takes no arguments; it reads topics.toml
@@ -130,7 +220,7 @@ pub fn topics(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// ```
 ///
 /// An unknown argument is an error on it that lists the valid ones ("unknown attribute `typ` in
-/// `#[event(...)]`; expected one of: `type`, `crate`"):
+/// `#[event(...)]`; did you mean `type`? expected one of: `type`, `crate`"):
 ///
 /// ```compile_fail
 /// # mod runtime { pub trait Event { const EVENT_TYPE: &'static str; } }

@@ -2,9 +2,10 @@
 //! call of `streamkit::runtime::run_service`, where all behaviour lives.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, FnArg, ItemFn, Lit, LitStr, Meta, Path, Token};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, FnArg, ItemFn, Lit, LitStr, Meta, Path, ReturnType, Token};
 
 use crate::catalog;
 use crate::errors::Errors;
@@ -85,7 +86,10 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
                     }
                     _ => errors.push(syn::Error::new_spanned(
                         meta.path(),
-                        format!("unknown argument `{key}`; expected one of: {VALID}"),
+                        format!(
+                            "unknown argument `{key}`; {}expected one of: {VALID}",
+                            crate::suggest::did_you_mean(&key, ["name", "crate"])
+                        ),
                     )),
                 }
             }
@@ -119,6 +123,12 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
     if let Some(FnArg::Receiver(r)) = sig.inputs.first() {
         errors.push(syn::Error::new_spanned(r, "`main` cannot take `self`"));
     }
+    if let ReturnType::Default = sig.output {
+        errors.push(syn::Error::new(
+            sig.paren_token.span.close(),
+            "`#[stream_service]` needs `main` to return `streamkit::Result<()>`: add `-> streamkit::Result<()>` and end the body with `Ok(())`",
+        ));
+    }
     let catalog = match catalog::load(Span::call_site()) {
         Ok(c) => c,
         Err(e) => {
@@ -146,11 +156,20 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
     let output = &sig.output;
     let body = &func.block;
     let attrs = &func.attrs;
-    let call = if inputs.is_empty() {
-        quote!(|_setup| __streamkit_main())
-    } else {
-        quote!(__streamkit_main)
+    // Spanned on the user's types, so a wrong return type or parameter type is one error on that
+    // type ("expected `Result<(), Error>`, found `()`"), not one on the attribute.
+    let setup = match inputs.first() {
+        Some(FnArg::Typed(pt)) => {
+            let span = pt.ty.span();
+            quote_spanned!(span=> __streamkit_setup)
+        }
+        _ => TokenStream::new(),
     };
+    let ret_span = match output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => Span::call_site(),
+    };
+    let awaited = quote_spanned!(ret_span=> __streamkit_future.await);
     let catalog_text = match &catalog {
         Some(c) => {
             let path = c.path.to_string_lossy();
@@ -162,7 +181,15 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __streamkit_main(#inputs) #output #body
-            #krate::runtime::run_service(#name, #catalog_text, #call)
+            #krate::runtime::run_service(
+                #name,
+                #catalog_text,
+                |__streamkit_setup: #krate::runtime::Setup| async move {
+                    let __streamkit_future = __streamkit_main(#setup);
+                    let result: #krate::Result<()> = #awaited;
+                    result
+                },
+            )
         }
     }
 }

@@ -1,14 +1,52 @@
 //! `topics!()`: the crate's `topics.toml` as typed constants, so publish targets are checked too.
 
-use proc_macro2::{Span, TokenStream};
+use std::collections::BTreeMap;
+
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::catalog;
 
-fn ident_part(s: &str) -> String {
-    s.chars()
+/// A topic name as a Rust identifier: `.` and `-` become `_`; a leading digit (a broker such as
+/// `5paisa`, a topic such as `1m.bars`) gets a `_` in front; a keyword (`match.events` as a
+/// module) gets a `_` behind.
+fn ident(name: &str, upper: bool) -> Ident {
+    let mut s: String = name
+        .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+        .collect();
+    s = if upper {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_ascii_lowercase()
+    };
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    if syn::parse_str::<Ident>(&s).is_err() {
+        s.push('_');
+    }
+    format_ident!("{}", s)
+}
+
+/// Two names that become one identifier (`signals-raw` and `signals_raw`) are an error naming
+/// both, instead of a "defined multiple times" error on generated code.
+fn check_unique<'a>(
+    what: &str,
+    names: impl IntoIterator<Item = (&'a str, Ident)>,
+) -> Result<(), syn::Error> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, ident) in names {
+        if let Some(first) = seen.insert(ident.to_string(), name) {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "topics.toml declares `{first}` and `{name}`, which both become the {what} `{ident}` in `topics!()`; rename one of them"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn topics(input: TokenStream) -> TokenStream {
@@ -32,9 +70,19 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
     };
     let track = loaded.track();
     let catalog = &loaded.catalog;
-    let full = catalog.all_topics().into_iter().map(|t| {
-        let name = t.to_string();
-        let ident = format_ident!("{}", ident_part(&name).to_uppercase());
+    let all: Vec<String> = catalog
+        .all_topics()
+        .into_iter()
+        .map(|t| t.to_string())
+        .collect();
+    let names: Vec<&str> = catalog.topics().map(|spec| spec.name()).collect();
+    let unique = check_unique("constant", all.iter().map(|t| (t.as_str(), ident(t, true))))
+        .and_then(|()| check_unique("module", names.iter().map(|n| (*n, ident(n, false)))));
+    if let Err(e) = unique {
+        return e.to_compile_error();
+    }
+    let full = all.iter().map(|name| {
+        let ident = ident(name, true);
         let doc = format!("`{name}`");
         quote! { #[doc = #doc] pub const #ident: &str = #name; }
     });
@@ -43,7 +91,7 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
         let name = spec.name();
         let event = spec.event();
         let partitions = spec.partitions();
-        let module = format_ident!("{}", ident_part(name).to_lowercase());
+        let module = ident(name, false);
         let doc = format!("Topic `<broker>.{name}`: events `{event}`, {partitions} partitions.");
         quote! {
             #[doc = #doc]
@@ -71,5 +119,38 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
             #(#full)*
             #(#per_name)*
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_identifiers() {
+        let c = |n: &str| ident(n, true).to_string();
+        let m = |n: &str| ident(n, false).to_string();
+        assert_eq!(c("paper.signals.raw"), "PAPER_SIGNALS_RAW");
+        assert_eq!(c("5paisa.signals-raw"), "_5PAISA_SIGNALS_RAW");
+        assert_eq!(m("signals.raw"), "signals_raw");
+        assert_eq!(m("1m.bars"), "_1m_bars");
+        assert_eq!(m("match"), "match_");
+        assert_eq!(m("self"), "self_");
+    }
+
+    #[test]
+    fn colliding_names_are_one_error_naming_both() {
+        let err = check_unique(
+            "module",
+            ["signals-raw", "signals_raw"]
+                .into_iter()
+                .map(|n| (n, ident(n, false))),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "topics.toml declares `signals-raw` and `signals_raw`, which both become the module `signals_raw` in `topics!()`; rename one of them"
+        );
     }
 }

@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, Path, PathArguments, Type};
 
 use super::parse::Args;
 
-/// The `T` of an `Envelope<T>` or `Data<T>` argument.
+/// The `T` of an `Envelope<T>` or `Data<T>` argument whose event type is checked: any `T` but a
+/// `Value` (`serde_json::Value`), which reads every event type and implements no `Event`.
 fn payload_type(ty: &Type) -> Option<&Type> {
     let Type::Path(tp) = ty else { return None };
     let last = tp.path.segments.last()?;
@@ -20,10 +22,14 @@ fn payload_type(ty: &Type) -> Option<&Type> {
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    args.args.iter().find_map(|a| match a {
+    let payload = args.args.iter().find_map(|a| match a {
         GenericArgument::Type(t) => Some(t),
         _ => None,
-    })
+    })?;
+    match payload {
+        Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value") => None,
+        other => Some(other),
+    }
 }
 
 /// The type of each argument, patterns stripped.
@@ -67,7 +73,7 @@ fn event_type_checks(
     if event_types.is_empty() {
         return TokenStream::new();
     }
-    let name = func.sig.ident.to_string();
+    let name = func.sig.ident.unraw().to_string();
     let topics: Vec<String> = args.topics.iter().map(|t| t.value()).collect();
     let wanted: Vec<&String> = event_types.iter().collect();
     let checks = arg_types(func).into_iter().filter_map(payload_type).map(|payload| {
@@ -97,10 +103,11 @@ pub(crate) fn expand(
     krate: &Path,
 ) -> TokenStream {
     let ident = &func.sig.ident;
-    let name = ident.to_string();
+    // `r#type` is registered as `type`; the static keeps the exact name so `foo` and `FOO` differ.
+    let name = ident.unraw().to_string();
     let topics = args.topics.iter();
     let group = args.group.as_ref().expect("validated");
-    let static_name = format_ident!("__STREAMKIT_HANDLER_{}", name.to_uppercase());
+    let static_name = format_ident!("__STREAMKIT_HANDLER_{}", name);
     let mut options = TokenStream::new();
     if let Some(r) = &args.retry {
         let attempts = r.attempts.as_ref().map(|a| quote!(.max_attempts(#a)));

@@ -32,7 +32,10 @@ pub(crate) fn stream_handler(attr: TokenStream, item: TokenStream) -> TokenStrea
         let errs = errors.to_compile_errors();
         return quote! { #errs #func };
     }
-    let track = checked.catalog.as_ref().map(|c| c.track());
+    let track = match &checked.catalog {
+        Some(c) => c.track(),
+        None => crate::catalog::track_env(),
+    };
     let expanded = expand::expand(&func, &args, &checked.event_types, &krate);
     quote! { #track #expanded }
 }

@@ -8,6 +8,7 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 use crate::errors::Errors;
 
 pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, concurrency, crate";
+const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
 #[derive(Default)]
@@ -175,7 +176,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                                 _ => {
                                     errors.push(syn::Error::new_spanned(
                                         m.path(),
-                                        format!("unknown retry setting `{key}`; expected one of: attempts, backoff_ms, max_backoff_ms"),
+                                        format!(
+                                            "unknown retry setting `{key}`; {}expected one of: {RETRY_VALID}",
+                                            crate::suggest::did_you_mean(&key, RETRY_VALID.split(", "))
+                                        ),
                                     ));
                                     continue;
                                 }
@@ -224,17 +228,17 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     format!("expected `{name} = ...`"),
                 ));
             }
-            _ => errors.push(syn::Error::new(
-                span,
-                format!(
-                    "unknown argument `{}`; expected one of: {VALID}",
-                    if name.is_empty() {
-                        "?".to_owned()
-                    } else {
-                        name
-                    }
-                ),
-            )),
+            _ => {
+                let path = meta.path();
+                let shown = quote::quote!(#path).to_string().replace(' ', "");
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "unknown argument `{shown}`; {}expected one of: {VALID}",
+                        crate::suggest::did_you_mean(&shown, VALID.split(", "))
+                    ),
+                ));
+            }
         }
     }
     args

@@ -32,12 +32,23 @@ async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), H
 )]
 async fn place(Data(_s): Data<ValidatedSignal>, _b: Broker, _k: Key, _h: Headers, State(_l): State<Limits>) {}
 
+// A `serde_json::Value` payload reads any event type, so it is not checked against the catalog;
+// a raw identifier registers under its name.
+#[stream_handler(topics = "*.orders.filled", group = "audit.fills")]
+async fn r#match(Envelope(raw): Envelope<serde_json::Value>) -> Result<(), HandlerError> {
+    let _ = raw;
+    Ok(())
+}
+
 fn main() {
     assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
     assert_eq!(topics::signals_raw::EVENT, "trading_signal");
     assert_eq!(topics::BROKERS, &["paper", "zerodha"]);
-    assert_eq!(streamkit::registry::registered().count(), 2);
+    let mut names: Vec<&str> = streamkit::registry::registered().map(|h| h.name).collect();
+    names.sort();
+    assert_eq!(names, ["match", "place", "validate"]);
     // The functions stay callable as written.
     let _ = validate;
     let _ = place;
+    let _ = r#match;
 }

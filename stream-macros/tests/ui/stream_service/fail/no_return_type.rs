@@ -1,0 +1,2 @@
+#[streamkit::stream_service(name = "risk-manager")]
+async fn main() {}
