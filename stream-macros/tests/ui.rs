@@ -11,8 +11,11 @@ fn ui() {
     // SAFETY: set before trybuild starts its cargo processes; this test binary runs this one test.
     unsafe {
         std::env::set_var("STREAMKIT_TOPICS_FILE", catalog);
-        // The `pass` fixtures run: services check their wiring and exit instead of consuming.
+        // The `pass` fixtures run: services check their wiring and exit instead of consuming,
+        // on librdkafka's in-process mock cluster (the fixtures' topics are not on a real one).
         std::env::set_var("STREAMKIT_DRY_RUN", "1");
+        std::env::remove_var("KAFKA_BOOTSTRAP_SERVERS");
+        std::env::remove_var("STREAMKIT_CONFIG");
     }
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/derive_event/pass/*.rs");
