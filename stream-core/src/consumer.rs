@@ -484,6 +484,14 @@ impl MessageConsumer {
     }
 }
 
+/// Poll timeout while no partition is paused.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// Poll timeout while a partition is paused, so its overflow is fed and it resumes promptly.
+const PAUSED_POLL: Duration = Duration::from_millis(2);
+/// How long the poll thread waits for room in a full partition queue before pausing the
+/// partition instead.
+const BACKPRESSURE_WAIT: Duration = Duration::from_millis(20);
+
 /// A record as queued to a partition worker.
 struct Work {
     value: Option<Vec<u8>>,
@@ -659,12 +667,15 @@ fn poll_loop(
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
-        drain_overflow(&consumer, &shared);
+        let paused = drain_overflow(&consumer, &shared);
         if last_commit.elapsed() >= commit_interval {
             commit_finished(&consumer, &shared, CommitMode::Async);
             last_commit = Instant::now();
         }
-        match consumer.poll(Duration::from_millis(50)) {
+        // While a partition waits for its worker, come back soon to feed it and resume it: a
+        // paused partition would otherwise idle for the whole poll timeout.
+        let timeout = if paused { PAUSED_POLL } else { IDLE_POLL };
+        match consumer.poll(timeout) {
             None => {}
             Some(Err(error)) => {
                 tracing::warn!(group = %worker.group, %error, "consumer error");
@@ -717,7 +728,10 @@ fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMo
     }
 }
 
-fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) {
+/// Feeds paused partitions' overflow to their workers and resumes those whose overflow is
+/// empty. Returns whether a partition is still paused.
+fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) -> bool {
+    let mut still_paused = false;
     let mut map = shared.partitions.lock().expect("partitions");
     for ((topic, partition), state) in map.iter_mut() {
         if !state.paused {
@@ -743,7 +757,9 @@ fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) {
                 state.paused = false;
             }
         }
+        still_paused |= state.paused;
     }
+    still_paused
 }
 
 fn dispatch(
@@ -806,9 +822,37 @@ fn dispatch(
         state.overflow.push_back(work);
         return;
     }
+    let work = match state.tx.try_send(work) {
+        Ok(()) => return,
+        Err(mpsc::error::TrySendError::Closed(_)) => return,
+        Err(mpsc::error::TrySendError::Full(work)) => work,
+    };
+    // The worker is behind. Wait a moment for room first: when every worker is busy (the
+    // consumer is CPU-bound) a slot frees within microseconds, and waiting here is the cheapest
+    // backpressure there is. Pausing instead makes librdkafka drop every record it has
+    // prefetched for the partition and fetch them again on resume, over and over.
+    let tx = state.tx.clone();
+    drop(map);
+    let work = match shared
+        .runtime
+        .block_on(async { tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve()).await })
+    {
+        Ok(Ok(permit)) => {
+            permit.send(work);
+            return;
+        }
+        Ok(Err(_closed)) => return,
+        Err(_elapsed) => work,
+    };
+    let mut map = shared.partitions.lock().expect("partitions");
+    let Some(state) = map.get_mut(&key) else {
+        return; // revoked meanwhile
+    };
     match state.tx.try_send(work) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(work)) => {
+            // Still full: this partition's handler is slow, not the whole consumer. Pause it so
+            // the other partitions keep flowing.
             state.overflow.push_back(work);
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition(&key.0, key.1);
