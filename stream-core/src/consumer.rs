@@ -10,6 +10,10 @@
 //!    [`DedupStore`] whether the id is done (then it is skipped and counted), calls the handler,
 //!    retries retryable errors in place per the [`RetryPolicy`], and dead-letters what still
 //!    fails. A panic in a handler is caught and treated as an error.
+//!    A handler that publishes with [`Context::publish`](crate::extract::Context::publish) does
+//!    not wait for the broker: the worker awaits those deliveries, in order, alongside the next
+//!    messages, and the message is finished (marked done, committable) once they are
+//!    acknowledged, or dead-lettered if one fails.
 //! 3. An offset is committed only when it and everything before it in its partition is finished
 //!    ([`offsets`](crate::offsets)). Commits happen in the background every `commit_interval`,
 //!    and synchronously when partitions are revoked and at shutdown.
@@ -829,7 +833,7 @@ fn dispatch(
     };
     // The worker is behind. Wait a moment for room first: when every worker is busy (the
     // consumer is CPU-bound) a slot frees within microseconds, and waiting here is the cheapest
-    // backpressure there is. Pausing instead makes librdkafka drop every record it has
+    // backpressure there is. Pausing instead would make librdkafka drop every record it has
     // prefetched for the partition and fetch them again on resume, over and over.
     let tx = state.tx.clone();
     drop(map);
@@ -887,47 +891,158 @@ fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) 
 }
 
 async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ctx: Arc<WorkerCtx>) {
-    while let Some(work) = rx.recv().await {
-        if part.is_stopped() {
-            break;
+    let (part, ctx) = (&*part, &*ctx);
+    // Handled messages whose published records are still in flight, in offset order, and their
+    // ids (a duplicate of one of them is skipped, as if it were already marked done).
+    let (settle_tx, mut settle_rx) = mpsc::channel::<Unsettled>(ctx.options.partition_queue.max(1));
+    let unsettled = Mutex::new(std::collections::HashSet::<uuid::Uuid>::new());
+    let unsettled = &unsettled;
+    let handle = async move {
+        while let Some(work) = rx.recv().await {
+            if part.is_stopped() {
+                break;
+            }
+            let offset = work.meta.offset;
+            let span = tracing::info_span!(
+                "message",
+                topic = %work.meta.topic,
+                partition = work.meta.partition,
+                offset,
+                broker = %work.meta.broker,
+                event_id = tracing::field::Empty,
+                correlation_id = tracing::field::Empty,
+            );
+            match process(work, part, ctx, unsettled).instrument(span).await {
+                Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
+                Outcome::Unsettled(u) => {
+                    if settle_tx.send(u).await.is_err() {
+                        break;
+                    }
+                }
+                Outcome::Stopped => break,
+            }
         }
-        let offset = work.meta.offset;
-        let span = tracing::info_span!(
-            "message",
-            topic = %work.meta.topic,
-            partition = work.meta.partition,
-            offset,
-            broker = %work.meta.broker,
-            event_id = tracing::field::Empty,
-            correlation_id = tracing::field::Empty,
-        );
-        let finished = process(work, &part, &ctx).instrument(span).await;
-        if !finished {
-            break;
+        // Dropping `settle_tx` lets the settling loop end once it has awaited what is in flight.
+    };
+    let settle = async move {
+        while let Some(u) = settle_rx.recv().await {
+            let offset = u.incoming.record.offset;
+            if !settle(u, part, ctx, unsettled).await {
+                break;
+            }
+            part.offsets.lock().expect("offsets").finished(offset);
         }
-        part.offsets.lock().expect("offsets").finished(offset);
-    }
+    };
+    futures::join!(handle, settle);
 }
 
-/// Handles one record; true when it is finished (handled, deduplicated or dead-lettered).
-async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
+/// How processing a record ended.
+enum Outcome {
+    /// Finished: handled, deduplicated or dead-lettered.
+    Finished,
+    /// Handled, with records it published still to be acknowledged.
+    Unsettled(Unsettled),
+    /// The partition stopped first; the record is not finished.
+    Stopped,
+}
+
+/// A handled message waiting for the records its handler published.
+struct Unsettled {
+    incoming: Arc<Incoming>,
+    deliveries: Vec<crate::producer::PendingDelivery>,
+    /// The dedup key to mark done once they are acknowledged.
+    dedup: Option<DedupKey>,
+    attempts: u32,
+}
+
+/// Awaits an unsettled message's deliveries, then marks it done; a failed delivery sends the
+/// message to the dead-letter topic instead. True when finished, false when stopped first.
+async fn settle(
+    u: Unsettled,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+) -> bool {
+    let Unsettled {
+        incoming,
+        deliveries,
+        dedup,
+        attempts,
+    } = u;
+    let mut failure = None;
+    for delivery in deliveries {
+        if let Err(error) = delivery.await {
+            failure.get_or_insert(error);
+        }
+    }
+    let finished = match failure {
+        None => {
+            ConsumerStats::bump(&ctx.stats.handled);
+            if let (Some(store), Some(key)) = (&ctx.options.dedup, &dedup)
+                && let Err(error) = store.mark_done(key).await
+            {
+                ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                tracing::warn!(%error, "could not mark the event done in the dedup store");
+            }
+            true
+        }
+        Some(error) => {
+            let error = crate::extract::handler_error(error);
+            let now = Utc::now();
+            tracing::warn!(broker = %incoming.record.broker, offset = incoming.record.offset, %error, "a record the handler published was not delivered; dead-lettering");
+            dead_letter(
+                &incoming.record,
+                Some(&incoming.value),
+                format!("a record the handler published was not delivered: {error}"),
+                error.kind(),
+                attempts,
+                (now, now),
+                part,
+                ctx,
+            )
+            .await
+        }
+    };
+    unsettled
+        .lock()
+        .expect("unsettled ids")
+        .remove(&incoming.envelope.id);
+    finished
+}
+
+/// Handles one record.
+async fn process(
+    work: Work,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+) -> Outcome {
+    let finished = |written: bool| {
+        if written {
+            Outcome::Finished
+        } else {
+            Outcome::Stopped
+        }
+    };
     let Work { value, meta } = work;
     let envelope = match RawEnvelope::decode(value.as_deref().unwrap_or_default()) {
         Ok(env) => env,
         Err(error) => {
             let now = Utc::now();
             tracing::warn!(%error, "undecodable record");
-            return dead_letter(
-                &meta,
-                value.as_deref(),
-                error.to_string(),
-                ErrorKind::Decode,
-                0,
-                (now, now),
-                part,
-                ctx,
-            )
-            .await;
+            return finished(
+                dead_letter(
+                    &meta,
+                    value.as_deref(),
+                    error.to_string(),
+                    ErrorKind::Decode,
+                    0,
+                    (now, now),
+                    part,
+                    ctx,
+                )
+                .await,
+            );
         }
     };
     let span = tracing::Span::current();
@@ -950,13 +1065,23 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
     });
     let mut dedup_usable = true;
     if let Some((store, key)) = &dedup_key {
+        // Handled already, its published records still in flight: a duplicate.
+        if unsettled
+            .lock()
+            .expect("unsettled ids")
+            .contains(&envelope.id)
+        {
+            ConsumerStats::bump(&ctx.stats.deduplicated);
+            tracing::debug!("duplicate skipped");
+            return Outcome::Finished;
+        }
         let mut pause = Duration::from_millis(100);
         loop {
             match store.is_done(key).await {
                 Ok(true) => {
                     ConsumerStats::bump(&ctx.stats.deduplicated);
                     tracing::debug!("duplicate skipped");
-                    return true;
+                    return Outcome::Finished;
                 }
                 Ok(false) => break,
                 Err(error) => match ctx.options.dedup_policy {
@@ -969,7 +1094,7 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
                     UnavailablePolicy::Pause => {
                         tracing::warn!(%error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
                         if !part.sleep(pause).await || ctx.stop.is_requested() {
-                            return false;
+                            return Outcome::Stopped;
                         }
                         pause = (pause * 2).min(Duration::from_secs(5));
                     }
@@ -978,12 +1103,12 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
         }
     }
 
-    let incoming = Arc::new(Incoming {
+    let incoming = Arc::new(Incoming::new(
         envelope,
-        record: meta,
-        value: value.unwrap_or_default(),
-        producer: Some(ctx.producer.clone()),
-    });
+        meta,
+        value.unwrap_or_default(),
+        Some(ctx.producer.clone()),
+    ));
     let mut attempts = 0u32;
     let mut first_failure = None;
     let first_failure_at = Instant::now();
@@ -1005,32 +1130,51 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
             let delay = ctx.options.retry.delay(attempts);
             tracing::info!(broker = %incoming.record.broker, attempt = attempts, %error, ?delay, "handler failed; retrying");
             if !part.sleep(delay).await {
-                return false;
+                return Outcome::Stopped;
             }
             continue;
         }
         tracing::warn!(broker = %incoming.record.broker, attempts, %error, "handler failed; dead-lettering");
-        return dead_letter(
-            &incoming.record,
-            Some(&incoming.value),
-            error.to_string(),
-            error.kind(),
+        return finished(
+            dead_letter(
+                &incoming.record,
+                Some(&incoming.value),
+                error.to_string(),
+                error.kind(),
+                attempts,
+                (first, now),
+                part,
+                ctx,
+            )
+            .await,
+        );
+    }
+    // Records published by the handler (every attempt's) that are not acknowledged yet: the
+    // message is finished once they are.
+    let deliveries = incoming.take_deferred();
+    let dedup = dedup_key.filter(|_| dedup_usable).map(|(_, key)| key);
+    if !deliveries.is_empty() {
+        if dedup.is_some() {
+            unsettled
+                .lock()
+                .expect("unsettled ids")
+                .insert(incoming.envelope.id);
+        }
+        return Outcome::Unsettled(Unsettled {
+            incoming,
+            deliveries,
+            dedup,
             attempts,
-            (first, now),
-            part,
-            ctx,
-        )
-        .await;
+        });
     }
     ConsumerStats::bump(&ctx.stats.handled);
-    if let Some((store, key)) = &dedup_key
-        && dedup_usable
+    if let (Some(store), Some(key)) = (&ctx.options.dedup, &dedup)
         && let Err(error) = store.mark_done(key).await
     {
         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
         tracing::warn!(%error, "could not mark the event done in the dedup store");
     }
-    true
+    Outcome::Finished
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

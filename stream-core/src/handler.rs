@@ -8,14 +8,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{CodecError, RawEnvelope};
 use crate::envelope::EventEnvelope;
-use crate::producer::{CausalProducer, MessageProducer};
+use crate::producer::{CausalProducer, MessageProducer, PendingDelivery};
 use crate::topic::Broker;
 
 /// Whether an error is worth retrying.
@@ -181,15 +181,61 @@ pub struct Incoming {
     pub value: Vec<u8>,
     /// The service's producer, if it has one.
     pub producer: Option<MessageProducer>,
+    /// Deliveries the consumer awaits before this message counts as finished.
+    deferred: Deferred,
+}
+
+/// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
+#[derive(Default)]
+struct Deferred(Mutex<Vec<PendingDelivery>>);
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().map(|d| d.len()).unwrap_or_default();
+        write!(f, "{n} deferred deliveries")
+    }
 }
 
 impl Incoming {
+    /// A message as the consumer hands it to a handler (for driving a [`MessageHandler`] by hand,
+    /// in tests for example).
+    pub fn new(
+        envelope: RawEnvelope,
+        record: RecordMeta,
+        value: Vec<u8>,
+        producer: Option<MessageProducer>,
+    ) -> Self {
+        Self {
+            envelope,
+            record,
+            value,
+            producer,
+            deferred: Deferred::default(),
+        }
+    }
+
     /// The envelope with `data` decoded as `T`.
     pub fn typed<T: DeserializeOwned>(&self) -> Result<EventEnvelope<T>, HandlerError> {
-        self.envelope
-            .clone()
-            .into_typed::<T>()
-            .map_err(HandlerError::decode)
+        self.envelope.to_typed::<T>().map_err(HandlerError::decode)
+    }
+
+    /// Leaves `delivery` for the consumer to await: this message counts as finished (its offset
+    /// committable, its id marked done) only once the broker acknowledged it, and if it fails the
+    /// message goes to the dead-letter topic. The handler returns without waiting, and the
+    /// partition's next message is handled meanwhile. What
+    /// [`Context::publish`](crate::extract::Context::publish) does with each record it hands to
+    /// librdkafka; deliveries deferred after the handler returned are not awaited.
+    pub fn defer(&self, delivery: PendingDelivery) {
+        self.deferred
+            .0
+            .lock()
+            .expect("deferred deliveries")
+            .push(delivery);
+    }
+
+    /// Takes the deliveries deferred so far.
+    pub(crate) fn take_deferred(&self) -> Vec<PendingDelivery> {
+        std::mem::take(&mut *self.deferred.0.lock().expect("deferred deliveries"))
     }
 
     /// A producer whose sends carry this event's correlation id and set `causation_id` to its id.
