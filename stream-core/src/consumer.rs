@@ -668,7 +668,7 @@ fn poll_loop(
     commit_interval: Duration,
 ) -> ConsumerReport {
     let mut last_commit = Instant::now();
-    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::new();
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
         let paused = drain_overflow(&consumer, &shared);
@@ -771,32 +771,32 @@ fn dispatch(
     msg: &BorrowedMessage<'_>,
     shared: &Arc<Shared>,
     worker: &Arc<WorkerCtx>,
-    topics: &mut HashMap<String, Arc<str>>,
+    topics: &mut HashMap<String, (Arc<str>, Broker)>,
 ) {
     ConsumerStats::bump(&shared.stats.received);
-    let topic: Arc<str> = match topics.get(msg.topic()) {
-        Some(t) => Arc::clone(t),
+    let (topic, broker) = match topics.get(msg.topic()) {
+        Some((t, b)) => (Arc::clone(t), b.clone()),
         None => {
             let t: Arc<str> = Arc::from(msg.topic());
-            topics.insert(msg.topic().to_owned(), Arc::clone(&t));
-            t
+            let b = match Broker::new(t.split('.').next().unwrap_or_default()) {
+                Ok(b) => b,
+                Err(_) => Broker::new("unknown").expect("valid broker"),
+            };
+            topics.insert(msg.topic().to_owned(), (Arc::clone(&t), b.clone()));
+            (t, b)
         }
-    };
-    let broker = match Broker::new(topic.split('.').next().unwrap_or_default()) {
-        Ok(b) => b,
-        Err(_) => Broker::new("unknown").expect("valid broker"),
     };
     let headers = msg
         .headers()
         .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                    )
-                })
-                .collect()
+            let mut out = Vec::with_capacity(hs.count());
+            out.extend(hs.iter().map(|h| {
+                (
+                    h.key.to_owned(),
+                    h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                )
+            }));
+            out
         })
         .unwrap_or_default();
     let work = Work {
@@ -898,6 +898,9 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
     let unsettled = Mutex::new(std::collections::HashSet::<uuid::Uuid>::new());
     let unsettled = &unsettled;
     let handle = async move {
+        // One dedup key per worker, its event id set per message: a partition's topic, and with
+        // it the broker, never changes.
+        let mut key = None;
         while let Some(work) = rx.recv().await {
             if part.is_stopped() {
                 break;
@@ -912,7 +915,10 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
                 event_id = tracing::field::Empty,
                 correlation_id = tracing::field::Empty,
             );
-            match process(work, part, ctx, unsettled).instrument(span).await {
+            match process(work, part, ctx, unsettled, &mut key)
+                .instrument(span)
+                .await
+            {
                 Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
                 Outcome::Unsettled(u) => {
                     if settle_tx.send(u).await.is_err() {
@@ -925,9 +931,10 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
         // Dropping `settle_tx` lets the settling loop end once it has awaited what is in flight.
     };
     let settle = async move {
+        let mut key = None;
         while let Some(u) = settle_rx.recv().await {
             let offset = u.incoming.record.offset;
-            if !settle(u, part, ctx, unsettled).await {
+            if !settle(u, part, ctx, unsettled, &mut key).await {
                 break;
             }
             part.offsets.lock().expect("offsets").finished(offset);
@@ -950,9 +957,28 @@ enum Outcome {
 struct Unsettled {
     incoming: Arc<Incoming>,
     deliveries: Vec<crate::producer::PendingDelivery>,
-    /// The dedup key to mark done once they are acknowledged.
-    dedup: Option<DedupKey>,
+    /// Whether to mark the event done in the dedup store once they are acknowledged.
+    dedup: bool,
     attempts: u32,
+}
+
+/// `key` (a worker's reused dedup key) for `event_id` from `meta`'s namespace.
+fn dedup_key<'k>(
+    key: &'k mut Option<DedupKey>,
+    ctx: &WorkerCtx,
+    meta: &RecordMeta,
+    event_id: uuid::Uuid,
+) -> &'k DedupKey {
+    let key = key.get_or_insert_with(|| {
+        DedupKey::new(
+            ctx.options.service.as_str(),
+            ctx.group.as_str(),
+            meta.broker.as_str(),
+            event_id,
+        )
+    });
+    key.event_id = event_id;
+    key
 }
 
 /// Awaits an unsettled message's deliveries, then marks it done; a failed delivery sends the
@@ -962,6 +988,7 @@ async fn settle(
     part: &PartitionShared,
     ctx: &WorkerCtx,
     unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
 ) -> bool {
     let Unsettled {
         incoming,
@@ -978,11 +1005,14 @@ async fn settle(
     let finished = match failure {
         None => {
             ConsumerStats::bump(&ctx.stats.handled);
-            if let (Some(store), Some(key)) = (&ctx.options.dedup, &dedup)
-                && let Err(error) = store.mark_done(key).await
+            if let Some(store) = &ctx.options.dedup
+                && dedup
             {
-                ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-                tracing::warn!(%error, "could not mark the event done in the dedup store");
+                let key = dedup_key(key, ctx, &incoming.record, incoming.envelope.id);
+                if let Err(error) = store.mark_done(key).await {
+                    ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                    tracing::warn!(%error, "could not mark the event done in the dedup store");
+                }
             }
             true
         }
@@ -1016,6 +1046,7 @@ async fn process(
     part: &PartitionShared,
     ctx: &WorkerCtx,
     unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
 ) -> Outcome {
     let finished = |written: bool| {
         if written {
@@ -1052,17 +1083,11 @@ async fn process(
         tracing::field::display(envelope.correlation_id),
     );
 
-    let dedup_key = ctx.options.dedup.as_ref().map(|store| {
-        (
-            store,
-            DedupKey::new(
-                ctx.options.service.as_str(),
-                ctx.group.as_str(),
-                meta.broker.as_str(),
-                envelope.id,
-            ),
-        )
-    });
+    let dedup_key = ctx
+        .options
+        .dedup
+        .as_ref()
+        .map(|store| (store, dedup_key(key, ctx, &meta, envelope.id)));
     let mut dedup_usable = true;
     if let Some((store, key)) = &dedup_key {
         // Handled already, its published records still in flight: a duplicate.
@@ -1152,7 +1177,7 @@ async fn process(
     // Records published by the handler (every attempt's) that are not acknowledged yet: the
     // message is finished once they are.
     let deliveries = incoming.take_deferred();
-    let dedup = dedup_key.filter(|_| dedup_usable).map(|(_, key)| key);
+    let dedup = dedup_key.filter(|_| dedup_usable);
     if !deliveries.is_empty() {
         if dedup.is_some() {
             unsettled
@@ -1163,12 +1188,12 @@ async fn process(
         return Outcome::Unsettled(Unsettled {
             incoming,
             deliveries,
-            dedup,
+            dedup: dedup.is_some(),
             attempts,
         });
     }
     ConsumerStats::bump(&ctx.stats.handled);
-    if let (Some(store), Some(key)) = (&ctx.options.dedup, &dedup)
+    if let Some((store, key)) = dedup
         && let Err(error) = store.mark_done(key).await
     {
         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
