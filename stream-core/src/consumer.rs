@@ -38,7 +38,9 @@ use tracing::Instrument;
 use crate::codec::RawEnvelope;
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
-use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler, RecordMeta};
+use crate::handler::{
+    ErrorKind, HandlerError, Incoming, MessageHandler, RecordHeaders, RecordMeta,
+};
 use crate::offsets::PartitionOffsets;
 use crate::producer::MessageProducer;
 use crate::reliability::dedup::memory::MemoryDedupStore;
@@ -789,13 +791,14 @@ fn dispatch(
     let headers = msg
         .headers()
         .map(|hs| {
-            let mut out = Vec::with_capacity(hs.count());
-            out.extend(hs.iter().map(|h| {
-                (
-                    h.key.to_owned(),
-                    h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                )
-            }));
+            let size = hs
+                .iter()
+                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+                .sum();
+            let mut out = RecordHeaders::with_capacity(hs.count(), size);
+            for h in hs.iter() {
+                out.push(h.key, h.value);
+            }
             out
         })
         .unwrap_or_default();
@@ -1235,7 +1238,7 @@ async fn dead_letter(
         offset: meta.offset,
         key: meta.key.as_deref(),
         value,
-        headers: &meta.headers,
+        headers: &meta.headers.to_vec(),
         error,
         kind,
         attempts,

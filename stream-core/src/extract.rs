@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::envelope::EventEnvelope;
 use crate::event::Event;
-use crate::handler::{HandlerError, Incoming};
+use crate::handler::{HandlerError, Incoming, RecordHeaders};
 use crate::producer::{CausalProducer, ProduceError};
 use crate::topic::Broker;
 
@@ -178,7 +178,7 @@ impl Headers {
 
 impl FromMessage for Headers {
     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
-        Ok(Headers(msg.record.headers.clone()))
+        Ok(Headers(msg.record.headers.to_vec()))
     }
 }
 
@@ -272,7 +272,7 @@ impl Context {
     }
 
     /// The record headers.
-    pub fn headers(&self) -> &[(String, Vec<u8>)] {
+    pub fn headers(&self) -> &RecordHeaders {
         &self.message.record.headers
     }
 
