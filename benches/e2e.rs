@@ -190,20 +190,25 @@ fn raw_headers(
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     at: Instant,
+    /// User + system CPU time of this process.
     cpu: Duration,
+    /// The system (kernel) part of it.
+    sys: Duration,
 }
 
 impl Sample {
     fn now() -> Self {
+        let (user, sys) = process_cpu();
         Self {
             at: Instant::now(),
-            cpu: process_cpu(),
+            cpu: user + sys,
+            sys,
         }
     }
 }
 
-/// User + system CPU time of this process (every thread), from `getrusage(RUSAGE_SELF)`.
-fn process_cpu() -> Duration {
+/// User and system CPU time of this process (every thread), from `getrusage(RUSAGE_SELF)`.
+fn process_cpu() -> (Duration, Duration) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a `rusage` into the pointer it is given; RUSAGE_SELF is valid.
     let usage = unsafe {
@@ -211,7 +216,7 @@ fn process_cpu() -> Duration {
         usage.assume_init()
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    (tv(usage.ru_utime), tv(usage.ru_stime))
 }
 
 /// CPU time of another process (the broker), from `/proc/<pid>/stat` (utime + stime).
@@ -238,6 +243,8 @@ fn broker_pid() -> Option<u32> {
 struct Figure {
     msgs_per_s: f64,
     cpu_s_per_million: f64,
+    /// The kernel's part of `cpu_s_per_million` (system calls: futex wake-ups, network).
+    sys_s_per_million: f64,
     broker_cpu_s_per_million: Option<f64>,
 }
 
@@ -248,6 +255,7 @@ impl Figure {
         Self {
             msgs_per_s: n as f64 / wall,
             cpu_s_per_million: per_million(b.cpu.saturating_sub(a.cpu)),
+            sys_s_per_million: per_million(b.sys.saturating_sub(a.sys)),
             broker_cpu_s_per_million: broker.map(|(x, y)| per_million(y.saturating_sub(x))),
         }
     }
@@ -915,14 +923,15 @@ fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> 
     micros
 }
 
-/// The latency of a streamkit consumer and, alongside on the same records, a raw one.
+/// The latency of a streamkit consumer; alongside, on the same records, that of a raw consumer;
+/// and the producer's send-to-acknowledgement time.
 async fn latency(
     kafka: &KafkaConfig,
     servers: &str,
     topic: &str,
     rate: u64,
     seconds: u64,
-) -> (Percentiles, Percentiles) {
+) -> (Percentiles, Percentiles, Percentiles) {
     let latencies = Latencies {
         micros: Arc::default(),
     };
@@ -956,19 +965,24 @@ async fn latency(
     }
     let keys = keys();
     let start = tokio::time::Instant::now();
-    let mut pending = Vec::with_capacity(total);
+    // Each send's acknowledgement time too: the producer-to-broker part of the latency.
+    let mut acks = Vec::with_capacity(total);
     for i in 0..total {
         let due = start + Duration::from_nanos(i as u64 * 1_000_000_000 / rate);
         tokio::time::sleep_until(due).await;
-        pending.push(
-            producer
-                .enqueue(topic, &keys[i % KEYS], &signal(i))
-                .await
-                .expect("enqueue"),
-        );
+        let sent = Instant::now();
+        let pending = producer
+            .enqueue(topic, &keys[i % KEYS], &signal(i))
+            .await
+            .expect("enqueue");
+        acks.push(tokio::spawn(async move {
+            pending.await.expect("delivery");
+            sent.elapsed().as_micros() as i64
+        }));
     }
-    for p in pending {
-        p.await.expect("delivery");
+    let mut ack_micros = Vec::with_capacity(total);
+    for a in acks {
+        ack_micros.push(a.await.expect("ack task"));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while latencies.micros.lock().expect("latencies").len() < total {
@@ -984,7 +998,11 @@ async fn latency(
     // The first second is warm-up (connections, first fetches); arrival order, not send order.
     let warm_up = rate as usize;
     let sk = Percentiles::of(&latencies.micros.lock().expect("latencies"), warm_up);
-    (sk, Percentiles::of(&raw, warm_up))
+    (
+        sk,
+        Percentiles::of(&raw, warm_up),
+        Percentiles::of(&ack_micros, warm_up),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -995,8 +1013,8 @@ fn show(f: &Figure) -> String {
         .map(|b| format!(", broker {b:.1} cpu-s/M"))
         .unwrap_or_default();
     format!(
-        "{:>9.0} msg/s, {:>6.1} cpu-s/M{broker}",
-        f.msgs_per_s, f.cpu_s_per_million
+        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys){broker}",
+        f.msgs_per_s, f.cpu_s_per_million, f.sys_s_per_million
     )
 }
 
@@ -1126,7 +1144,7 @@ async fn run(args: Args, servers: String) {
         }
     }
     let lat = if want("latency") {
-        let (sk, raw) = latency(
+        let (sk, raw, ack) = latency(
             &kafka,
             &servers,
             &latency_topic,
@@ -1134,7 +1152,11 @@ async fn run(args: Args, servers: String) {
             args.latency_seconds,
         )
         .await;
-        for (who, l) in [("streamkit", sk), ("raw reference", raw)] {
+        for (who, l) in [
+            ("streamkit", sk),
+            ("raw reference", raw),
+            ("producer ack", ack),
+        ] {
             eprintln!(
                 "latency {who:<13} at {} msg/s for {} s: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms ({} samples after 1 s warm-up)",
                 args.rate, args.latency_seconds, l.p50, l.p99, l.p999, l.samples
