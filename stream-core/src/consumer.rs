@@ -791,11 +791,10 @@ fn dispatch(
     let headers = msg
         .headers()
         .map(|hs| {
-            let size = hs
-                .iter()
-                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
-                .sum();
-            let mut out = RecordHeaders::with_capacity(hs.count(), size);
+            // One pass (each header read costs a librdkafka call); 64 bytes a header holds
+            // streamkit's own (a name and a UUID) without growing.
+            let n = hs.count();
+            let mut out = RecordHeaders::with_capacity(n, 64 * n);
             for h in hs.iter() {
                 out.push(h.key, h.value);
             }
