@@ -10,6 +10,10 @@
 //!    [`DedupStore`] whether the id is done (then it is skipped and counted), calls the handler,
 //!    retries retryable errors in place per the [`RetryPolicy`], and dead-letters what still
 //!    fails. A panic in a handler is caught and treated as an error.
+//!    A handler that publishes with [`Context::publish`](crate::extract::Context::publish) does
+//!    not wait for the broker: the worker awaits those deliveries, in order, alongside the next
+//!    messages, and the message is finished (marked done, committable) once they are
+//!    acknowledged, or dead-lettered if one fails.
 //! 3. An offset is committed only when it and everything before it in its partition is finished
 //!    ([`offsets`](crate::offsets)). Commits happen in the background every `commit_interval`,
 //!    and synchronously when partitions are revoked and at shutdown.
@@ -34,7 +38,9 @@ use tracing::Instrument;
 use crate::codec::RawEnvelope;
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
-use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler, RecordMeta};
+use crate::handler::{
+    ErrorKind, HandlerError, Incoming, MessageHandler, RecordHeaders, RecordMeta,
+};
 use crate::offsets::PartitionOffsets;
 use crate::producer::MessageProducer;
 use crate::reliability::dedup::memory::MemoryDedupStore;
@@ -484,6 +490,14 @@ impl MessageConsumer {
     }
 }
 
+/// Poll timeout while no partition is paused.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// Poll timeout while a partition is paused, so its overflow is fed and it resumes promptly.
+const PAUSED_POLL: Duration = Duration::from_millis(2);
+/// How long the poll thread waits for room in a full partition queue before pausing the
+/// partition instead.
+const BACKPRESSURE_WAIT: Duration = Duration::from_millis(20);
+
 /// A record as queued to a partition worker.
 struct Work {
     value: Option<Vec<u8>>,
@@ -656,15 +670,18 @@ fn poll_loop(
     commit_interval: Duration,
 ) -> ConsumerReport {
     let mut last_commit = Instant::now();
-    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::new();
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
-        drain_overflow(&consumer, &shared);
+        let paused = drain_overflow(&consumer, &shared);
         if last_commit.elapsed() >= commit_interval {
             commit_finished(&consumer, &shared, CommitMode::Async);
             last_commit = Instant::now();
         }
-        match consumer.poll(Duration::from_millis(50)) {
+        // While a partition waits for its worker, come back soon to feed it and resume it: a
+        // paused partition would otherwise idle for the whole poll timeout.
+        let timeout = if paused { PAUSED_POLL } else { IDLE_POLL };
+        match consumer.poll(timeout) {
             None => {}
             Some(Err(error)) => {
                 tracing::warn!(group = %worker.group, %error, "consumer error");
@@ -717,7 +734,10 @@ fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMo
     }
 }
 
-fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) {
+/// Feeds paused partitions' overflow to their workers and resumes those whose overflow is
+/// empty. Returns whether a partition is still paused.
+fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) -> bool {
+    let mut still_paused = false;
     let mut map = shared.partitions.lock().expect("partitions");
     for ((topic, partition), state) in map.iter_mut() {
         if !state.paused {
@@ -743,7 +763,9 @@ fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) {
                 state.paused = false;
             }
         }
+        still_paused |= state.paused;
     }
+    still_paused
 }
 
 fn dispatch(
@@ -751,32 +773,32 @@ fn dispatch(
     msg: &BorrowedMessage<'_>,
     shared: &Arc<Shared>,
     worker: &Arc<WorkerCtx>,
-    topics: &mut HashMap<String, Arc<str>>,
+    topics: &mut HashMap<String, (Arc<str>, Broker)>,
 ) {
     ConsumerStats::bump(&shared.stats.received);
-    let topic: Arc<str> = match topics.get(msg.topic()) {
-        Some(t) => Arc::clone(t),
+    let (topic, broker) = match topics.get(msg.topic()) {
+        Some((t, b)) => (Arc::clone(t), b.clone()),
         None => {
             let t: Arc<str> = Arc::from(msg.topic());
-            topics.insert(msg.topic().to_owned(), Arc::clone(&t));
-            t
+            let b = match Broker::new(t.split('.').next().unwrap_or_default()) {
+                Ok(b) => b,
+                Err(_) => Broker::new("unknown").expect("valid broker"),
+            };
+            topics.insert(msg.topic().to_owned(), (Arc::clone(&t), b.clone()));
+            (t, b)
         }
-    };
-    let broker = match Broker::new(topic.split('.').next().unwrap_or_default()) {
-        Ok(b) => b,
-        Err(_) => Broker::new("unknown").expect("valid broker"),
     };
     let headers = msg
         .headers()
         .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                    )
-                })
-                .collect()
+            // One pass (each header read costs a librdkafka call); 64 bytes a header holds
+            // streamkit's own (a name and a UUID) without growing.
+            let n = hs.count();
+            let mut out = RecordHeaders::with_capacity(n, 64 * n);
+            for h in hs.iter() {
+                out.push(h.key, h.value);
+            }
+            out
         })
         .unwrap_or_default();
     let work = Work {
@@ -806,9 +828,37 @@ fn dispatch(
         state.overflow.push_back(work);
         return;
     }
+    let work = match state.tx.try_send(work) {
+        Ok(()) => return,
+        Err(mpsc::error::TrySendError::Closed(_)) => return,
+        Err(mpsc::error::TrySendError::Full(work)) => work,
+    };
+    // The worker is behind. Wait a moment for room first: when every worker is busy (the
+    // consumer is CPU-bound) a slot frees within microseconds, and waiting here is the cheapest
+    // backpressure there is. Pausing instead would make librdkafka drop every record it has
+    // prefetched for the partition and fetch them again on resume, over and over.
+    let tx = state.tx.clone();
+    drop(map);
+    let work = match shared
+        .runtime
+        .block_on(async { tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve()).await })
+    {
+        Ok(Ok(permit)) => {
+            permit.send(work);
+            return;
+        }
+        Ok(Err(_closed)) => return,
+        Err(_elapsed) => work,
+    };
+    let mut map = shared.partitions.lock().expect("partitions");
+    let Some(state) = map.get_mut(&key) else {
+        return; // revoked meanwhile
+    };
     match state.tx.try_send(work) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(work)) => {
+            // Still full: this partition's handler is slow, not the whole consumer. Pause it so
+            // the other partitions keep flowing.
             state.overflow.push_back(work);
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition(&key.0, key.1);
@@ -843,47 +893,189 @@ fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) 
 }
 
 async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ctx: Arc<WorkerCtx>) {
-    while let Some(work) = rx.recv().await {
-        if part.is_stopped() {
-            break;
+    let (part, ctx) = (&*part, &*ctx);
+    // Handled messages whose published records are still in flight, in offset order, and their
+    // ids (a duplicate of one of them is skipped, as if it were already marked done).
+    let (settle_tx, mut settle_rx) = mpsc::channel::<Unsettled>(ctx.options.partition_queue.max(1));
+    let unsettled = Mutex::new(std::collections::HashSet::<uuid::Uuid>::new());
+    let unsettled = &unsettled;
+    let handle = async move {
+        // One dedup key per worker, its event id set per message: a partition's topic, and with
+        // it the broker, never changes.
+        let mut key = None;
+        while let Some(work) = rx.recv().await {
+            if part.is_stopped() {
+                break;
+            }
+            let offset = work.meta.offset;
+            let span = tracing::info_span!(
+                "message",
+                topic = %work.meta.topic,
+                partition = work.meta.partition,
+                offset,
+                broker = %work.meta.broker,
+                event_id = tracing::field::Empty,
+                correlation_id = tracing::field::Empty,
+            );
+            match process(work, part, ctx, unsettled, &mut key)
+                .instrument(span)
+                .await
+            {
+                Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
+                Outcome::Unsettled(u) => {
+                    if settle_tx.send(u).await.is_err() {
+                        break;
+                    }
+                }
+                Outcome::Stopped => break,
+            }
         }
-        let offset = work.meta.offset;
-        let span = tracing::info_span!(
-            "message",
-            topic = %work.meta.topic,
-            partition = work.meta.partition,
-            offset,
-            broker = %work.meta.broker,
-            event_id = tracing::field::Empty,
-            correlation_id = tracing::field::Empty,
-        );
-        let finished = process(work, &part, &ctx).instrument(span).await;
-        if !finished {
-            break;
+        // Dropping `settle_tx` lets the settling loop end once it has awaited what is in flight.
+    };
+    let settle = async move {
+        let mut key = None;
+        while let Some(u) = settle_rx.recv().await {
+            let offset = u.incoming.record.offset;
+            if !settle(u, part, ctx, unsettled, &mut key).await {
+                break;
+            }
+            part.offsets.lock().expect("offsets").finished(offset);
         }
-        part.offsets.lock().expect("offsets").finished(offset);
-    }
+    };
+    futures::join!(handle, settle);
 }
 
-/// Handles one record; true when it is finished (handled, deduplicated or dead-lettered).
-async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
+/// How processing a record ended.
+enum Outcome {
+    /// Finished: handled, deduplicated or dead-lettered.
+    Finished,
+    /// Handled, with records it published still to be acknowledged.
+    Unsettled(Unsettled),
+    /// The partition stopped first; the record is not finished.
+    Stopped,
+}
+
+/// A handled message waiting for the records its handler published.
+struct Unsettled {
+    incoming: Arc<Incoming>,
+    deliveries: Vec<crate::producer::PendingDelivery>,
+    /// Whether to mark the event done in the dedup store once they are acknowledged.
+    dedup: bool,
+    attempts: u32,
+}
+
+/// `key` (a worker's reused dedup key) for `event_id` from `meta`'s namespace.
+fn dedup_key<'k>(
+    key: &'k mut Option<DedupKey>,
+    ctx: &WorkerCtx,
+    meta: &RecordMeta,
+    event_id: uuid::Uuid,
+) -> &'k DedupKey {
+    let key = key.get_or_insert_with(|| {
+        DedupKey::new(
+            ctx.options.service.as_str(),
+            ctx.group.as_str(),
+            meta.broker.as_str(),
+            event_id,
+        )
+    });
+    key.event_id = event_id;
+    key
+}
+
+/// Awaits an unsettled message's deliveries, then marks it done; a failed delivery sends the
+/// message to the dead-letter topic instead. True when finished, false when stopped first.
+async fn settle(
+    u: Unsettled,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+) -> bool {
+    let Unsettled {
+        incoming,
+        deliveries,
+        dedup,
+        attempts,
+    } = u;
+    let mut failure = None;
+    for delivery in deliveries {
+        if let Err(error) = delivery.await {
+            failure.get_or_insert(error);
+        }
+    }
+    let finished = match failure {
+        None => {
+            ConsumerStats::bump(&ctx.stats.handled);
+            if let Some(store) = &ctx.options.dedup
+                && dedup
+            {
+                let key = dedup_key(key, ctx, &incoming.record, incoming.envelope.id);
+                if let Err(error) = store.mark_done(key).await {
+                    ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                    tracing::warn!(%error, "could not mark the event done in the dedup store");
+                }
+            }
+            true
+        }
+        Some(error) => {
+            let error = crate::extract::handler_error(error);
+            let now = Utc::now();
+            tracing::warn!(broker = %incoming.record.broker, offset = incoming.record.offset, %error, "a record the handler published was not delivered; dead-lettering");
+            dead_letter(
+                &incoming.record,
+                Some(&incoming.value),
+                format!("a record the handler published was not delivered: {error}"),
+                error.kind(),
+                attempts,
+                (now, now),
+                part,
+                ctx,
+            )
+            .await
+        }
+    };
+    unsettled
+        .lock()
+        .expect("unsettled ids")
+        .remove(&incoming.envelope.id);
+    finished
+}
+
+/// Handles one record.
+async fn process(
+    work: Work,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+) -> Outcome {
+    let finished = |written: bool| {
+        if written {
+            Outcome::Finished
+        } else {
+            Outcome::Stopped
+        }
+    };
     let Work { value, meta } = work;
     let envelope = match RawEnvelope::decode(value.as_deref().unwrap_or_default()) {
         Ok(env) => env,
         Err(error) => {
             let now = Utc::now();
             tracing::warn!(%error, "undecodable record");
-            return dead_letter(
-                &meta,
-                value.as_deref(),
-                error.to_string(),
-                ErrorKind::Decode,
-                0,
-                (now, now),
-                part,
-                ctx,
-            )
-            .await;
+            return finished(
+                dead_letter(
+                    &meta,
+                    value.as_deref(),
+                    error.to_string(),
+                    ErrorKind::Decode,
+                    0,
+                    (now, now),
+                    part,
+                    ctx,
+                )
+                .await,
+            );
         }
     };
     let span = tracing::Span::current();
@@ -893,26 +1085,30 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
         tracing::field::display(envelope.correlation_id),
     );
 
-    let dedup_key = ctx.options.dedup.as_ref().map(|store| {
-        (
-            store,
-            DedupKey::new(
-                ctx.options.service.as_str(),
-                ctx.group.as_str(),
-                meta.broker.as_str(),
-                envelope.id,
-            ),
-        )
-    });
+    let dedup_key = ctx
+        .options
+        .dedup
+        .as_ref()
+        .map(|store| (store, dedup_key(key, ctx, &meta, envelope.id)));
     let mut dedup_usable = true;
     if let Some((store, key)) = &dedup_key {
+        // Handled already, its published records still in flight: a duplicate.
+        if unsettled
+            .lock()
+            .expect("unsettled ids")
+            .contains(&envelope.id)
+        {
+            ConsumerStats::bump(&ctx.stats.deduplicated);
+            tracing::debug!("duplicate skipped");
+            return Outcome::Finished;
+        }
         let mut pause = Duration::from_millis(100);
         loop {
             match store.is_done(key).await {
                 Ok(true) => {
                     ConsumerStats::bump(&ctx.stats.deduplicated);
                     tracing::debug!("duplicate skipped");
-                    return true;
+                    return Outcome::Finished;
                 }
                 Ok(false) => break,
                 Err(error) => match ctx.options.dedup_policy {
@@ -925,7 +1121,7 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
                     UnavailablePolicy::Pause => {
                         tracing::warn!(%error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
                         if !part.sleep(pause).await || ctx.stop.is_requested() {
-                            return false;
+                            return Outcome::Stopped;
                         }
                         pause = (pause * 2).min(Duration::from_secs(5));
                     }
@@ -934,12 +1130,12 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
         }
     }
 
-    let incoming = Arc::new(Incoming {
+    let incoming = Arc::new(Incoming::new(
         envelope,
-        record: meta,
-        value: value.unwrap_or_default(),
-        producer: Some(ctx.producer.clone()),
-    });
+        meta,
+        value.unwrap_or_default(),
+        Some(ctx.producer.clone()),
+    ));
     let mut attempts = 0u32;
     let mut first_failure = None;
     let first_failure_at = Instant::now();
@@ -961,32 +1157,51 @@ async fn process(work: Work, part: &PartitionShared, ctx: &WorkerCtx) -> bool {
             let delay = ctx.options.retry.delay(attempts);
             tracing::info!(broker = %incoming.record.broker, attempt = attempts, %error, ?delay, "handler failed; retrying");
             if !part.sleep(delay).await {
-                return false;
+                return Outcome::Stopped;
             }
             continue;
         }
         tracing::warn!(broker = %incoming.record.broker, attempts, %error, "handler failed; dead-lettering");
-        return dead_letter(
-            &incoming.record,
-            Some(&incoming.value),
-            error.to_string(),
-            error.kind(),
+        return finished(
+            dead_letter(
+                &incoming.record,
+                Some(&incoming.value),
+                error.to_string(),
+                error.kind(),
+                attempts,
+                (first, now),
+                part,
+                ctx,
+            )
+            .await,
+        );
+    }
+    // Records published by the handler (every attempt's) that are not acknowledged yet: the
+    // message is finished once they are.
+    let deliveries = incoming.take_deferred();
+    let dedup = dedup_key.filter(|_| dedup_usable);
+    if !deliveries.is_empty() {
+        if dedup.is_some() {
+            unsettled
+                .lock()
+                .expect("unsettled ids")
+                .insert(incoming.envelope.id);
+        }
+        return Outcome::Unsettled(Unsettled {
+            incoming,
+            deliveries,
+            dedup: dedup.is_some(),
             attempts,
-            (first, now),
-            part,
-            ctx,
-        )
-        .await;
+        });
     }
     ConsumerStats::bump(&ctx.stats.handled);
-    if let Some((store, key)) = &dedup_key
-        && dedup_usable
+    if let Some((store, key)) = dedup
         && let Err(error) = store.mark_done(key).await
     {
         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
         tracing::warn!(%error, "could not mark the event done in the dedup store");
     }
-    true
+    Outcome::Finished
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -1022,7 +1237,7 @@ async fn dead_letter(
         offset: meta.offset,
         key: meta.key.as_deref(),
         value,
-        headers: &meta.headers,
+        headers: &meta.headers.to_vec(),
         error,
         kind,
         attempts,

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::envelope::EventEnvelope;
 use crate::event::Event;
-use crate::handler::{HandlerError, Incoming};
+use crate::handler::{HandlerError, Incoming, RecordHeaders};
 use crate::producer::{CausalProducer, ProduceError};
 use crate::topic::Broker;
 
@@ -178,7 +178,7 @@ impl Headers {
 
 impl FromMessage for Headers {
     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
-        Ok(Headers(msg.record.headers.clone()))
+        Ok(Headers(msg.record.headers.to_vec()))
     }
 }
 
@@ -272,7 +272,7 @@ impl Context {
     }
 
     /// The record headers.
-    pub fn headers(&self) -> &[(String, Vec<u8>)] {
+    pub fn headers(&self) -> &RecordHeaders {
         &self.message.record.headers
     }
 
@@ -311,9 +311,69 @@ impl Context {
 
     /// Publishes `data` caused by this event, keyed by this message's key, and waits for the
     /// acknowledgement. A send failure is a retryable handler error.
+    ///
+    /// The handler waits a broker round trip (plus `linger.ms`) per send, and a partition's
+    /// messages are handled one after another: a partition that publishes this way moves at one
+    /// message per round trip. [`Context::publish`] does not wait.
     pub async fn send<T: Event>(&self, topic: &str, data: &T) -> Result<Uuid, HandlerError> {
-        let key = self.key().unwrap_or_default().to_owned();
-        self.send_keyed(topic, &key, data).await
+        self.send_keyed(topic, self.key().unwrap_or_default(), data)
+            .await
+    }
+
+    /// Publishes `data` caused by this event, keyed by this message's key, without waiting for
+    /// the acknowledgement: the record is handed to librdkafka and the handler goes on.
+    ///
+    /// Delivery stays at-least-once: the consumer counts this message finished (commits its
+    /// offset, marks its id done) only once every record published this way is acknowledged,
+    /// and a record that cannot be delivered sends this message to the dead-letter topic. In the
+    /// meantime the partition's next messages are handled, so the records of many messages are
+    /// in flight together and a publishing handler does not pay a round trip per message. Output
+    /// order follows publish order (the producer is idempotent). Use [`Context::send`] when the
+    /// handler needs the acknowledgement itself, to react to a failure.
+    ///
+    /// Errors are those of handing the record over (bad topic, payload that does not encode, a
+    /// full queue past its deadline); delivery failures come later, as described.
+    ///
+    /// ```no_run
+    /// use stream_core::extract::{Context, Data};
+    /// use stream_core::handler::HandlerError;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
+    /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "validated_signal"; }
+    /// async fn validate(Data(s): Data<Signal>, ctx: Context) -> Result<(), HandlerError> {
+    ///     if s.qty <= 1_000 {
+    ///         ctx.publish("paper.signals.validated", &s).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn publish<T: Event>(&self, topic: &str, data: &T) -> Result<Uuid, HandlerError> {
+        self.publish_keyed(topic, self.key().unwrap_or_default(), data)
+            .await
+    }
+
+    /// Like [`Context::publish`] with an explicit partition key.
+    pub async fn publish_keyed<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> Result<Uuid, HandlerError> {
+        let delivery = self
+            .require_producer()?
+            .enqueue(topic, key, data)
+            .await
+            .map_err(handler_error)?;
+        let id = delivery.id();
+        self.message.defer(delivery);
+        Ok(id)
+    }
+
+    fn require_producer(&self) -> Result<&CausalProducer, HandlerError> {
+        self.producer.as_ref().ok_or_else(|| {
+            HandlerError::permanent(
+                "this service has no producer: add .add_producer() to the builder",
+            )
+        })
     }
 
     /// Like [`Context::send`] with an explicit partition key.
@@ -323,20 +383,18 @@ impl Context {
         key: &str,
         data: &T,
     ) -> Result<Uuid, HandlerError> {
-        let producer = self.producer.as_ref().ok_or_else(|| {
-            HandlerError::permanent(
-                "this service has no producer: add .add_producer() to the builder",
-            )
-        })?;
-        producer
+        self.require_producer()?
             .send(topic, key, data)
             .await
-            .map_err(|e: ProduceError| match e {
-                ProduceError::Serialization(_) | ProduceError::Topic(_) => {
-                    HandlerError::permanent(e)
-                }
-                other => HandlerError::retryable(other),
-            })
+            .map_err(handler_error)
+    }
+}
+
+/// A send failure as a handler error: permanent when the record itself is wrong, else retryable.
+pub(crate) fn handler_error(e: ProduceError) -> HandlerError {
+    match e {
+        ProduceError::Serialization(_) | ProduceError::Topic(_) => HandlerError::permanent(e),
+        other => HandlerError::retryable(other),
     }
 }
 

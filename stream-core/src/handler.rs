@@ -8,14 +8,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{CodecError, RawEnvelope};
 use crate::envelope::EventEnvelope;
-use crate::producer::{CausalProducer, MessageProducer};
+use crate::producer::{CausalProducer, MessageProducer, PendingDelivery};
 use crate::topic::Broker;
 
 /// Whether an error is worth retrying.
@@ -148,9 +148,121 @@ pub struct RecordMeta {
     /// The record key (the partition key), if any.
     pub key: Option<Vec<u8>>,
     /// The record headers, in order.
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub headers: RecordHeaders,
     /// The record timestamp in milliseconds since the epoch, if any.
     pub timestamp_ms: Option<i64>,
+}
+
+/// A record's headers, in order, stored in one buffer.
+///
+/// The consumer copies every record's headers before handing it to a worker; as a list of
+/// `(String, Vec<u8>)` that was two allocations per header (most of what the consumer spent per
+/// message beyond decoding, in `benches/e2e.rs`), here it is two per record. A header without a
+/// value reads as an empty value.
+///
+/// ```
+/// use stream_core::handler::RecordHeaders;
+/// let mut headers = RecordHeaders::new();
+/// headers.push("event_type", Some(b"trading_signal"));
+/// headers.push("trace", None);
+/// assert_eq!(headers.get("event_type"), Some(&b"trading_signal"[..]));
+/// assert_eq!(headers.get("trace"), Some(&b""[..]));
+/// assert_eq!(headers.get("missing"), None);
+/// let all: Vec<(&str, &[u8])> = headers.iter().collect();
+/// assert_eq!(all, [("event_type", &b"trading_signal"[..]), ("trace", &b""[..])]);
+/// assert_eq!(headers.to_vec()[0], ("event_type".to_owned(), b"trading_signal".to_vec()));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RecordHeaders {
+    /// Each header's key then its value, back to back.
+    bytes: Vec<u8>,
+    /// Where each header's key and value end in `bytes`.
+    ends: Vec<(u32, u32)>,
+}
+
+impl RecordHeaders {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for `headers` headers of `bytes` bytes (keys and values) in all.
+    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Appends a header (`None`: a header without a value).
+    pub fn push(&mut self, key: &str, value: Option<&[u8]>) {
+        self.bytes.extend_from_slice(key.as_bytes());
+        let key_end = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(value.unwrap_or_default());
+        self.ends.push((key_end, self.bytes.len() as u32));
+    }
+
+    /// How many headers there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The headers in order, as `(key, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(key_end, value_end)| {
+            let (key_end, value_end) = (key_end as usize, value_end as usize);
+            // Keys were pushed as `&str`, so they are UTF-8.
+            let key = std::str::from_utf8(&self.bytes[start..key_end]).unwrap_or_default();
+            let value = &self.bytes[key_end..value_end];
+            start = value_end;
+            (key, value)
+        })
+    }
+
+    /// The value of the first header named `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// The headers as owned pairs.
+    pub fn to_vec(&self) -> Vec<(String, Vec<u8>)> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect()
+    }
+}
+
+impl fmt::Debug for RecordHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(k, v)| (k, String::from_utf8_lossy(v))))
+            .finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a RecordHeaders {
+    type Item = (&'a str, &'a [u8]);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a [u8])> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> FromIterator<(K, V)> for RecordHeaders {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut headers = RecordHeaders::new();
+        for (k, v) in iter {
+            headers.push(k.as_ref(), Some(v.as_ref()));
+        }
+        headers
+    }
 }
 
 impl RecordMeta {
@@ -163,10 +275,7 @@ impl RecordMeta {
 
     /// The first header named `name`, as bytes.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_slice())
+        self.headers.get(name)
     }
 }
 
@@ -181,15 +290,61 @@ pub struct Incoming {
     pub value: Vec<u8>,
     /// The service's producer, if it has one.
     pub producer: Option<MessageProducer>,
+    /// Deliveries the consumer awaits before this message counts as finished.
+    deferred: Deferred,
+}
+
+/// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
+#[derive(Default)]
+struct Deferred(Mutex<Vec<PendingDelivery>>);
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().map(|d| d.len()).unwrap_or_default();
+        write!(f, "{n} deferred deliveries")
+    }
 }
 
 impl Incoming {
+    /// A message as the consumer hands it to a handler (for driving a [`MessageHandler`] by hand,
+    /// in tests for example).
+    pub fn new(
+        envelope: RawEnvelope,
+        record: RecordMeta,
+        value: Vec<u8>,
+        producer: Option<MessageProducer>,
+    ) -> Self {
+        Self {
+            envelope,
+            record,
+            value,
+            producer,
+            deferred: Deferred::default(),
+        }
+    }
+
     /// The envelope with `data` decoded as `T`.
     pub fn typed<T: DeserializeOwned>(&self) -> Result<EventEnvelope<T>, HandlerError> {
-        self.envelope
-            .clone()
-            .into_typed::<T>()
-            .map_err(HandlerError::decode)
+        self.envelope.to_typed::<T>().map_err(HandlerError::decode)
+    }
+
+    /// Leaves `delivery` for the consumer to await: this message counts as finished (its offset
+    /// committable, its id marked done) only once the broker acknowledged it, and if it fails the
+    /// message goes to the dead-letter topic. The handler returns without waiting, and the
+    /// partition's next message is handled meanwhile. What
+    /// [`Context::publish`](crate::extract::Context::publish) does with each record it hands to
+    /// librdkafka; deliveries deferred after the handler returned are not awaited.
+    pub fn defer(&self, delivery: PendingDelivery) {
+        self.deferred
+            .0
+            .lock()
+            .expect("deferred deliveries")
+            .push(delivery);
+    }
+
+    /// Takes the deliveries deferred so far.
+    pub(crate) fn take_deferred(&self) -> Vec<PendingDelivery> {
+        std::mem::take(&mut *self.deferred.0.lock().expect("deferred deliveries"))
     }
 
     /// A producer whose sends carry this event's correlation id and set `causation_id` to its id.

@@ -18,6 +18,58 @@ use super::{DEFAULT_TTL, DedupError, DedupKey, DedupStore};
 /// One namespace (service, group, broker) that marked an id done.
 type Namespace = (String, String, String);
 
+/// The namespaces that marked one id done, as indexes into [`Ids::namespaces`]: nearly always
+/// one, which then needs no allocation.
+#[derive(Debug)]
+enum Marks {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Marks {
+    fn contains(&self, ns: u32) -> bool {
+        match self {
+            Marks::One(n) => *n == ns,
+            Marks::Many(v) => v.contains(&ns),
+        }
+    }
+
+    fn insert(&mut self, ns: u32) {
+        if self.contains(ns) {
+            return;
+        }
+        match self {
+            Marks::One(n) => *self = Marks::Many(vec![*n, ns]),
+            Marks::Many(v) => v.push(ns),
+        }
+    }
+}
+
+/// The remembered ids, and the namespaces they were marked in, each stored once (a store sees
+/// few of them: one per service, group and broker).
+#[derive(Debug, Default)]
+struct Ids {
+    ids: BTreeMap<Uuid, Marks>,
+    namespaces: Vec<Namespace>,
+}
+
+impl Ids {
+    fn namespace(&self, key: &DedupKey) -> Option<u32> {
+        self.namespaces
+            .iter()
+            .position(|ns| same_namespace(ns, key))
+            .map(|i| i as u32)
+    }
+
+    fn namespace_or_add(&mut self, key: &DedupKey) -> u32 {
+        self.namespace(key).unwrap_or_else(|| {
+            self.namespaces
+                .push((key.service.clone(), key.group.clone(), key.broker.clone()));
+            (self.namespaces.len() - 1) as u32
+        })
+    }
+}
+
 /// In-memory, bounded dedup store (the default).
 ///
 /// ```
@@ -34,7 +86,7 @@ type Namespace = (String, String, String);
 pub struct MemoryDedupStore {
     capacity: usize,
     ttl: Duration,
-    ids: Mutex<BTreeMap<Uuid, Vec<Namespace>>>,
+    ids: Mutex<Ids>,
 }
 
 impl Default for MemoryDedupStore {
@@ -50,13 +102,13 @@ impl MemoryDedupStore {
         Self {
             capacity: capacity.max(1),
             ttl,
-            ids: Mutex::new(BTreeMap::new()),
+            ids: Mutex::new(Ids::default()),
         }
     }
 
     /// Ids currently remembered.
     pub fn len(&self) -> usize {
-        self.ids.lock().expect("dedup ids").len()
+        self.ids.lock().expect("dedup ids").ids.len()
     }
 
     /// Whether no id is remembered.
@@ -89,21 +141,25 @@ fn same_namespace(ns: &Namespace, key: &DedupKey) -> bool {
 
 impl DedupStore for MemoryDedupStore {
     fn is_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<bool, DedupError>> {
-        let found = self
-            .ids
-            .lock()
-            .expect("dedup ids")
-            .get(&key.event_id)
-            .is_some_and(|nss| nss.iter().any(|ns| same_namespace(ns, key)));
+        let found = {
+            let ids = self.ids.lock().expect("dedup ids");
+            ids.ids
+                .get(&key.event_id)
+                .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
+        };
         Box::pin(async move { Ok(found) })
     }
 
     fn mark_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), DedupError>> {
         let now = now_ms();
-        let mut ids = self.ids.lock().expect("dedup ids");
-        let nss = ids.entry(key.event_id).or_default();
-        if !nss.iter().any(|ns| same_namespace(ns, key)) {
-            nss.push((key.service.clone(), key.group.clone(), key.broker.clone()));
+        let mut guard = self.ids.lock().expect("dedup ids");
+        let ns = guard.namespace_or_add(key);
+        let ids = &mut guard.ids;
+        match ids.get_mut(&key.event_id) {
+            Some(marks) => marks.insert(ns),
+            None => {
+                ids.insert(key.event_id, Marks::One(ns));
+            }
         }
         while ids.len() > self.capacity {
             ids.pop_first();
@@ -115,7 +171,7 @@ impl DedupStore for MemoryDedupStore {
                 break;
             }
         }
-        drop(ids);
+        drop(guard);
         Box::pin(async { Ok(()) })
     }
 
@@ -141,6 +197,19 @@ mod tests {
         assert!(!store.is_done(&key("zerodha", id)).await.unwrap());
         let other_group = DedupKey::new("svc", "other", "paper", id);
         assert!(!store.is_done(&other_group).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn one_id_done_in_several_namespaces() {
+        let store = MemoryDedupStore::default();
+        let id = Uuid::now_v7();
+        for ns in ["paper", "zerodha", "paper"] {
+            store.mark_done(&key(ns, id)).await.unwrap();
+        }
+        assert!(store.is_done(&key("paper", id)).await.unwrap());
+        assert!(store.is_done(&key("zerodha", id)).await.unwrap());
+        assert!(!store.is_done(&key("upstox", id)).await.unwrap());
+        assert_eq!(store.len(), 1);
     }
 
     #[tokio::test]

@@ -1,0 +1,1202 @@
+//! End-to-end benchmarks against a real Kafka broker: streamkit against raw rdkafka doing the same
+//! work, interleaved in one process and one run so machine noise hits both sides alike. The
+//! figures and what limits them are in `docs/benchmarks.md`.
+//!
+//! Run (needs a broker: `scripts/kafka up`; `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:19092):
+//!
+//! ```sh
+//! cargo bench --bench e2e
+//! cargo bench --bench e2e -- --messages 50000 --rounds 3 --rate 2000 --latency-seconds 10
+//! ```
+//!
+//! Scenarios, each round running streamkit then raw:
+//! 1. `produce`: `MessageProducer::enqueue` of a ~330-byte trading signal envelope, then every
+//!    delivery awaited, against a raw `FutureProducer` sending the same envelope JSON (serde_json
+//!    from a plain struct, new UUIDv7 each) and the same headers with `send_result`, the delivery
+//!    futures awaited the same way. Same idempotence, acks and partitioner.
+//! 2. `consume`: N pre-produced messages on 6 partitions, each side in a new group. streamkit:
+//!    `MessageConsumer::run` with a no-op handler taking `Envelope<TradingSignal>`, in-memory dedup,
+//!    tracked commits. Raw: a `BaseConsumer` poll loop, serde_json into the plain struct, a
+//!    `HashSet` dedup check, `store_offset` and an async commit every 500 ms.
+//! 3. `pipeline`: the same input through a risk check (reject above a position limit, publish the
+//!    rest to an output topic). streamkit: a `StreamServiceBuilder` service whose handler publishes
+//!    through `Context`. Raw: consume, decode, check, encode a new envelope, produce, and store an
+//!    input's offset only once its output is acknowledged (deliveries awaited in order, async
+//!    commit every 500 ms): at-least-once on both sides.
+//! 4. `latency`: a streamkit consumer fed at a fixed rate by a producer with `linger.ms=1`; the
+//!    handler measures now minus the envelope's timestamp.
+//!
+//! Throughput is measured from the first message reaching user code to the last one finished
+//! (group joins are outside it). CPU is this process's user+system time from
+//! `getrusage(RUSAGE_SELF)` (the `libc` crate) over the same interval; the broker's CPU is not in
+//! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
+//! The last lines printed are machine-readable, one per scenario.
+
+use std::collections::{HashSet, VecDeque};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use futures::FutureExt;
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use streamkit::config::{KafkaConfig, ServiceConfig};
+use streamkit::consumer::MessageConsumer;
+use streamkit::extract::{Context, Envelope, Resources, State};
+use streamkit::handler::{BoundHandler, HandlerError};
+use streamkit::producer::MessageProducer;
+use streamkit::service::StreamServiceBuilder;
+use streamkit::{Event, testing};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// the messages
+
+/// The input: what a strategy runner publishes. 69 bytes of JSON, ~330 bytes as an envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TradingSignal {
+    symbol: String,
+    signal: Side,
+    quantity: u64,
+    price: Decimal,
+}
+
+impl Event for TradingSignal {
+    const EVENT_TYPE: &'static str = "trading_signal";
+}
+
+/// The pipeline's output: a signal that passed the risk check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ValidatedSignal {
+    symbol: String,
+    signal: Side,
+    quantity: u64,
+    price: Decimal,
+    limit: u64,
+}
+
+impl Event for ValidatedSignal {
+    const EVENT_TYPE: &'static str = "validated_signal";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum Side {
+    Buy,
+    Sell,
+}
+
+/// What the raw side encodes and decodes: the envelope's fields with plain serde impls.
+#[derive(Debug, Serialize, Deserialize)]
+struct PlainEnvelope<T> {
+    id: Uuid,
+    correlation_id: Uuid,
+    #[serde(default)]
+    causation_id: Option<Uuid>,
+    broker: String,
+    event_type: String,
+    source: String,
+    timestamp: DateTime<Utc>,
+    #[serde(default = "version_one")]
+    version: u32,
+    data: T,
+}
+
+fn version_one() -> u32 {
+    1
+}
+
+/// Signals above this quantity are rejected by the risk check (1 in 10 of the inputs).
+const POSITION_LIMIT: u64 = 900;
+const SYMBOLS: [&str; 8] = [
+    "RELIANCE",
+    "TCS",
+    "INFY",
+    "HDFCBANK",
+    "ICICIBANK",
+    "SBIN",
+    "ITC",
+    "LT",
+];
+/// Partition keys: strategy ids.
+const KEYS: usize = 64;
+const PARTITIONS: i32 = 6;
+
+fn signal(i: usize) -> TradingSignal {
+    TradingSignal {
+        symbol: SYMBOLS[i % SYMBOLS.len()].to_owned(),
+        signal: if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
+        quantity: 100 * (1 + (i as u64 % 10)), // 100..=1000: the 1000s are rejected
+        price: Decimal::new(245_055 + (i as i64 % 100), 2),
+    }
+}
+
+fn keys() -> Vec<String> {
+    (0..KEYS).map(|k| format!("strategy-{k}")).collect()
+}
+
+/// The headers streamkit writes, written by hand for the raw side (same bytes on the wire).
+fn raw_headers(
+    id: &Uuid,
+    correlation: &Uuid,
+    causation: Option<&Uuid>,
+    event_type: &str,
+) -> OwnedHeaders {
+    let mut a = Uuid::encode_buffer();
+    let mut b = Uuid::encode_buffer();
+    let mut h = OwnedHeaders::new_with_capacity(5)
+        .insert(Header {
+            key: "event_type",
+            value: Some(event_type),
+        })
+        .insert(Header {
+            key: "event_id",
+            value: Some(&*id.hyphenated().encode_lower(&mut a)),
+        })
+        .insert(Header {
+            key: "correlation_id",
+            value: Some(&*correlation.hyphenated().encode_lower(&mut b)),
+        })
+        .insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        });
+    if let Some(c) = causation {
+        let mut buf = Uuid::encode_buffer();
+        h = h.insert(Header {
+            key: "causation_id",
+            value: Some(&*c.hyphenated().encode_lower(&mut buf)),
+        });
+    }
+    h
+}
+
+// ---------------------------------------------------------------------------------------------
+// measuring
+
+/// A point in time with this process's CPU time.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    /// User + system CPU time of this process.
+    cpu: Duration,
+    /// The system (kernel) part of it.
+    sys: Duration,
+}
+
+impl Sample {
+    fn now() -> Self {
+        let (user, sys) = process_cpu();
+        Self {
+            at: Instant::now(),
+            cpu: user + sys,
+            sys,
+        }
+    }
+}
+
+/// User and system CPU time of this process (every thread), from `getrusage(RUSAGE_SELF)`.
+fn process_cpu() -> (Duration, Duration) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the pointer it is given; RUSAGE_SELF is valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (tv(usage.ru_utime), tv(usage.ru_stime))
+}
+
+/// CPU time of another process (the broker), from `/proc/<pid>/stat` (utime + stime).
+fn other_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
+}
+
+fn broker_pid() -> Option<u32> {
+    std::env::var("STREAMKIT_BENCH_BROKER_PID")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// What one measured phase gave.
+#[derive(Debug, Clone, Copy)]
+struct Figure {
+    msgs_per_s: f64,
+    cpu_s_per_million: f64,
+    /// The kernel's part of `cpu_s_per_million` (system calls: futex wake-ups, network).
+    sys_s_per_million: f64,
+    broker_cpu_s_per_million: Option<f64>,
+}
+
+impl Figure {
+    fn between(n: usize, a: Sample, b: Sample, broker: Option<(Duration, Duration)>) -> Self {
+        let wall = (b.at - a.at).as_secs_f64();
+        let per_million = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        Self {
+            msgs_per_s: n as f64 / wall,
+            cpu_s_per_million: per_million(b.cpu.saturating_sub(a.cpu)),
+            sys_s_per_million: per_million(b.sys.saturating_sub(a.sys)),
+            broker_cpu_s_per_million: broker.map(|(x, y)| per_million(y.saturating_sub(x))),
+        }
+    }
+}
+
+/// Counts messages through user code: the first one's arrival and the last one's end.
+struct Progress {
+    target: u64,
+    started: AtomicBool,
+    done: AtomicU64,
+    first: OnceLock<Sample>,
+    last: OnceLock<Sample>,
+    broker_first: OnceLock<Option<Duration>>,
+    broker_last: OnceLock<Option<Duration>>,
+    finished: tokio::sync::Notify,
+    broker: Option<u32>,
+}
+
+impl Progress {
+    fn new(target: usize) -> Arc<Self> {
+        Arc::new(Self {
+            target: target as u64,
+            started: AtomicBool::new(false),
+            done: AtomicU64::new(0),
+            first: OnceLock::new(),
+            last: OnceLock::new(),
+            broker_first: OnceLock::new(),
+            broker_last: OnceLock::new(),
+            finished: tokio::sync::Notify::new(),
+            broker: broker_pid(),
+        })
+    }
+
+    /// A message reached user code.
+    fn arrived(&self) {
+        if !self.started.swap(true, Ordering::Relaxed) {
+            let _ = self.broker_first.set(self.broker.and_then(other_cpu));
+            let _ = self.first.set(Sample::now());
+        }
+    }
+
+    /// A message is finished.
+    fn finished(&self) {
+        if self.done.fetch_add(1, Ordering::AcqRel) + 1 == self.target {
+            let _ = self.last.set(Sample::now());
+            let _ = self.broker_last.set(self.broker.and_then(other_cpu));
+            self.finished.notify_one();
+        }
+    }
+
+    async fn wait(&self, what: &str) {
+        if tokio::time::timeout(Duration::from_secs(120), self.finished.notified())
+            .await
+            .is_err()
+        {
+            panic!(
+                "{what}: only {} of {} messages finished within 120 s",
+                self.done.load(Ordering::Relaxed),
+                self.target
+            );
+        }
+    }
+
+    fn figure(&self) -> Figure {
+        let broker = match (self.broker_first.get(), self.broker_last.get()) {
+            (Some(Some(a)), Some(Some(b))) => Some((*a, *b)),
+            _ => None,
+        };
+        Figure::between(
+            self.target as usize,
+            *self.first.get().expect("first"),
+            *self.last.get().expect("last"),
+            broker,
+        )
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup
+
+struct Args {
+    messages: usize,
+    rounds: usize,
+    rate: u64,
+    latency_seconds: u64,
+    only: Option<String>,
+    side: Option<String>,
+    with_send: bool,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        messages: 50_000,
+        rounds: 3,
+        rate: 2_000,
+        latency_seconds: 10,
+        only: None,
+        side: None,
+        with_send: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| -> String {
+            it.next()
+                .unwrap_or_else(|| fail(&format!("{name} needs a value")))
+        };
+        let number = |name: &str, v: String| -> u64 {
+            v.parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| fail(&format!("{name} expects a positive number, found `{v}`")))
+        };
+        match a.as_str() {
+            "--bench" => {} // cargo bench passes it to harness = false targets
+            "--messages" => args.messages = number("--messages", value("--messages")) as usize,
+            "--rounds" => args.rounds = number("--rounds", value("--rounds")) as usize,
+            "--rate" => args.rate = number("--rate", value("--rate")),
+            "--latency-seconds" => {
+                args.latency_seconds = number("--latency-seconds", value("--latency-seconds"))
+            }
+            "--only" => args.only = Some(value("--only")),
+            "--side" => args.side = Some(value("--side")),
+            "--with-send" => args.with_send = true,
+            other => fail(&format!(
+                "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
+                 --latency-seconds N, --only produce|consume|pipeline|latency, \
+                 --side streamkit|raw (one side only, for profiling), --with-send"
+            )),
+        }
+    }
+    args
+}
+
+fn fail(line: &str) -> ! {
+    eprintln!("e2e: {line}");
+    std::process::exit(2)
+}
+
+fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "127.0.0.1:19092".to_owned())
+}
+
+/// Fails with one line unless the broker answers a metadata request.
+fn check_broker(servers: &str) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .unwrap_or_else(|e| fail(&format!("bad KAFKA_BOOTSTRAP_SERVERS `{servers}`: {e}")));
+    if let Err(e) = consumer.fetch_metadata(None, Duration::from_secs(5)) {
+        eprintln!(
+            "e2e: no Kafka broker reachable at {servers} ({e}); start one with `scripts/kafka up` \
+             or set KAFKA_BOOTSTRAP_SERVERS"
+        );
+        std::process::exit(1);
+    }
+}
+
+/// The raw producer: the properties `MessageProducer` sets, nothing else.
+fn raw_producer(servers: &str, extra: &[(&str, &str)]) -> FutureProducer {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", servers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("partitioner", "murmur2_random")
+        .set("client.id", "bench-raw");
+    for (k, v) in extra {
+        cfg.set(*k, *v);
+    }
+    cfg.create().expect("raw producer")
+}
+
+/// The raw consumer: the properties `MessageConsumer` sets.
+fn raw_consumer_config(servers: &str, group: &str) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("client.id", "bench-raw");
+    cfg
+}
+
+/// Hands a record to librdkafka, waiting while its queue is full (as `MessageProducer` does).
+async fn raw_send(
+    producer: &FutureProducer,
+    mut record: FutureRecord<'_, str, [u8]>,
+) -> DeliveryFuture {
+    loop {
+        match producer.send_result(record) {
+            Ok(delivery) => return delivery,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            Err((e, _)) => panic!("raw send: {e}"),
+        }
+    }
+}
+
+async fn await_raw(delivery: DeliveryFuture) {
+    match delivery.await {
+        Ok(Ok(_)) => {}
+        Ok(Err((e, _))) => panic!("raw delivery: {e}"),
+        Err(_) => panic!("raw delivery canceled"),
+    }
+}
+
+/// Fills `topic` with `n` signals (not measured).
+async fn preproduce(kafka: &KafkaConfig, topic: &str, n: usize) {
+    let producer = MessageProducer::new(kafka, "bench-upstream").expect("producer");
+    let keys = keys();
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        pending.push(
+            producer
+                .enqueue(topic, &keys[i % KEYS], &signal(i))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    for p in pending {
+        p.await.expect("pre-produce delivery");
+    }
+}
+
+/// Sum over partitions of the high watermark: records in `topic`.
+fn records_in(servers: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .expect("watermark client");
+    (0..PARTITIONS)
+        .map(|p| {
+            let (lo, hi) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            hi - lo
+        })
+        .sum()
+}
+
+async fn delete_topics(servers: &str, topics: &[&str]) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .expect("admin");
+    let _ = admin.delete_topics(topics, &AdminOptions::new()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. produce
+
+async fn produce_streamkit(kafka: &KafkaConfig, topic: &str, n: usize) -> Figure {
+    let producer = MessageProducer::new(kafka, "bench-producer").expect("producer");
+    producer.start().await.expect("start");
+    let keys = keys();
+    let signals: Vec<TradingSignal> = (0..n).map(signal).collect();
+    // One send first, so the topic's metadata and the connection are there before measuring.
+    producer
+        .send(topic, &keys[0], &signals[0])
+        .await
+        .expect("warm-up");
+    let broker = broker_pid();
+    let b0 = broker.and_then(other_cpu);
+    let start = Sample::now();
+    let mut pending = Vec::with_capacity(n);
+    for (i, s) in signals.iter().enumerate() {
+        pending.push(
+            producer
+                .enqueue(topic, &keys[i % KEYS], s)
+                .await
+                .expect("enqueue"),
+        );
+    }
+    for p in pending {
+        p.await.expect("delivery");
+    }
+    let end = Sample::now();
+    let b1 = broker.and_then(other_cpu);
+    Figure::between(n, start, end, b0.zip(b1))
+}
+
+async fn produce_raw(servers: &str, topic: &str, n: usize) -> Figure {
+    let producer = raw_producer(servers, &[]);
+    let keys = keys();
+    let signals: Vec<TradingSignal> = (0..n).map(signal).collect();
+    let warm = b"{}".to_vec();
+    await_raw(
+        raw_send(
+            &producer,
+            FutureRecord::to(topic)
+                .key(keys[0].as_str())
+                .payload(&warm[..]),
+        )
+        .await,
+    )
+    .await;
+    let broker = broker_pid();
+    let b0 = broker.and_then(other_cpu);
+    let start = Sample::now();
+    let mut pending = Vec::with_capacity(n);
+    for (i, s) in signals.iter().enumerate() {
+        let id = Uuid::now_v7();
+        let env = PlainEnvelope {
+            id,
+            correlation_id: id,
+            causation_id: None,
+            broker: "paper".to_owned(),
+            event_type: TradingSignal::EVENT_TYPE.to_owned(),
+            source: "bench-producer".to_owned(),
+            timestamp: Utc::now().trunc_subsecs(6),
+            version: 1,
+            data: s,
+        };
+        let bytes = serde_json::to_vec(&env).expect("encode");
+        let headers = raw_headers(&env.id, &env.correlation_id, None, &env.event_type);
+        let record = FutureRecord::to(topic)
+            .key(keys[i % KEYS].as_str())
+            .payload(&bytes[..])
+            .headers(headers);
+        pending.push(raw_send(&producer, record).await);
+    }
+    for p in pending {
+        await_raw(p).await;
+    }
+    let end = Sample::now();
+    let b1 = broker.and_then(other_cpu);
+    Figure::between(n, start, end, b0.zip(b1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. consume
+
+async fn noop(
+    Envelope(signal): Envelope<TradingSignal>,
+    State(progress): State<Arc<Progress>>,
+) -> Result<(), HandlerError> {
+    progress.arrived();
+    black_box(&signal.data);
+    progress.finished();
+    Ok(())
+}
+
+async fn consume_streamkit(kafka: &KafkaConfig, topic: &str, n: usize) -> Figure {
+    let progress = Progress::new(n);
+    let mut resources = Resources::default();
+    resources.insert(Arc::clone(&progress));
+    let consumer = MessageConsumer::new(kafka, &[topic], &testing::unique_name("bench-sk"))
+        .expect("consumer")
+        .service("bench-consumer");
+    let stop = consumer.shutdown_handle();
+    let running = tokio::spawn(consumer.run(BoundHandler::new(noop, Arc::new(resources))));
+    progress.wait("streamkit consume").await;
+    stop.shutdown();
+    let report = running.await.expect("consumer task").expect("consumer run");
+    assert_eq!(report.stats.handled, n as u64, "{:?}", report.stats);
+    progress.figure()
+}
+
+fn consume_raw(servers: &str, topic: &str, n: usize) -> Figure {
+    let progress = Progress::new(n);
+    let consumer: BaseConsumer = raw_consumer_config(servers, &testing::unique_name("bench-raw"))
+        .create()
+        .expect("raw consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut last_commit = Instant::now();
+    let mut count = 0;
+    while count < n {
+        if last_commit.elapsed() >= Duration::from_millis(500) {
+            let _ = consumer.commit_consumer_state(CommitMode::Async);
+            last_commit = Instant::now();
+        }
+        let msg = match consumer.poll(Duration::from_millis(50)) {
+            None => continue,
+            Some(Err(e)) => panic!("raw consume: {e}"),
+            Some(Ok(m)) => m,
+        };
+        progress.arrived();
+        let env: PlainEnvelope<TradingSignal> =
+            serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
+        if seen.insert(env.id) {
+            black_box(&env.data);
+        }
+        consumer
+            .store_offset_from_message(&msg)
+            .expect("store offset");
+        count += 1;
+        progress.finished();
+    }
+    let _ = consumer.commit_consumer_state(CommitMode::Sync);
+    consumer.unsubscribe();
+    progress.figure()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. pipeline
+
+#[derive(Clone)]
+struct Pipeline {
+    progress: Arc<Progress>,
+    out: Arc<str>,
+    rejected: Arc<AtomicU64>,
+    /// Publish with `Context::send` (the handler awaits each acknowledgement) rather than
+    /// `Context::publish` (the consumer awaits them).
+    wait_for_ack: bool,
+}
+
+async fn risk_check(
+    Envelope(signal): Envelope<TradingSignal>,
+    ctx: Context,
+    State(p): State<Pipeline>,
+) -> Result<(), HandlerError> {
+    p.progress.arrived();
+    let s = signal.data;
+    if s.quantity > POSITION_LIMIT {
+        p.rejected.fetch_add(1, Ordering::Relaxed);
+    } else {
+        let out = ValidatedSignal {
+            symbol: s.symbol,
+            signal: s.signal,
+            quantity: s.quantity,
+            price: s.price,
+            limit: POSITION_LIMIT,
+        };
+        if p.wait_for_ack {
+            ctx.send(&p.out, &out).await?;
+        } else {
+            ctx.publish(&p.out, &out).await?;
+        }
+    }
+    p.progress.finished();
+    Ok(())
+}
+
+async fn pipeline_streamkit(
+    kafka: &KafkaConfig,
+    input: &str,
+    output: &str,
+    n: usize,
+    wait_for_ack: bool,
+) -> (Figure, u64) {
+    let state = Pipeline {
+        progress: Progress::new(n),
+        out: Arc::from(output),
+        rejected: Arc::default(),
+        wait_for_ack,
+    };
+    let service = StreamServiceBuilder::new("bench-risk", ServiceConfig::with_kafka(kafka.clone()))
+        .add_producer()
+        .with_state(state.clone())
+        .add_consumer_handler(&[input], &testing::unique_name("bench-sk-risk"), risk_check)
+        .build()
+        .expect("service");
+    let handle = service.handle();
+    let running = tokio::spawn(service.run_until_stopped());
+    state.progress.wait("streamkit pipeline").await;
+    handle.shutdown();
+    let report = running.await.expect("service task").expect("service run");
+    assert_eq!(report.undelivered, 0);
+    (
+        state.progress.figure(),
+        state.rejected.load(Ordering::Relaxed),
+    )
+}
+
+async fn pipeline_raw(servers: &str, input: &str, output: &str, n: usize) -> (Figure, u64) {
+    let progress = Progress::new(n);
+    let consumer: StreamConsumer =
+        raw_consumer_config(servers, &testing::unique_name("bench-raw-risk"))
+            .create()
+            .expect("raw consumer");
+    consumer.subscribe(&[input]).expect("subscribe");
+    let producer = raw_producer(servers, &[]);
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    // Inputs in the order read, each with its output's delivery (none when rejected); an input's
+    // offset is stored once it and everything before it is delivered.
+    let mut inflight: VecDeque<(Option<DeliveryFuture>, i32, i64)> = VecDeque::new();
+    let store = |consumer: &StreamConsumer, p: i32, o: i64| {
+        consumer.store_offset(input, p, o).expect("store offset");
+        progress.finished();
+    };
+    let mut rejected = 0;
+    let mut last_commit = Instant::now();
+    let mut read = 0;
+    let mut out_bytes = Vec::with_capacity(512);
+    while read < n {
+        let msg = consumer.recv().await.expect("raw consume");
+        progress.arrived();
+        read += 1;
+        let env: PlainEnvelope<TradingSignal> =
+            serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
+        let (partition, offset) = (msg.partition(), msg.offset());
+        let mut delivery = None;
+        if seen.insert(env.id) {
+            if env.data.quantity > POSITION_LIMIT {
+                rejected += 1;
+            } else {
+                let id = Uuid::now_v7();
+                let out = PlainEnvelope {
+                    id,
+                    correlation_id: env.correlation_id,
+                    causation_id: Some(env.id),
+                    broker: env.broker,
+                    event_type: ValidatedSignal::EVENT_TYPE.to_owned(),
+                    source: "bench-risk".to_owned(),
+                    timestamp: Utc::now().trunc_subsecs(6),
+                    version: 1,
+                    data: ValidatedSignal {
+                        symbol: env.data.symbol,
+                        signal: env.data.signal,
+                        quantity: env.data.quantity,
+                        price: env.data.price,
+                        limit: POSITION_LIMIT,
+                    },
+                };
+                out_bytes.clear();
+                serde_json::to_writer(&mut out_bytes, &out).expect("encode");
+                let headers = raw_headers(
+                    &out.id,
+                    &out.correlation_id,
+                    out.causation_id.as_ref(),
+                    &out.event_type,
+                );
+                let key = msg.key().unwrap_or_default();
+                let record = FutureRecord::to(output)
+                    .key(std::str::from_utf8(key).unwrap_or_default())
+                    .payload(&out_bytes[..])
+                    .headers(headers);
+                delivery = Some(raw_send(&producer, record).await);
+            }
+        }
+        drop(msg);
+        inflight.push_back((delivery, partition, offset));
+        // Store the offsets of what is delivered, in order, without waiting.
+        while let Some((d, _, _)) = inflight.front_mut() {
+            match d {
+                None => {}
+                Some(f) => match f.now_or_never() {
+                    None => break,
+                    Some(Ok(Ok(_))) => {}
+                    Some(_) => panic!("raw pipeline delivery failed"),
+                },
+            }
+            let (_, p, o) = inflight.pop_front().expect("front");
+            store(&consumer, p, o);
+        }
+        if last_commit.elapsed() >= Duration::from_millis(500) {
+            let _ = consumer.commit_consumer_state(CommitMode::Async);
+            last_commit = Instant::now();
+        }
+    }
+    while let Some((d, p, o)) = inflight.pop_front() {
+        if let Some(f) = d {
+            await_raw(f).await;
+        }
+        store(&consumer, p, o);
+    }
+    let _ = consumer.commit_consumer_state(CommitMode::Sync);
+    consumer.unsubscribe();
+    (progress.figure(), rejected)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. latency
+
+#[derive(Clone)]
+struct Latencies {
+    micros: Arc<Mutex<Vec<i64>>>,
+}
+
+async fn stamp(
+    Envelope(signal): Envelope<TradingSignal>,
+    State(l): State<Latencies>,
+) -> Result<(), HandlerError> {
+    let micros = (Utc::now() - signal.timestamp)
+        .num_microseconds()
+        .unwrap_or(i64::MAX);
+    l.micros.lock().expect("latencies").push(micros);
+    Ok(())
+}
+
+/// p50, p99 and p99.9 in milliseconds, and how many samples they are over.
+#[derive(Debug, Clone, Copy)]
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    samples: usize,
+}
+
+impl Percentiles {
+    /// Over `micros` in arrival order, leaving out the first `warm_up`.
+    fn of(micros: &[i64], warm_up: usize) -> Self {
+        let mut v = micros[warm_up.min(micros.len())..].to_vec();
+        v.sort_unstable();
+        let pct = |q: f64| {
+            let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
+            v[i] as f64 / 1000.0
+        };
+        Self {
+            p50: pct(0.50),
+            p99: pct(0.99),
+            p999: pct(0.999),
+            samples: v.len(),
+        }
+    }
+}
+
+/// A raw `BaseConsumer` measuring the same latency on the same records, as a reference: what the
+/// broker, librdkafka and this machine give without streamkit in the way.
+fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> Vec<i64> {
+    let consumer: BaseConsumer =
+        raw_consumer_config(servers, &testing::unique_name("bench-raw-lat"))
+            .create()
+            .expect("raw consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut micros = Vec::with_capacity(total);
+    let deadline = Instant::now() + Duration::from_secs(60 + total as u64 / 100);
+    while micros.len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "raw latency consumer fell behind"
+        );
+        if !ready.load(Ordering::Relaxed)
+            && consumer
+                .assignment()
+                .is_ok_and(|a| a.count() == PARTITIONS as usize)
+        {
+            ready.store(true, Ordering::Relaxed);
+        }
+        let msg = match consumer.poll(Duration::from_millis(50)) {
+            None => continue,
+            Some(Err(e)) => panic!("raw latency consume: {e}"),
+            Some(Ok(m)) => m,
+        };
+        let env: PlainEnvelope<TradingSignal> =
+            serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
+        micros.push(
+            (Utc::now() - env.timestamp)
+                .num_microseconds()
+                .unwrap_or(i64::MAX),
+        );
+        consumer
+            .store_offset_from_message(&msg)
+            .expect("store offset");
+    }
+    micros
+}
+
+/// The latency of a streamkit consumer; alongside, on the same records, that of a raw consumer;
+/// and the producer's send-to-acknowledgement time.
+async fn latency(
+    kafka: &KafkaConfig,
+    servers: &str,
+    topic: &str,
+    rate: u64,
+    seconds: u64,
+) -> (Percentiles, Percentiles, Percentiles) {
+    let latencies = Latencies {
+        micros: Arc::default(),
+    };
+    let mut resources = Resources::default();
+    resources.insert(latencies.clone());
+    let consumer = MessageConsumer::new(kafka, &[topic], &testing::unique_name("bench-sk-lat"))
+        .expect("consumer")
+        .service("bench-latency");
+    let stop = consumer.shutdown_handle();
+    let stats = consumer.stats();
+    let running = tokio::spawn(consumer.run(BoundHandler::new(stamp, Arc::new(resources))));
+    let total = (rate * seconds) as usize;
+    let raw_ready = Arc::new(AtomicBool::new(false));
+    let raw = {
+        let (servers, topic, ready) =
+            (servers.to_owned(), topic.to_owned(), Arc::clone(&raw_ready));
+        std::thread::spawn(move || raw_latency(&servers, &topic, total, &ready))
+    };
+    let producer = MessageProducer::new(&kafka.clone().set("linger.ms", "1"), "bench-ticker")
+        .expect("producer");
+    producer.start().await.expect("start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats.assigned_partitions.load(Ordering::Relaxed) < PARTITIONS as u64
+        || !raw_ready.load(Ordering::Relaxed)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "latency consumers got no assignment"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let keys = keys();
+    let start = tokio::time::Instant::now();
+    // Each send's acknowledgement time too: the producer-to-broker part of the latency.
+    let mut acks = Vec::with_capacity(total);
+    for i in 0..total {
+        let due = start + Duration::from_nanos(i as u64 * 1_000_000_000 / rate);
+        tokio::time::sleep_until(due).await;
+        let sent = Instant::now();
+        let pending = producer
+            .enqueue(topic, &keys[i % KEYS], &signal(i))
+            .await
+            .expect("enqueue");
+        acks.push(tokio::spawn(async move {
+            pending.await.expect("delivery");
+            sent.elapsed().as_micros() as i64
+        }));
+    }
+    let mut ack_micros = Vec::with_capacity(total);
+    for a in acks {
+        ack_micros.push(a.await.expect("ack task"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latencies.micros.lock().expect("latencies").len() < total {
+        assert!(Instant::now() < deadline, "latency consumer fell behind");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.shutdown();
+    running.await.expect("consumer task").expect("consumer run");
+    let _ = producer.shutdown(Duration::from_secs(5)).await;
+    let raw = tokio::task::spawn_blocking(move || raw.join().expect("raw latency thread"))
+        .await
+        .expect("join");
+    // The first second is warm-up (connections, first fetches); arrival order, not send order.
+    let warm_up = rate as usize;
+    let sk = Percentiles::of(&latencies.micros.lock().expect("latencies"), warm_up);
+    (
+        sk,
+        Percentiles::of(&raw, warm_up),
+        Percentiles::of(&ack_micros, warm_up),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn show(f: &Figure) -> String {
+    let broker = f
+        .broker_cpu_s_per_million
+        .map(|b| format!(", broker {b:.1} cpu-s/M"))
+        .unwrap_or_default();
+    format!(
+        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys){broker}",
+        f.msgs_per_s, f.cpu_s_per_million, f.sys_s_per_million
+    )
+}
+
+fn main() {
+    let args = parse_args();
+    let servers = bootstrap();
+    check_broker(&servers);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(args, servers));
+}
+
+async fn run(args: Args, servers: String) {
+    let kafka = KafkaConfig::new(servers.as_str());
+    let want = |s: &str| args.only.as_deref().is_none_or(|o| o == s);
+    let n = args.messages;
+    let produce_topic = testing::unique_topic("paper", "bench", "produce");
+    let input_topic = testing::unique_topic("paper", "bench", "signals");
+    let sk_out = testing::unique_topic("paper", "bench", "validated-sk");
+    let raw_out = testing::unique_topic("paper", "bench", "validated-raw");
+    let send_out = testing::unique_topic("paper", "bench", "validated-send");
+    let latency_topic = testing::unique_topic("paper", "bench", "ticks");
+    let topics = [
+        produce_topic.as_str(),
+        input_topic.as_str(),
+        sk_out.as_str(),
+        raw_out.as_str(),
+        send_out.as_str(),
+        latency_topic.as_str(),
+    ];
+    testing::create_topics_on(&kafka, &topics, PARTITIONS).await;
+    eprintln!(
+        "e2e: {n} messages, {} rounds, broker {servers}, {} cores",
+        args.rounds,
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+    if want("consume") || want("pipeline") {
+        preproduce(&kafka, &input_topic, n).await;
+    }
+
+    type Pair = (Vec<Figure>, Vec<Figure>);
+    let (mut produce, mut consume, mut pipeline): (Pair, Pair, Pair) = Default::default();
+    let sk_side = args.side.as_deref() != Some("raw");
+    let raw_side = args.side.as_deref() != Some("streamkit");
+    let mut rejected = (None, None);
+    let report =
+        |round: usize, name: &str, pair: &mut Pair, sk: Option<Figure>, raw: Option<Figure>| {
+            let text = |f: &Option<Figure>| f.as_ref().map_or_else(|| "-".to_owned(), show);
+            eprintln!(
+                "round {round} {name:<9} streamkit {}   raw {}",
+                text(&sk),
+                text(&raw)
+            );
+            pair.0.extend(sk);
+            pair.1.extend(raw);
+        };
+    for round in 1..=args.rounds {
+        if want("produce") {
+            let sk = match sk_side {
+                true => Some(produce_streamkit(&kafka, &produce_topic, n).await),
+                false => None,
+            };
+            let raw = match raw_side {
+                true => Some(produce_raw(&servers, &produce_topic, n).await),
+                false => None,
+            };
+            report(round, "produce", &mut produce, sk, raw);
+        }
+        if want("consume") {
+            let sk = match sk_side {
+                true => Some(consume_streamkit(&kafka, &input_topic, n).await),
+                false => None,
+            };
+            let raw = match raw_side {
+                true => {
+                    let (servers, topic) = (servers.clone(), input_topic.clone());
+                    let f = tokio::task::spawn_blocking(move || consume_raw(&servers, &topic, n));
+                    Some(f.await.expect("raw consume"))
+                }
+                false => None,
+            };
+            report(round, "consume", &mut consume, sk, raw);
+        }
+        if want("pipeline") {
+            let sk = match sk_side {
+                true => {
+                    let (f, r) = pipeline_streamkit(&kafka, &input_topic, &sk_out, n, false).await;
+                    rejected.0 = Some(r);
+                    Some(f)
+                }
+                false => None,
+            };
+            let raw = match raw_side {
+                true => {
+                    let (f, r) = pipeline_raw(&servers, &input_topic, &raw_out, n).await;
+                    rejected.1 = Some(r);
+                    Some(f)
+                }
+                false => None,
+            };
+            report(round, "pipeline", &mut pipeline, sk, raw);
+        }
+    }
+    if args.with_send {
+        // Once, for the record: the same pipeline with the handler awaiting each send.
+        let (f, _) = pipeline_streamkit(&kafka, &input_topic, &send_out, n, true).await;
+        eprintln!(
+            "pipeline with Context::send (handler awaits each ack): {}",
+            show(&f)
+        );
+    }
+    // What the pipelines wrote must add up: every accepted signal once per round, no more.
+    for (out, rej, side) in [
+        (&sk_out, rejected.0, "streamkit"),
+        (&raw_out, rejected.1, "raw"),
+    ] {
+        if let Some(rej) = rej {
+            let expect = (n as i64 - rej as i64) * args.rounds as i64;
+            let got = records_in(&servers, out);
+            eprintln!(
+                "pipeline outputs ({side}): {got}, expected {expect} ({rej} of {n} rejected per round)"
+            );
+            assert_eq!(got, expect, "{side} pipeline outputs do not add up");
+        }
+    }
+    let lat = if want("latency") {
+        let (sk, raw, ack) = latency(
+            &kafka,
+            &servers,
+            &latency_topic,
+            args.rate,
+            args.latency_seconds,
+        )
+        .await;
+        for (who, l) in [
+            ("streamkit", sk),
+            ("raw reference", raw),
+            ("producer ack", ack),
+        ] {
+            eprintln!(
+                "latency {who:<13} at {} msg/s for {} s: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms ({} samples after 1 s warm-up)",
+                args.rate, args.latency_seconds, l.p50, l.p99, l.p999, l.samples
+            );
+        }
+        Some(sk)
+    } else {
+        None
+    };
+    delete_topics(&servers, &topics).await;
+
+    let line = |name: &str, (sk, raw): &Pair| {
+        if sk.is_empty() || raw.is_empty() {
+            return;
+        }
+        let m =
+            |v: &[Figure], f: fn(&Figure) -> f64| median(&mut v.iter().map(f).collect::<Vec<_>>());
+        let sk_rate = m(sk, |f| f.msgs_per_s);
+        let raw_rate = m(raw, |f| f.msgs_per_s);
+        // The ratio is the median of each round's ratio: the two sides of a round ran back to
+        // back, under the same background load.
+        let mut ratios: Vec<f64> = sk
+            .iter()
+            .zip(raw)
+            .map(|(a, b)| a.msgs_per_s / b.msgs_per_s)
+            .collect();
+        println!(
+            "bench {name} streamkit_msgs_per_s={sk_rate:.0} raw_msgs_per_s={raw_rate:.0} ratio={:.3} cpu_s_per_million={:.2} raw_cpu_s_per_million={:.2}",
+            median(&mut ratios),
+            m(sk, |f| f.cpu_s_per_million),
+            m(raw, |f| f.cpu_s_per_million),
+        );
+    };
+    line("produce", &produce);
+    line("consume", &consume);
+    line("pipeline", &pipeline);
+    if let Some(l) = lat {
+        println!(
+            "bench latency p50_ms={:.3} p99_ms={:.3} p999_ms={:.3}",
+            l.p50, l.p99, l.p999
+        );
+    }
+}
