@@ -366,6 +366,14 @@ fn parse_args() -> Args {
         side: None,
         with_send: false,
     };
+    // `cargo test --all-targets` runs this target without `--bench`: a smoke run that proves
+    // every scenario works, small enough for the test suite. `cargo bench` passes `--bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        args.messages = 2_000;
+        args.rounds = 1;
+        args.latency_seconds = 2;
+        println!("e2e: smoke run (no --bench: run through `cargo bench --bench e2e` for figures)");
+    }
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = |name: &str| -> String {
