@@ -56,7 +56,7 @@ pub async fn book_fill(
         }
     };
     let out = ctx.topic_on_same_broker("pnl.snapshots")?;
-    ctx.send_keyed(&out, ctx.broker().as_str(), &snapshot)
+    ctx.publish_keyed(&out, ctx.broker().as_str(), &snapshot)
         .await?;
     Ok(())
 }

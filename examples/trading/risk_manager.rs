@@ -41,7 +41,7 @@ pub async fn check_limits(
     match verdict {
         Ok(position_after) => {
             let out = ctx.topic_on_same_broker("signals.validated")?;
-            ctx.send_keyed(
+            ctx.publish_keyed(
                 &out,
                 &s.symbol.clone(),
                 &ValidatedSignal {
@@ -53,7 +53,7 @@ pub async fn check_limits(
         }
         Err(reason) => {
             let out = ctx.topic_on_same_broker("signals.rejected")?;
-            ctx.send_keyed(
+            ctx.publish_keyed(
                 &out,
                 &s.symbol.clone(),
                 &RejectedSignal { signal: s, reason },

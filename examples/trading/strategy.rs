@@ -43,6 +43,6 @@ pub async fn momentum(
         price: tick.data.price,
     };
     let out = ctx.topic_on_same_broker("signals.raw")?;
-    ctx.send_keyed(&out, &tick.data.symbol, &signal).await?;
+    ctx.publish_keyed(&out, &tick.data.symbol, &signal).await?;
     Ok(())
 }

@@ -19,7 +19,7 @@ pub async fn place_order(
         limit_price: s.price,
     };
     let out = ctx.topic_on_same_broker("orders.placed")?;
-    ctx.send_keyed(&out, &s.symbol, &order).await?;
+    ctx.publish_keyed(&out, &s.symbol, &order).await?;
     Ok(())
 }
 
@@ -38,6 +38,6 @@ pub async fn simulate_fill(
         fill_price: o.limit_price,
     };
     let out = ctx.topic_on_same_broker("orders.filled")?;
-    ctx.send_keyed(&out, &o.symbol, &fill).await?;
+    ctx.publish_keyed(&out, &o.symbol, &fill).await?;
     Ok(())
 }
