@@ -20,17 +20,20 @@
 //!    `HashSet` dedup check, `store_offset` and an async commit every 500 ms.
 //! 3. `pipeline`: the same input through a risk check (reject above a position limit, publish the
 //!    rest to an output topic). streamkit: a `StreamServiceBuilder` service whose handler publishes
-//!    through `Context`. Raw: consume, decode, check, encode a new envelope, produce, and store an
+//!    with `Context::publish` (`--with-send`: once more with `Context::send`). Raw: consume,
+//!    decode, check, encode a new envelope, produce, and store an
 //!    input's offset only once its output is acknowledged (deliveries awaited in order, async
 //!    commit every 500 ms): at-least-once on both sides.
 //! 4. `latency`: a streamkit consumer fed at a fixed rate by a producer with `linger.ms=1`; the
-//!    handler measures now minus the envelope's timestamp.
+//!    handler measures now minus the envelope's timestamp. A raw consumer on the same records and
+//!    the producer's enqueue-to-acknowledgement times are printed beside it, as references.
 //!
 //! Throughput is measured from the first message reaching user code to the last one finished
 //! (group joins are outside it). CPU is this process's user+system time from
 //! `getrusage(RUSAGE_SELF)` (the `libc` crate) over the same interval; the broker's CPU is not in
 //! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
-//! The last lines printed are machine-readable, one per scenario.
+//! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
+//! `--side streamkit|raw` narrow a run (for profiling one side).
 
 use std::collections::{HashSet, VecDeque};
 use std::hint::black_box;

@@ -1261,3 +1261,78 @@ async fn dead_letter(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev_cluster::DevCluster;
+    use crate::event::Event;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Tick {
+        seq: u64,
+    }
+
+    impl Event for Tick {
+        const EVENT_TYPE: &'static str = "market_tick";
+    }
+
+    /// A handler that leaves its publishes to the consumer (`Incoming::defer`, what
+    /// `Context::publish` does): every message counts as handled, and every record it published
+    /// is on the output topic, once the consumer has awaited their acknowledgements.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deferred_deliveries_are_awaited_before_a_message_counts_as_handled() {
+        const N: u64 = 60;
+        let cluster = DevCluster::mock().unwrap();
+        let (input, output) = ("paper.ticks.raw", "paper.ticks.copied");
+        cluster.create_topics(&[input, output], 3).await.unwrap();
+        let config = cluster.config();
+        let producer = MessageProducer::new(&config, "copier").unwrap();
+        for seq in 0..N {
+            let key = format!("k{}", seq % 7);
+            producer.send(input, &key, &Tick { seq }).await.unwrap();
+        }
+        let consumer = MessageConsumer::new(&config, &[input], "copier")
+            .unwrap()
+            .service("copier")
+            .producer(producer.clone())
+            .commit_interval(Duration::from_millis(50));
+        let stats = consumer.stats();
+        let stop = consumer.shutdown_handle();
+        let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| async move {
+            let tick = msg.typed::<Tick>()?.data;
+            let out = msg.reply_producer().expect("a producer");
+            let key = msg.record.key_str().unwrap_or_default().to_owned();
+            let pending = out
+                .enqueue(output, &key, &tick)
+                .await
+                .map_err(HandlerError::retryable)?;
+            msg.defer(pending);
+            Ok::<(), HandlerError>(())
+        }));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stats.snapshot().handled < N {
+            assert!(Instant::now() < deadline, "{:?}", stats.snapshot());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.shutdown();
+        let report = run.await.unwrap().unwrap();
+        assert_eq!(report.stats.handled, N, "{:?}", report.stats);
+        assert_eq!(report.stats.dead_lettered, 0);
+        assert!(report.unfinished.is_empty());
+        let copies: i64 = tokio::task::spawn_blocking(move || {
+            let reader: BaseConsumer = config.to_client_config().create().unwrap();
+            (0..3)
+                .map(|p| {
+                    let (lo, hi) = reader
+                        .fetch_watermarks(output, p, Duration::from_secs(5))
+                        .unwrap();
+                    hi - lo
+                })
+                .sum()
+        })
+        .await
+        .unwrap();
+        assert_eq!(copies, N as i64);
+    }
+}
