@@ -113,17 +113,7 @@ impl EventEnvelope<Box<RawValue>> {
     /// ```
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<EventEnvelope<T>, CodecError> {
         let data = decode_data(&self.data)?;
-        Ok(EventEnvelope {
-            id: self.id,
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
-            broker: self.broker.clone(),
-            event_type: self.event_type.clone(),
-            source: self.source.clone(),
-            timestamp: self.timestamp,
-            version: self.version,
-            data,
-        })
+        Ok(self.as_ref().map(|_| data))
     }
 
     /// The `data` value's JSON text, exactly as it was in the record.
