@@ -125,6 +125,13 @@ proptest! {
     }
 
     #[test]
+    fn timestamps_are_written_as_chrono_formats_them(t in instant()) {
+        // The writer computes the calendar itself; chrono is the reference.
+        let want = t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        prop_assert_eq!(codec::timestamp::format(&t), Some(want));
+    }
+
+    #[test]
     fn the_direct_writer_matches_the_derived_serialize(env in envelope()) {
         // codec::encode writes the metadata by hand; serde_json through the derive must agree,
         // so that an envelope serialized any other way is the same JSON.

@@ -2,11 +2,15 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::{TopicError, TopicErrorKind};
 use crate::grammar::MAX_LEN;
 
 /// A trading-broker namespace: the first segment of a topic (`paper` in `paper.signals.raw`).
+///
+/// The name is shared, so a clone (one per decoded envelope, one per handler context) copies a
+/// pointer rather than the text.
 ///
 /// ```
 /// use stream_topics::Broker;
@@ -18,7 +22,7 @@ use crate::grammar::MAX_LEN;
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(try_from = "String", into = "String")]
-pub struct Broker(String);
+pub struct Broker(Arc<str>);
 
 impl Broker {
     /// A broker namespace: one non-empty topic segment of `[a-zA-Z0-9_-]`, short enough (at most
@@ -58,7 +62,7 @@ impl Broker {
                 ),
             ));
         }
-        Ok(Self(name))
+        Ok(Self(name.into()))
     }
 
     /// The namespace as written in topics.
@@ -74,7 +78,7 @@ impl Broker {
     /// Only for segments already checked by the topic grammar.
     pub(crate) fn from_segment(segment: &str) -> Self {
         debug_assert!(Self::new(segment).is_ok(), "{segment}");
-        Self(segment.to_owned())
+        Self(segment.into())
     }
 }
 
@@ -113,6 +117,6 @@ impl TryFrom<String> for Broker {
 
 impl From<Broker> for String {
     fn from(b: Broker) -> String {
-        b.0
+        b.0.as_ref().to_owned()
     }
 }

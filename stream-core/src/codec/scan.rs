@@ -1,0 +1,450 @@
+//! The fast path of [`decode`](super::decode): the envelope's metadata read straight from the
+//! record's text, and only the payload (and unknown fields) handed to serde_json.
+//!
+//! Generic JSON scanning was most of a decode's time (see `docs/benchmarks.md`), and the metadata
+//! is nine known keys whose values are UUIDs, short names, a timestamp and a small integer. This
+//! reader takes the common case, which is every envelope a streamkit service writes and what
+//! pydantic writes: no escape sequences in keys or metadata values, any whitespace, any key
+//! order, unknown keys anywhere. For anything else it answers `None` and the caller decodes with
+//! the derived `Deserialize`, which stays the authority: the fast path never accepts a record that
+//! path would refuse, nor reads one differently, and every error (with its field path) comes from
+//! there. A property test in `tests/wire_*` and the unit tests below hold the two paths equal.
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use stream_topics::Broker;
+use uuid::Uuid;
+
+use crate::envelope::{ENVELOPE_VERSION, EventEnvelope};
+use crate::event::EventType;
+
+use super::{NEEDS_ESCAPE, timestamp};
+
+/// The envelope in `text`, or `None` when it is not in the form this reader takes (or not valid).
+pub(super) fn envelope<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
+    canonical(text).or_else(|| any_layout(text))
+}
+
+/// The layout the encoder writes: compact, keys in order, `causation_id` and `version` present.
+/// Straight-line code: each key is one comparison with a constant.
+#[inline]
+fn canonical<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
+    let mut c = Cursor { text, pos: 0 };
+    c.literal(b"{\"id\":")?;
+    let id = c.uuid()?;
+    c.literal(b",\"correlation_id\":")?;
+    let correlation_id = c.uuid()?;
+    c.literal(b",\"causation_id\":")?;
+    let causation_id = if c.null() { None } else { Some(c.uuid()?) };
+    c.literal(b",\"broker\":")?;
+    let broker = shared_broker(c.string()?)?;
+    c.literal(b",\"event_type\":")?;
+    let event_type = EventType::from(c.string()?);
+    c.literal(b",\"source\":")?;
+    let source = c.string()?;
+    c.literal(b",\"timestamp\":")?;
+    let timestamp = c.timestamp()?;
+    c.literal(b",\"version\":")?;
+    let version = c.small_uint()?;
+    c.literal(b",\"data\":")?;
+    let data = c.value::<T>()?;
+    if c.rest() != b"}" {
+        return None;
+    }
+    Some(EventEnvelope {
+        id,
+        correlation_id,
+        causation_id,
+        broker,
+        event_type,
+        source: source.to_owned(),
+        timestamp,
+        version,
+        data,
+    })
+}
+
+/// Any key order, whitespace and unknown keys.
+fn any_layout<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
+    let mut c = Cursor { text, pos: 0 };
+    let mut id = None;
+    let mut correlation_id = None;
+    let mut causation_id = None;
+    let mut broker = None;
+    let mut event_type = None;
+    let mut source = None;
+    let mut at = None;
+    let mut version = None;
+    let mut data = None;
+
+    c.eat(b'{')?;
+    c.skip_ws();
+    if c.peek() == Some(b'}') {
+        return None; // `{}`: the derived path says which field is missing
+    }
+    // Keys are tried in the order the encoder writes them first (one comparison each), then
+    // read as strings: any order works, the usual one is faster.
+    let mut expected = 0;
+    loop {
+        let field = match KEYS.get(expected) {
+            Some(key) if c.rest().starts_with(key) => {
+                c.pos += key.len();
+                Some(expected)
+            }
+            _ => {
+                let key = c.string()?;
+                c.eat(b':')?;
+                KEYS.iter()
+                    .position(|k| &k[1..k.len() - 2] == key.as_bytes())
+            }
+        };
+        if let Some(field) = field {
+            expected = field + 1;
+        }
+        c.skip_ws();
+        match field {
+            Some(ID) => once(&mut id, c.uuid()?)?,
+            Some(CORRELATION_ID) => once(&mut correlation_id, c.uuid()?)?,
+            Some(CAUSATION_ID) => {
+                let cause = if c.null() { None } else { Some(c.uuid()?) };
+                once(&mut causation_id, cause)?
+            }
+            Some(BROKER) => once(&mut broker, shared_broker(c.string()?)?)?,
+            Some(EVENT_TYPE) => once(&mut event_type, EventType::from(c.string()?))?,
+            Some(SOURCE) => once(&mut source, c.string()?.to_owned())?,
+            Some(TIMESTAMP) => once(&mut at, c.timestamp()?)?,
+            Some(VERSION) => once(&mut version, c.small_uint()?)?,
+            Some(_) => once(&mut data, c.value::<T>()?)?,
+            None => {
+                c.value::<IgnoredAny>()?;
+            }
+        }
+        c.skip_ws();
+        match c.next()? {
+            b',' => c.skip_ws(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    c.skip_ws();
+    if c.pos != text.len() {
+        return None;
+    }
+    Some(EventEnvelope {
+        id: id?,
+        correlation_id: correlation_id?,
+        causation_id: causation_id.flatten(),
+        broker: broker?,
+        event_type: event_type?,
+        source: source?,
+        timestamp: at?,
+        version: version.unwrap_or(ENVELOPE_VERSION),
+        data: data?,
+    })
+}
+
+/// The envelope's keys in the order the encoder writes them, quoted and followed by the colon
+/// (`"id":`), as the encoder writes them; the constants below index it.
+const KEYS: [&[u8]; 9] = [
+    b"\"id\":",
+    b"\"correlation_id\":",
+    b"\"causation_id\":",
+    b"\"broker\":",
+    b"\"event_type\":",
+    b"\"source\":",
+    b"\"timestamp\":",
+    b"\"version\":",
+    b"\"data\":",
+];
+const ID: usize = 0;
+const CORRELATION_ID: usize = 1;
+const CAUSATION_ID: usize = 2;
+const BROKER: usize = 3;
+const EVENT_TYPE: usize = 4;
+const SOURCE: usize = 5;
+const TIMESTAMP: usize = 6;
+const VERSION: usize = 7;
+
+/// A broker name as a [`Broker`]. Consecutive records nearly always carry the same broker, so
+/// the last one read on this thread is kept and shared (a reference count, no copy, no check).
+fn shared_broker(name: &str) -> Option<Broker> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Broker>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(broker) if broker.as_str() == name => Some(broker.clone()),
+            _ => {
+                let broker = Broker::new(name).ok()?;
+                *last = Some(broker.clone());
+                Some(broker)
+            }
+        }
+    })
+}
+
+/// Sets a field seen for the first time; a repeated key is `None` (the derived path refuses it).
+fn once<V>(slot: &mut Option<V>, value: V) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, expected: u8) -> Option<()> {
+        self.skip_ws();
+        (self.next()? == expected).then_some(())
+    }
+
+    /// A string with no escape sequence, without its quotes. A backslash or a control character
+    /// (which JSON does not allow unescaped) ends the fast path.
+    #[inline]
+    fn string(&mut self) -> Option<&'a str> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut end = start;
+        while !NEEDS_ESCAPE[usize::from(*bytes.get(end)?)] {
+            end += 1;
+        }
+        if bytes[end] != b'"' {
+            return None;
+        }
+        self.pos = end + 1;
+        // `start` and `end` sit next to ASCII quotes, so both are character boundaries.
+        self.text.get(start..end)
+    }
+
+    #[inline(always)]
+    fn literal(&mut self, expected: &[u8]) -> Option<()> {
+        if !self.rest().starts_with(expected) {
+            return None;
+        }
+        self.pos += expected.len();
+        Some(())
+    }
+
+    #[inline]
+    fn rest(&self) -> &'a [u8] {
+        &self.text.as_bytes()[self.pos..]
+    }
+
+    /// A UUID string. The hyphenated form has a known length, so it is parsed in place (the
+    /// parser checks every digit, so no quote or backslash can hide in it); other forms go
+    /// through [`Cursor::string`].
+    #[inline]
+    fn uuid(&mut self) -> Option<Uuid> {
+        const HYPHENATED: usize = 36;
+        if let Some([b'"', text @ .., b'"']) = self.rest().get(..HYPHENATED + 2) {
+            if let Ok(id) = Uuid::try_parse_ascii(text) {
+                self.pos += HYPHENATED + 2;
+                return Some(id);
+            }
+        }
+        Uuid::try_parse(self.string()?).ok()
+    }
+
+    /// A timestamp string, the canonical form parsed in place like a UUID.
+    #[inline]
+    fn timestamp(&mut self) -> Option<chrono::DateTime<chrono::Utc>> {
+        const CANONICAL: usize = timestamp::LEN;
+        if let Some([b'"', text @ .., b'"']) = self.rest().get(..CANONICAL + 2) {
+            if let Some(t) = timestamp::parse_canonical(text) {
+                self.pos += CANONICAL + 2;
+                return Some(t);
+            }
+        }
+        timestamp::parse(self.string()?)
+    }
+
+    #[inline]
+    fn null(&mut self) -> bool {
+        let is_null = self.text.as_bytes()[self.pos..].starts_with(b"null");
+        if is_null {
+            self.pos += 4;
+        }
+        is_null
+    }
+
+    /// A JSON integer that fits a `u32`, written plainly (no sign, fraction or exponent).
+    #[inline]
+    fn small_uint(&mut self) -> Option<u32> {
+        let bytes = &self.text.as_bytes()[self.pos..];
+        let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || (digits > 1 && bytes[0] == b'0') {
+            return None;
+        }
+        if matches!(bytes.get(digits), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let value = self.text[self.pos..self.pos + digits].parse().ok()?;
+        self.pos += digits;
+        Some(value)
+    }
+
+    /// Any JSON value, read by serde_json as `V`.
+    #[inline]
+    fn value<V: DeserializeOwned>(&mut self) -> Option<V> {
+        let mut stream = serde_json::Deserializer::from_str(&self.text[self.pos..]).into_iter();
+        let value = stream.next()?.ok()?;
+        self.pos += stream.byte_offset();
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use super::envelope;
+    use crate::envelope::EventEnvelope;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Payload {
+        price: rust_decimal::Decimal,
+    }
+
+    const ID: &str = "0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11";
+    const CORRELATION: &str = "0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b00";
+
+    fn record(extra: &str, data: &str) -> String {
+        format!(
+            r#"{{"id":"{ID}","correlation_id":"{CORRELATION}","causation_id":null,"broker":"paper","event_type":"trading_signal","source":"strategy","timestamp":"2026-11-26T19:28:45.123456Z","version":1{extra},"data":{data}}}"#
+        )
+    }
+
+    /// Both paths on the same text: the fast one must agree with the derived one whenever it
+    /// answers, and must answer for the forms it is meant for.
+    fn agree<T>(text: &str) -> Option<EventEnvelope<T>>
+    where
+        T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let fast = envelope::<T>(text);
+        let derived = serde_json::from_str::<EventEnvelope<T>>(text).ok();
+        if let Some(fast) = &fast {
+            assert_eq!(Some(fast), derived.as_ref(), "{text}");
+        }
+        fast
+    }
+
+    #[test]
+    fn reads_what_the_encoder_writes() {
+        let text = record("", r#"{"price":"2450.55"}"#);
+        let env = agree::<Payload>(&text).expect("fast path");
+        assert!(
+            super::canonical::<Payload>(&text).is_some(),
+            "the straight-line reader"
+        );
+        assert_eq!(env.data.price.to_string(), "2450.55");
+        assert_eq!(env.id.to_string(), ID);
+        assert_eq!(env.causation_id, None);
+    }
+
+    #[test]
+    fn reads_pydantic_forms_and_any_order() {
+        let spaced = format!(
+            "{{ \"data\" : {{\"price\": 2450.550000000000000001}},\n\t\"extra\": [1, {{\"a\": null}}], \
+             \"timestamp\": \"2026-11-26T19:28:45.123456+00:00\", \"source\": \"py\", \
+             \"event_type\": \"x\", \"broker\": \"zerodha\", \"causation_id\": \"{ID}\", \
+             \"correlation_id\": \"{CORRELATION}\", \"id\": \"{ID}\" }}\r\n"
+        );
+        let env = agree::<Payload>(&spaced).expect("fast path");
+        assert_eq!(env.data.price.to_string(), "2450.550000000000000001");
+        assert_eq!(env.version, 1, "a missing version reads as 1");
+        assert!(env.causation_id.is_some());
+        let raw = envelope::<Box<RawValue>>(&spaced).expect("fast path");
+        let derived: EventEnvelope<Box<RawValue>> = serde_json::from_str(&spaced).unwrap();
+        assert_eq!(raw.data.get(), r#"{"price": 2450.550000000000000001}"#);
+        assert_eq!(raw.data.get(), derived.data.get());
+        assert_eq!(raw.map(|_| ()), derived.map(|_| ()));
+    }
+
+    #[test]
+    fn leaves_everything_else_to_the_derived_path() {
+        let ok = record("", r#"{"price":"1"}"#);
+        for text in [
+            ok.replace(r#""source":"strategy""#, r#""source":"str\u0061tegy""#),
+            ok.replace(r#""id":"#, r#""\u0069d":"#),
+            ok.replace(r#""version":1"#, r#""version":1.0"#),
+            ok.replace(r#""version":1"#, r#""version":-1"#),
+            ok.replace(r#""version":1"#, r#""version":01"#),
+            ok.replace(r#""version":1"#, r#""version":4294967296"#),
+            ok.replace(r#""broker":"paper""#, r#""broker":"pa.per""#),
+            ok.replace(r#""source":"strategy""#, "\"source\":\"a\tb\""),
+            ok.replace("2026-11-26T19:28:45.123456Z", "yesterday"),
+            ok.replace(ID, "not-a-uuid"),
+            ok.replace(r#""causation_id":null"#, r#""causation_id":nul"#),
+            ok.replace(r#","version":1"#, r#","version":1,"version":1"#),
+            ok.replace(
+                r#","version":1"#,
+                r#","id":"0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11""#,
+            ),
+            ok.replace(r#""data":{"price":"1"}"#, r#""data":{"price":true}"#),
+            ok.replace(r#""data":{"price":"1"}"#, r#""nodata":1"#),
+            format!("{ok} x"),
+            format!("{ok}}}"),
+            ok[..ok.len() - 1].to_owned(),
+            ok.replace(r#","data""#, r#""data""#),
+            "{}".to_owned(),
+            "[]".to_owned(),
+            String::new(),
+        ] {
+            assert!(agree::<Payload>(&text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_uuid_forms_and_timestamps_go_the_long_way_round() {
+        let text = record("", r#"{"price":"1"}"#)
+            .replace(ID, "0193a8e27c1e7b3f9a546f2d1c0e8b11")
+            .replace(CORRELATION, &format!("urn:uuid:{CORRELATION}"))
+            .replace("2026-11-26T19:28:45.123456Z", "2026-11-26T19:28:45");
+        let env = agree::<Payload>(&text).expect("fast path");
+        assert_eq!(env.id.to_string(), ID);
+        assert_eq!(env.correlation_id.to_string(), CORRELATION);
+        assert_eq!(env.timestamp.to_rfc3339(), "2026-11-26T19:28:45+00:00");
+    }
+
+    #[test]
+    fn unknown_fields_and_a_missing_causation_are_fine() {
+        let text = record(
+            r#","trace":{"span":[1,2,"}"]},"n":-1.5e3,"s":"a\"b""#,
+            r#"{"price":"1"}"#,
+        )
+        .replace(r#""causation_id":null,"#, "");
+        let env = agree::<Payload>(&text).expect("fast path");
+        assert_eq!(env.causation_id, None);
+    }
+}
