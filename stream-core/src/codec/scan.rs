@@ -266,11 +266,11 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn uuid(&mut self) -> Option<Uuid> {
         const HYPHENATED: usize = 36;
-        if let Some([b'"', text @ .., b'"']) = self.rest().get(..HYPHENATED + 2) {
-            if let Ok(id) = Uuid::try_parse_ascii(text) {
-                self.pos += HYPHENATED + 2;
-                return Some(id);
-            }
+        if let Some([b'"', text @ .., b'"']) = self.rest().get(..HYPHENATED + 2)
+            && let Ok(id) = Uuid::try_parse_ascii(text)
+        {
+            self.pos += HYPHENATED + 2;
+            return Some(id);
         }
         Uuid::try_parse(self.string()?).ok()
     }
@@ -279,11 +279,11 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn timestamp(&mut self) -> Option<chrono::DateTime<chrono::Utc>> {
         const CANONICAL: usize = timestamp::LEN;
-        if let Some([b'"', text @ .., b'"']) = self.rest().get(..CANONICAL + 2) {
-            if let Some(t) = timestamp::parse_canonical(text) {
-                self.pos += CANONICAL + 2;
-                return Some(t);
-            }
+        if let Some([b'"', text @ .., b'"']) = self.rest().get(..CANONICAL + 2)
+            && let Some(t) = timestamp::parse_canonical(text)
+        {
+            self.pos += CANONICAL + 2;
+            return Some(t);
         }
         timestamp::parse(self.string()?)
     }
