@@ -30,19 +30,17 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
 use crate::codec::RawEnvelope;
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
-use crate::handler::{
-    ErrorKind, HandlerError, Incoming, MessageHandler, RecordHeaders, RecordMeta,
-};
+use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler};
 use crate::offsets::PartitionOffsets;
 use crate::producer::MessageProducer;
+use crate::record::{InPlace, RecordMeta};
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::{DedupKey, DedupStore, UnavailablePolicy};
 use crate::reliability::dlq::{DeadLetter, DeadLetterWriter};
@@ -498,9 +496,8 @@ const PAUSED_POLL: Duration = Duration::from_millis(2);
 /// partition instead.
 const BACKPRESSURE_WAIT: Duration = Duration::from_millis(20);
 
-/// A record as queued to a partition worker.
+/// A record as queued to a partition worker: librdkafka's message, read in place.
 struct Work {
-    value: Option<Vec<u8>>,
     meta: RecordMeta,
 }
 
@@ -669,6 +666,9 @@ fn poll_loop(
     shutdown: ShutdownHandle,
     commit_interval: Duration,
 ) -> ConsumerReport {
+    // Shared with every record handed to a worker: librdkafka's messages are read in place, and
+    // the consumer must outlive them.
+    let consumer = Arc::new(consumer);
     let mut last_commit = Instant::now();
     let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::new();
     while !shutdown.is_requested() {
@@ -686,7 +686,11 @@ fn poll_loop(
             Some(Err(error)) => {
                 tracing::warn!(group = %worker.group, %error, "consumer error");
             }
-            Some(Ok(msg)) => dispatch(&consumer, &msg, &shared, &worker, &mut topics),
+            Some(Ok(msg)) => {
+                // SAFETY: `consumer` is the consumer `msg` was polled from.
+                let msg = unsafe { InPlace::new(msg, Arc::clone(&consumer)) };
+                dispatch(&consumer, msg, &shared, &worker, &mut topics)
+            }
         }
     }
     // Shutdown: stop every worker after its current message, commit, leave.
@@ -699,7 +703,18 @@ fn poll_loop(
         .collect();
     let unfinished = shared.release(&consumer, &keys);
     consumer.unsubscribe();
-    drop(consumer);
+    match Arc::try_unwrap(consumer) {
+        Ok(consumer) => drop(consumer), // closes the consumer: leaves the group
+        Err(consumer) => {
+            // A record is still held somewhere (a handler past the shutdown deadline, a task a
+            // handler spawned): leave the group now; the client itself goes with the last record.
+            if consumer.close_queue().is_ok() {
+                while !consumer.closed() {
+                    consumer.poll(Duration::from_millis(100));
+                }
+            }
+        }
+    }
     ConsumerReport {
         stats: shared.stats.snapshot(),
         unfinished,
@@ -770,50 +785,30 @@ fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) -> bool {
 
 fn dispatch(
     consumer: &BaseConsumer<Ctx>,
-    msg: &BorrowedMessage<'_>,
+    msg: InPlace,
     shared: &Arc<Shared>,
     worker: &Arc<WorkerCtx>,
     topics: &mut HashMap<String, (Arc<str>, Broker)>,
 ) {
     ConsumerStats::bump(&shared.stats.received);
-    let (topic, broker) = match topics.get(msg.topic()) {
+    let topic_name = msg.topic();
+    let (topic, broker) = match topics.get(topic_name) {
         Some((t, b)) => (Arc::clone(t), b.clone()),
         None => {
-            let t: Arc<str> = Arc::from(msg.topic());
+            let t: Arc<str> = Arc::from(topic_name);
             let b = match Broker::new(t.split('.').next().unwrap_or_default()) {
                 Ok(b) => b,
                 Err(_) => Broker::new("unknown").expect("valid broker"),
             };
-            topics.insert(msg.topic().to_owned(), (Arc::clone(&t), b.clone()));
+            topics.insert(topic_name.to_owned(), (Arc::clone(&t), b.clone()));
             (t, b)
         }
     };
-    let headers = msg
-        .headers()
-        .map(|hs| {
-            // One pass (each header read costs a librdkafka call); 64 bytes a header holds
-            // streamkit's own (a name and a UUID) without growing.
-            let n = hs.count();
-            let mut out = RecordHeaders::with_capacity(n, 64 * n);
-            for h in hs.iter() {
-                out.push(h.key, h.value);
-            }
-            out
-        })
-        .unwrap_or_default();
-    let work = Work {
-        value: msg.payload().map(<[u8]>::to_vec),
-        meta: RecordMeta {
-            topic: Arc::clone(&topic),
-            broker,
-            partition: msg.partition(),
-            offset: msg.offset(),
-            key: msg.key().map(<[u8]>::to_vec),
-            headers,
-            timestamp_ms: msg.timestamp().to_millis(),
-        },
-    };
-    let key = (topic, msg.partition());
+    // No copy: the worker reads the key, value and headers from librdkafka's message.
+    let meta = RecordMeta::in_place(Arc::clone(&topic), broker, msg);
+    let (partition, offset) = (meta.partition, meta.offset);
+    let work = Work { meta };
+    let key = (topic, partition);
     let mut map = shared.partitions.lock().expect("partitions");
     let state = map
         .entry(key.clone())
@@ -823,7 +818,7 @@ fn dispatch(
         .offsets
         .lock()
         .expect("offsets")
-        .dispatched(msg.offset());
+        .dispatched(offset);
     if state.paused {
         state.overflow.push_back(work);
         return;
@@ -1024,7 +1019,7 @@ async fn settle(
             tracing::warn!(broker = %incoming.record.broker, offset = incoming.record.offset, %error, "a record the handler published was not delivered; dead-lettering");
             dead_letter(
                 &incoming.record,
-                Some(&incoming.value),
+                Some(incoming.value()),
                 format!("a record the handler published was not delivered: {error}"),
                 error.kind(),
                 attempts,
@@ -1057,8 +1052,8 @@ async fn process(
             Outcome::Stopped
         }
     };
-    let Work { value, meta } = work;
-    let envelope = match RawEnvelope::decode(value.as_deref().unwrap_or_default()) {
+    let Work { meta } = work;
+    let envelope = match RawEnvelope::decode(meta.value().unwrap_or_default()) {
         Ok(env) => env,
         Err(error) => {
             let now = Utc::now();
@@ -1066,7 +1061,7 @@ async fn process(
             return finished(
                 dead_letter(
                     &meta,
-                    value.as_deref(),
+                    meta.value(),
                     error.to_string(),
                     ErrorKind::Decode,
                     0,
@@ -1130,12 +1125,7 @@ async fn process(
         }
     }
 
-    let incoming = Arc::new(Incoming::new(
-        envelope,
-        meta,
-        value.unwrap_or_default(),
-        Some(ctx.producer.clone()),
-    ));
+    let incoming = Arc::new(Incoming::new(envelope, meta, Some(ctx.producer.clone())));
     let mut attempts = 0u32;
     let mut first_failure = None;
     let first_failure_at = Instant::now();
@@ -1165,7 +1155,7 @@ async fn process(
         return finished(
             dead_letter(
                 &incoming.record,
-                Some(&incoming.value),
+                Some(incoming.value()),
                 error.to_string(),
                 error.kind(),
                 attempts,
@@ -1235,9 +1225,9 @@ async fn dead_letter(
         topic: &meta.topic,
         partition: meta.partition,
         offset: meta.offset,
-        key: meta.key.as_deref(),
+        key: meta.key(),
         value,
-        headers: &meta.headers.to_vec(),
+        headers: &meta.headers().to_vec(),
         error,
         kind,
         attempts,

@@ -178,7 +178,7 @@ impl Headers {
 
 impl FromMessage for Headers {
     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
-        Ok(Headers(msg.record.headers.to_vec()))
+        Ok(Headers(msg.record.headers().to_vec()))
     }
 }
 
@@ -273,7 +273,7 @@ impl Context {
 
     /// The record headers.
     pub fn headers(&self) -> &RecordHeaders {
-        &self.message.record.headers
+        self.message.record.headers()
     }
 
     /// The event id.

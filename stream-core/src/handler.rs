@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::{CodecError, RawEnvelope};
 use crate::envelope::EventEnvelope;
 use crate::producer::{CausalProducer, MessageProducer, PendingDelivery};
-use crate::topic::Broker;
+pub use crate::record::{RecordHeaders, RecordMeta};
 
 /// Whether an error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,160 +134,13 @@ impl fmt::Debug for HandlerError {
     }
 }
 
-/// Where a message came from: its record's coordinates and metadata.
-#[derive(Debug, Clone)]
-pub struct RecordMeta {
-    /// The topic it was read from.
-    pub topic: Arc<str>,
-    /// The trading broker namespace (the topic's first segment).
-    pub broker: Broker,
-    /// The partition.
-    pub partition: i32,
-    /// The offset.
-    pub offset: i64,
-    /// The record key (the partition key), if any.
-    pub key: Option<Vec<u8>>,
-    /// The record headers, in order.
-    pub headers: RecordHeaders,
-    /// The record timestamp in milliseconds since the epoch, if any.
-    pub timestamp_ms: Option<i64>,
-}
-
-/// A record's headers, in order, stored in one buffer.
-///
-/// The consumer copies every record's headers before handing it to a worker; as a list of
-/// `(String, Vec<u8>)` that was two allocations per header (most of what the consumer spent per
-/// message beyond decoding, in `benches/e2e.rs`), here it is two per record. A header without a
-/// value reads as an empty value.
-///
-/// ```
-/// use stream_core::handler::RecordHeaders;
-/// let mut headers = RecordHeaders::new();
-/// headers.push("event_type", Some(b"trading_signal"));
-/// headers.push("trace", None);
-/// assert_eq!(headers.get("event_type"), Some(&b"trading_signal"[..]));
-/// assert_eq!(headers.get("trace"), Some(&b""[..]));
-/// assert_eq!(headers.get("missing"), None);
-/// let all: Vec<(&str, &[u8])> = headers.iter().collect();
-/// assert_eq!(all, [("event_type", &b"trading_signal"[..]), ("trace", &b""[..])]);
-/// assert_eq!(headers.to_vec()[0], ("event_type".to_owned(), b"trading_signal".to_vec()));
-/// ```
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct RecordHeaders {
-    /// Each header's key then its value, back to back.
-    bytes: Vec<u8>,
-    /// Where each header's key and value end in `bytes`.
-    ends: Vec<(u32, u32)>,
-}
-
-impl RecordHeaders {
-    /// No headers.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Room for `headers` headers of `bytes` bytes (keys and values) in all.
-    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
-        Self {
-            bytes: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(headers),
-        }
-    }
-
-    /// Appends a header (`None`: a header without a value).
-    pub fn push(&mut self, key: &str, value: Option<&[u8]>) {
-        self.bytes.extend_from_slice(key.as_bytes());
-        let key_end = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(value.unwrap_or_default());
-        self.ends.push((key_end, self.bytes.len() as u32));
-    }
-
-    /// How many headers there are.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The headers in order, as `(key, value)`.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        let mut start = 0usize;
-        self.ends.iter().map(move |&(key_end, value_end)| {
-            let (key_end, value_end) = (key_end as usize, value_end as usize);
-            // Keys were pushed as `&str`, so they are UTF-8.
-            let key = std::str::from_utf8(&self.bytes[start..key_end]).unwrap_or_default();
-            let value = &self.bytes[key_end..value_end];
-            start = value_end;
-            (key, value)
-        })
-    }
-
-    /// The value of the first header named `name`.
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-    }
-
-    /// The headers as owned pairs.
-    pub fn to_vec(&self) -> Vec<(String, Vec<u8>)> {
-        self.iter()
-            .map(|(k, v)| (k.to_owned(), v.to_vec()))
-            .collect()
-    }
-}
-
-impl fmt::Debug for RecordHeaders {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.iter().map(|(k, v)| (k, String::from_utf8_lossy(v))))
-            .finish()
-    }
-}
-
-impl<'a> IntoIterator for &'a RecordHeaders {
-    type Item = (&'a str, &'a [u8]);
-    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a [u8])> + 'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
-    }
-}
-
-impl<K: AsRef<str>, V: AsRef<[u8]>> FromIterator<(K, V)> for RecordHeaders {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut headers = RecordHeaders::new();
-        for (k, v) in iter {
-            headers.push(k.as_ref(), Some(v.as_ref()));
-        }
-        headers
-    }
-}
-
-impl RecordMeta {
-    /// The key as UTF-8 text, if it is.
-    pub fn key_str(&self) -> Option<&str> {
-        self.key
-            .as_deref()
-            .and_then(|k| std::str::from_utf8(k).ok())
-    }
-
-    /// The first header named `name`, as bytes.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.get(name)
-    }
-}
-
 /// A message handed to a handler: the envelope (payload still raw JSON) and its record.
 #[derive(Debug)]
 pub struct Incoming {
     /// The envelope with its metadata decoded and `data` left as raw JSON.
     pub envelope: RawEnvelope,
-    /// Where the record came from.
+    /// Where the record came from, with its key, value and headers.
     pub record: RecordMeta,
-    /// The record value exactly as received (what a dead letter carries).
-    pub value: Vec<u8>,
     /// The service's producer, if it has one.
     pub producer: Option<MessageProducer>,
     /// Deliveries the consumer awaits before this message counts as finished.
@@ -311,16 +164,19 @@ impl Incoming {
     pub fn new(
         envelope: RawEnvelope,
         record: RecordMeta,
-        value: Vec<u8>,
         producer: Option<MessageProducer>,
     ) -> Self {
         Self {
             envelope,
             record,
-            value,
             producer,
             deferred: Deferred::default(),
         }
+    }
+
+    /// The record value exactly as received (what a dead letter carries).
+    pub fn value(&self) -> &[u8] {
+        self.record.value().unwrap_or_default()
     }
 
     /// The envelope with `data` decoded as `T`.

@@ -19,6 +19,7 @@ pub mod health;
 pub mod id;
 pub mod offsets;
 pub mod producer;
+pub mod record;
 pub mod registry;
 pub mod reliability;
 pub mod runtime;

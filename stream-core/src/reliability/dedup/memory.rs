@@ -1,12 +1,14 @@
 //! `MemoryDedupStore`: the default dedup store, in process memory, bounded in size and time.
 //!
-//! Ids are kept in a map ordered by id. Envelope ids are UUIDv7, which sort by creation time, so
-//! the oldest ids are the first entries: eviction drops ids created more than `ttl` ago and, past
-//! `capacity`, the oldest ones. The window in which a duplicate is caught is therefore bounded by
-//! the id's own time, not by when this process saw it. The store does not survive a restart: use
-//! [`RedisDedupStore`](super::redis::RedisDedupStore) for that.
+//! Ids are kept in a hash map (one lookup per message on the hot path), and in the order they
+//! were marked, for eviction: past `capacity` the earliest marked go first, and so does every id
+//! at the front of that order created more than `ttl` ago. Envelope ids are UUIDv7, which carry
+//! their creation time, so the window in which a duplicate is caught is bounded by the id's own
+//! time, not by when this process saw it (an id marked out of creation order waits behind newer
+//! ones until they expire, or until capacity pushes it out). The store does not survive a
+//! restart: use [`RedisDedupStore`](super::redis::RedisDedupStore) for that.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,7 +51,9 @@ impl Marks {
 /// few of them: one per service, group and broker).
 #[derive(Debug, Default)]
 struct Ids {
-    ids: BTreeMap<Uuid, Marks>,
+    ids: HashMap<Uuid, Marks>,
+    /// The ids of `ids` in the order they were first marked.
+    order: VecDeque<Uuid>,
     namespaces: Vec<Namespace>,
 }
 
@@ -154,22 +158,26 @@ impl DedupStore for MemoryDedupStore {
         let now = now_ms();
         let mut guard = self.ids.lock().expect("dedup ids");
         let ns = guard.namespace_or_add(key);
-        let ids = &mut guard.ids;
+        let Ids { ids, order, .. } = &mut *guard;
         match ids.get_mut(&key.event_id) {
             Some(marks) => marks.insert(ns),
             None => {
                 ids.insert(key.event_id, Marks::One(ns));
+                order.push_back(key.event_id);
             }
         }
         while ids.len() > self.capacity {
-            ids.pop_first();
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            ids.remove(&oldest);
         }
-        while let Some((id, _)) = ids.first_key_value() {
-            if self.expired(id, now) {
-                ids.pop_first();
-            } else {
+        while let Some(oldest) = order.front() {
+            if !self.expired(oldest, now) {
                 break;
             }
+            ids.remove(oldest);
+            order.pop_front();
         }
         drop(guard);
         Box::pin(async { Ok(()) })
