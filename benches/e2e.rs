@@ -444,6 +444,7 @@ fn raw_producer(servers: &str, extra: &[(&str, &str)]) -> FutureProducer {
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("partitioner", "murmur2_random")
+        .set("socket.nagle.disable", "true")
         .set("client.id", "bench-raw");
     for (k, v) in extra {
         cfg.set(*k, *v);
@@ -460,6 +461,7 @@ fn raw_consumer_config(servers: &str, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("socket.nagle.disable", "true")
         .set("client.id", "bench-raw");
     cfg
 }

@@ -430,6 +430,7 @@ impl MessageConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set_default("auto.offset.reset", "earliest")
+            .set_default("socket.nagle.disable", "true")
             .set_default("client.id", client_id)
             .set_default(
                 "topic.metadata.refresh.interval.ms",
@@ -1006,7 +1007,8 @@ async fn settle(
                 && dedup
             {
                 let key = dedup_key(key, ctx, &incoming.record, incoming.envelope.id);
-                if let Err(error) = store.mark_done(key).await {
+                if let Err(error) = crate::reliability::dedup::mark_done(store.as_ref(), key).await
+                {
                     ConsumerStats::bump(&ctx.stats.dedup_unavailable);
                     tracing::warn!(%error, "could not mark the event done in the dedup store");
                 }
@@ -1099,7 +1101,7 @@ async fn process(
         }
         let mut pause = Duration::from_millis(100);
         loop {
-            match store.is_done(key).await {
+            match crate::reliability::dedup::is_done(store.as_ref(), key).await {
                 Ok(true) => {
                     ConsumerStats::bump(&ctx.stats.deduplicated);
                     tracing::debug!("duplicate skipped");
@@ -1186,7 +1188,7 @@ async fn process(
     }
     ConsumerStats::bump(&ctx.stats.handled);
     if let Some((store, key)) = dedup
-        && let Err(error) = store.mark_done(key).await
+        && let Err(error) = crate::reliability::dedup::mark_done(store.as_ref(), key).await
     {
         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
         tracing::warn!(%error, "could not mark the event done in the dedup store");

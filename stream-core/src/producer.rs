@@ -372,6 +372,9 @@ impl MessageProducer {
             .set_default("enable.idempotence", "true")
             .set_default("acks", "all")
             .set_default("partitioner", "murmur2_random")
+            // Batching is `linger.ms`'s job; Nagle would hold a small produce request back
+            // until the previous one is acknowledged (tens of milliseconds with delayed ACKs).
+            .set_default("socket.nagle.disable", "true")
             .set_default("client.id", client_id.as_str());
         let max_message_bytes = config
             .parse_num::<usize>("message.max.bytes")?

@@ -99,6 +99,52 @@ pub trait DedupStore: Send + Sync + 'static {
     fn mark_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), DedupError>>;
     /// A short name for logs and metrics (`memory`, `redis`).
     fn name(&self) -> &'static str;
+
+    /// [`DedupStore::is_done`] answered at once, for a store that needs no I/O to answer (one in
+    /// process memory); `None` (the default) means the consumer awaits `is_done`. Saves the
+    /// boxed future on every message.
+    ///
+    /// ```
+    /// use stream_core::reliability::dedup::{DedupKey, DedupStore, memory::MemoryDedupStore};
+    /// let store = MemoryDedupStore::default();
+    /// let key = DedupKey::new("risk", "risk.signals", "paper", uuid::Uuid::now_v7());
+    /// assert!(matches!(store.is_done_now(&key), Some(Ok(false))));
+    /// ```
+    fn is_done_now(&self, key: &DedupKey) -> Option<Result<bool, DedupError>> {
+        let _ = key;
+        None
+    }
+
+    /// [`DedupStore::mark_done`] done at once, when the store can; `None` (the default) means
+    /// the consumer awaits `mark_done`.
+    ///
+    /// ```
+    /// use stream_core::reliability::dedup::{DedupKey, DedupStore, memory::MemoryDedupStore};
+    /// let store = MemoryDedupStore::default();
+    /// let key = DedupKey::new("risk", "risk.signals", "paper", uuid::Uuid::now_v7());
+    /// assert!(matches!(store.mark_done_now(&key), Some(Ok(()))));
+    /// assert!(matches!(store.is_done_now(&key), Some(Ok(true))));
+    /// ```
+    fn mark_done_now(&self, key: &DedupKey) -> Option<Result<(), DedupError>> {
+        let _ = key;
+        None
+    }
+}
+
+/// Asks `store` whether `key` is done, at once when it can answer at once.
+pub(crate) async fn is_done(store: &dyn DedupStore, key: &DedupKey) -> Result<bool, DedupError> {
+    match store.is_done_now(key) {
+        Some(answer) => answer,
+        None => store.is_done(key).await,
+    }
+}
+
+/// Marks `key` done in `store`, at once when it can.
+pub(crate) async fn mark_done(store: &dyn DedupStore, key: &DedupKey) -> Result<(), DedupError> {
+    match store.mark_done_now(key) {
+        Some(answer) => answer,
+        None => store.mark_done(key).await,
+    }
 }
 
 /// How long an id is remembered by default: one day.

@@ -8,6 +8,7 @@
 //! ones until they expire, or until capacity pushes it out). The store does not survive a
 //! restart: use [`RedisDedupStore`](super::redis::RedisDedupStore) for that.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -143,26 +144,23 @@ fn same_namespace(ns: &Namespace, key: &DedupKey) -> bool {
     ns.0 == key.service && ns.1 == key.group && ns.2 == key.broker
 }
 
-impl DedupStore for MemoryDedupStore {
-    fn is_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<bool, DedupError>> {
-        let found = {
-            let ids = self.ids.lock().expect("dedup ids");
-            ids.ids
-                .get(&key.event_id)
-                .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
-        };
-        Box::pin(async move { Ok(found) })
+impl MemoryDedupStore {
+    fn check(&self, key: &DedupKey) -> bool {
+        let ids = self.ids.lock().expect("dedup ids");
+        ids.ids
+            .get(&key.event_id)
+            .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
     }
 
-    fn mark_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), DedupError>> {
+    fn mark(&self, key: &DedupKey) {
         let now = now_ms();
         let mut guard = self.ids.lock().expect("dedup ids");
         let ns = guard.namespace_or_add(key);
         let Ids { ids, order, .. } = &mut *guard;
-        match ids.get_mut(&key.event_id) {
-            Some(marks) => marks.insert(ns),
-            None => {
-                ids.insert(key.event_id, Marks::One(ns));
+        match ids.entry(key.event_id) {
+            Entry::Occupied(mut marks) => marks.get_mut().insert(ns),
+            Entry::Vacant(slot) => {
+                slot.insert(Marks::One(ns));
                 order.push_back(key.event_id);
             }
         }
@@ -179,12 +177,31 @@ impl DedupStore for MemoryDedupStore {
             ids.remove(oldest);
             order.pop_front();
         }
-        drop(guard);
+    }
+}
+
+impl DedupStore for MemoryDedupStore {
+    fn is_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<bool, DedupError>> {
+        let found = self.check(key);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn mark_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), DedupError>> {
+        self.mark(key);
         Box::pin(async { Ok(()) })
     }
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    fn is_done_now(&self, key: &DedupKey) -> Option<Result<bool, DedupError>> {
+        Some(Ok(self.check(key)))
+    }
+
+    fn mark_done_now(&self, key: &DedupKey) -> Option<Result<(), DedupError>> {
+        self.mark(key);
+        Some(Ok(()))
     }
 }
 
