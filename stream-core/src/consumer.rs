@@ -64,6 +64,8 @@ pub struct ConsumerStats {
     pub dedup_unavailable: AtomicU64,
     /// Offset commits made.
     pub commits: AtomicU64,
+    /// Times a partition was paused because its handler fell behind (backpressure).
+    pub paused: AtomicU64,
     /// Partitions currently assigned.
     pub assigned_partitions: AtomicU64,
     /// Assignments received (0 until the consumer first joined its group).
@@ -96,6 +98,7 @@ impl ConsumerStats {
             deduplicated: g(&self.deduplicated),
             dedup_unavailable: g(&self.dedup_unavailable),
             commits: g(&self.commits),
+            paused: g(&self.paused),
             assigned_partitions: g(&self.assigned_partitions),
         }
     }
@@ -118,6 +121,8 @@ pub struct StatsSnapshot {
     pub dedup_unavailable: u64,
     /// See [`ConsumerStats::commits`].
     pub commits: u64,
+    /// See [`ConsumerStats::paused`].
+    pub paused: u64,
     /// See [`ConsumerStats::assigned_partitions`].
     pub assigned_partitions: u64,
 }
@@ -716,6 +721,7 @@ fn poll_loop(
             }
         }
     }
+    tracing::info!(group = %shared.group, stats = ?shared.stats.snapshot(), "consumer stopped");
     ConsumerReport {
         stats: shared.stats.snapshot(),
         unfinished,
@@ -833,18 +839,35 @@ fn dispatch(
     // consumer is CPU-bound) a slot frees within microseconds, and waiting here is the cheapest
     // backpressure there is. Pausing instead would make librdkafka drop every record it has
     // prefetched for the partition and fetch them again on resume, over and over.
+    //
+    // Wait for room for a quarter of the queue first, not for one slot: woken for every slot a
+    // busy worker frees, this thread and the worker would take turns, one thread switch per
+    // message. A handler too slow to free that much soon still gets its next message as soon as
+    // one slot is free.
     let tx = state.tx.clone();
     drop(map);
-    let work = match shared
-        .runtime
-        .block_on(async { tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve()).await })
-    {
-        Ok(Ok(permit)) => {
-            permit.send(work);
-            return;
+    let room = (tx.max_capacity() / 4).max(1);
+    let waited = shared.runtime.block_on(async move {
+        if let Ok(permits) = tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve_many(room)).await {
+            return match permits.map(|mut p| p.next()) {
+                Ok(Some(permit)) => {
+                    permit.send(work);
+                    None
+                }
+                _ => None, // closed: the partition is being released
+            };
         }
-        Ok(Err(_closed)) => return,
-        Err(_elapsed) => work,
+        match tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(work);
+                None
+            }
+            Ok(Err(_closed)) => None,
+            Err(_elapsed) => Some(work),
+        }
+    });
+    let Some(work) = waited else {
+        return;
     };
     let mut map = shared.partitions.lock().expect("partitions");
     let Some(state) = map.get_mut(&key) else {
@@ -863,6 +886,7 @@ fn dispatch(
             if let Err(error) = consumer.pause(&tpl) {
                 tracing::warn!(%error, "could not pause partition");
             }
+            ConsumerStats::bump(&shared.stats.paused);
             state.paused = true;
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {}
