@@ -585,7 +585,6 @@ impl MessageProducer {
                         state: DeliveryState::Waiting(delivery),
                         inner: Arc::clone(&self.inner),
                         id: meta.id,
-                        topic: topic.to_owned(),
                         limit,
                     });
                 }
@@ -673,7 +672,7 @@ impl MessageProducer {
 
 /// The topic's broker namespace (its first segment).
 fn broker_of(topic: &str) -> Result<Broker, stream_topics::TopicError> {
-    Broker::new(topic.split('.').next().unwrap_or_default())
+    crate::topic::broker_named(topic.split('.').next().unwrap_or_default())
 }
 
 /// The envelope fields copied into record headers.
@@ -721,7 +720,6 @@ impl Meta<'_> {
 pub struct PendingDelivery {
     state: DeliveryState,
     id: Uuid,
-    topic: String,
     limit: usize,
     inner: Arc<Inner>,
 }
@@ -768,7 +766,9 @@ impl Future for PendingDelivery {
                     Poll::Ready(Ok(Err((error, message)))) => {
                         use rdkafka::Message;
                         let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
-                        let err = ProduceError::from_kafka(error, &this.topic, payload, this.limit);
+                        // The failed record carries its topic: no copy kept per send for this.
+                        let topic = message.topic().to_owned();
+                        let err = ProduceError::from_kafka(error, &topic, payload, this.limit);
                         if !matches!(err, ProduceError::Timeout { .. }) {
                             this.state = DeliveryState::Done;
                             return Poll::Ready(Err(err));
@@ -776,7 +776,6 @@ impl Future for PendingDelivery {
                         // librdkafka reports a record for a topic that does not exist (and is
                         // never auto-created) as a timeout; ask the cluster, to say which.
                         let inner = Arc::clone(&this.inner);
-                        let topic = this.topic.clone();
                         this.state = DeliveryState::Checking(Box::pin(async move {
                             let t = topic.clone();
                             let exists =

@@ -33,6 +33,35 @@ pub use stream_topics::{
     Broker, Catalog, CatalogError, Topic, TopicError, TopicErrorKind, TopicPattern, TopicSpec,
 };
 
+/// The [`Broker`] named `name`, shared with the last one made on this thread when it has the
+/// same name: consecutive records nearly always carry the same broker, so decoding an envelope
+/// or publishing to a topic costs a name comparison and a reference count, not a check and a
+/// copy.
+///
+/// ```
+/// let a = stream_core::topic::broker_named("paper")?;
+/// let b = stream_core::topic::broker_named("paper")?;
+/// assert_eq!(a, b);
+/// assert!(stream_core::topic::broker_named("pa.per").is_err());
+/// # Ok::<(), stream_core::topic::TopicError>(())
+/// ```
+pub fn broker_named(name: &str) -> Result<Broker, TopicError> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Broker>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(broker) if broker.as_str() == name => Ok(broker.clone()),
+            _ => {
+                let broker = Broker::new(name)?;
+                *last = Some(broker.clone());
+                Ok(broker)
+            }
+        }
+    })
+}
+
 /// What a consumer subscribes to: topics and `*` patterns, in the order given, without
 /// duplicates.
 ///

@@ -11,7 +11,6 @@
 //! there. A property test in `tests/wire_*` and the unit tests below hold the two paths equal.
 
 use serde::de::{DeserializeOwned, IgnoredAny};
-use stream_topics::Broker;
 use uuid::Uuid;
 
 use crate::envelope::{ENVELOPE_VERSION, EventEnvelope};
@@ -36,7 +35,7 @@ fn canonical<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
     c.literal(b",\"causation_id\":")?;
     let causation_id = if c.null() { None } else { Some(c.uuid()?) };
     c.literal(b",\"broker\":")?;
-    let broker = shared_broker(c.string()?)?;
+    let broker = crate::topic::broker_named(c.string()?).ok()?;
     c.literal(b",\"event_type\":")?;
     let event_type = EventType::from(c.string()?);
     c.literal(b",\"source\":")?;
@@ -108,7 +107,7 @@ fn any_layout<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
                 let cause = if c.null() { None } else { Some(c.uuid()?) };
                 once(&mut causation_id, cause)?
             }
-            Some(BROKER) => once(&mut broker, shared_broker(c.string()?)?)?,
+            Some(BROKER) => once(&mut broker, crate::topic::broker_named(c.string()?).ok()?)?,
             Some(EVENT_TYPE) => once(&mut event_type, EventType::from(c.string()?))?,
             Some(SOURCE) => once(&mut source, c.string()?.to_owned())?,
             Some(TIMESTAMP) => once(&mut at, c.timestamp()?)?,
@@ -163,25 +162,6 @@ const EVENT_TYPE: usize = 4;
 const SOURCE: usize = 5;
 const TIMESTAMP: usize = 6;
 const VERSION: usize = 7;
-
-/// A broker name as a [`Broker`]. Consecutive records nearly always carry the same broker, so
-/// the last one read on this thread is kept and shared (a reference count, no copy, no check).
-fn shared_broker(name: &str) -> Option<Broker> {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<Broker>> = const { std::cell::RefCell::new(None) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match last.as_ref() {
-            Some(broker) if broker.as_str() == name => Some(broker.clone()),
-            _ => {
-                let broker = Broker::new(name).ok()?;
-                *last = Some(broker.clone());
-                Some(broker)
-            }
-        }
-    })
-}
 
 /// Sets a field seen for the first time; a repeated key is `None` (the derived path refuses it).
 fn once<V>(slot: &mut Option<V>, value: V) -> Option<()> {
