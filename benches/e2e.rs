@@ -1062,8 +1062,14 @@ async fn run(args: Args, servers: String) {
         latency_topic.as_str(),
     ];
     testing::create_topics_on(&kafka, &topics, PARTITIONS).await;
+    // Both sides share the process's allocator, and the figures depend on it (see
+    // docs/benchmarks.md): say which one this run used.
+    let allocator = match std::env::var("LD_PRELOAD") {
+        Ok(lib) if !lib.is_empty() => format!("LD_PRELOAD={lib}"),
+        _ => "the system's malloc".to_owned(),
+    };
     eprintln!(
-        "e2e: {n} messages, {} rounds, broker {servers}, {} cores",
+        "e2e: {n} messages, {} rounds, broker {servers}, {} cores, allocator {allocator}",
         args.rounds,
         std::thread::available_parallelism().map_or(0, |p| p.get())
     );
