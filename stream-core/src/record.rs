@@ -31,7 +31,6 @@ use crate::topic::Broker;
 /// assert_eq!(record.value().map(<[u8]>::len), Some(12));
 /// # Ok::<(), stream_core::topic::TopicError>(())
 /// ```
-#[derive(Clone)]
 pub struct RecordMeta {
     /// The topic it was read from.
     pub topic: Arc<str>,
@@ -43,7 +42,22 @@ pub struct RecordMeta {
     pub offset: i64,
     /// The record timestamp in milliseconds since the epoch, if any.
     pub timestamp_ms: Option<i64>,
-    bytes: Arc<RecordBytes>,
+    bytes: RecordBytes,
+}
+
+/// A clone owns its bytes: a copy of a record read in place is taken out of librdkafka's
+/// message (cloning is rare; reading in place is what every message does).
+impl Clone for RecordMeta {
+    fn clone(&self) -> Self {
+        Self {
+            topic: Arc::clone(&self.topic),
+            broker: self.broker.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp_ms: self.timestamp_ms,
+            bytes: self.owned_bytes(),
+        }
+    }
 }
 
 /// A record's key, value and headers: its own, or still in librdkafka's message.
@@ -109,11 +123,11 @@ impl RecordMeta {
             partition,
             offset,
             timestamp_ms: None,
-            bytes: Arc::new(RecordBytes::Owned {
+            bytes: RecordBytes::Owned {
                 key: None,
                 value: None,
                 headers: RecordHeaders::new(),
-            }),
+            },
         }
     }
 
@@ -126,10 +140,10 @@ impl RecordMeta {
             partition: m.partition(),
             offset: m.offset(),
             timestamp_ms: m.timestamp().to_millis(),
-            bytes: Arc::new(RecordBytes::InPlace {
+            bytes: RecordBytes::InPlace {
                 message,
                 headers: OnceLock::new(),
-            }),
+            },
         }
     }
 
@@ -182,7 +196,16 @@ impl RecordMeta {
         self
     }
 
-    /// The bytes as this record's own, copied first if they were shared or in place.
+    /// A copy of the key, value and headers that owns them.
+    fn owned_bytes(&self) -> RecordBytes {
+        RecordBytes::Owned {
+            key: self.key().map(<[u8]>::to_vec),
+            value: self.value().map(<[u8]>::to_vec),
+            headers: self.headers().clone(),
+        }
+    }
+
+    /// The bytes as this record's own, copied out of librdkafka's message first if in place.
     fn owned(
         &mut self,
     ) -> (
@@ -190,28 +213,22 @@ impl RecordMeta {
         &mut Option<Vec<u8>>,
         &mut RecordHeaders,
     ) {
-        if !matches!(&*self.bytes, RecordBytes::Owned { .. })
-            || Arc::get_mut(&mut self.bytes).is_none()
-        {
-            self.bytes = Arc::new(RecordBytes::Owned {
-                key: self.key().map(<[u8]>::to_vec),
-                value: self.value().map(<[u8]>::to_vec),
-                headers: self.headers().clone(),
-            });
+        if matches!(self.bytes, RecordBytes::InPlace { .. }) {
+            self.bytes = self.owned_bytes();
         }
-        match Arc::get_mut(&mut self.bytes) {
-            Some(RecordBytes::Owned {
+        match &mut self.bytes {
+            RecordBytes::Owned {
                 key,
                 value,
                 headers,
-            }) => (key, value, headers),
-            _ => unreachable!("just made owned and unshared"),
+            } => (key, value, headers),
+            RecordBytes::InPlace { .. } => unreachable!("made owned above"),
         }
     }
 
     /// The record key (the partition key), if any.
     pub fn key(&self) -> Option<&[u8]> {
-        match &*self.bytes {
+        match &self.bytes {
             RecordBytes::Owned { key, .. } => key.as_deref(),
             RecordBytes::InPlace { message, .. } => message.message.key(),
         }
@@ -224,7 +241,7 @@ impl RecordMeta {
 
     /// The record value exactly as received; `None` for a record without one (a tombstone).
     pub fn value(&self) -> Option<&[u8]> {
-        match &*self.bytes {
+        match &self.bytes {
             RecordBytes::Owned { value, .. } => value.as_deref(),
             RecordBytes::InPlace { message, .. } => message.message.payload(),
         }
@@ -232,7 +249,7 @@ impl RecordMeta {
 
     /// The record headers, in order (read from librdkafka's message on first use).
     pub fn headers(&self) -> &RecordHeaders {
-        match &*self.bytes {
+        match &self.bytes {
             RecordBytes::Owned { headers, .. } => headers,
             RecordBytes::InPlace { message, headers } => headers.get_or_init(|| {
                 let Some(hs) = message.message.headers() else {
