@@ -2,7 +2,10 @@
 //! path, and [`CodecError`], which says which field failed and why.
 //!
 //! This module is the contract with every other service, Python ones included; the full text is
-//! `docs/wire-format.md`, and `docs/envelope.schema.json` is its JSON Schema. The rules:
+//! `docs/wire-format.md`, and `docs/envelope.schema.json` is its JSON Schema. [`decode`] reads the
+//! metadata with a reader of its own (`codec/scan.rs`) and hands only the payload to serde_json;
+//! the derived `Deserialize` of [`EventEnvelope`] remains the authority for anything that reader
+//! does not take, and for every error. The rules:
 //!
 //! - **Field order** on write is `id, correlation_id, causation_id, broker, event_type, source,
 //!   timestamp, version, data`; `causation_id` is written as `null` when there is none.

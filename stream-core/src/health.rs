@@ -140,6 +140,12 @@ pub fn metrics_text(handle: &ServiceHandle) -> String {
             |s| s.commits,
         ),
         (
+            "streamkit_partitions_paused_total",
+            "counter",
+            "Times a partition was paused because its handler fell behind.",
+            |s| s.paused,
+        ),
+        (
             "streamkit_assigned_partitions",
             "gauge",
             "Partitions currently assigned.",
