@@ -96,7 +96,7 @@ pub fn metrics_text(handle: &ServiceHandle) -> String {
     let stats = handle.stats();
     let mut out = String::new();
     type Get = fn(&crate::consumer::StatsSnapshot) -> u64;
-    let metrics: [(&str, &str, &str, Get); 8] = [
+    let metrics: [(&str, &str, &str, Get); 9] = [
         (
             "streamkit_messages_received_total",
             "counter",
