@@ -6,9 +6,12 @@
 //! reader takes the common case, which is every envelope a streamkit service writes and what
 //! pydantic writes: no escape sequences in keys or metadata values, any whitespace, any key
 //! order, unknown keys anywhere. For anything else it answers `None` and the caller decodes with
-//! the derived `Deserialize`, which stays the authority: the fast path never accepts a record that
-//! path would refuse, nor reads one differently, and every error (with its field path) comes from
-//! there. A property test in `tests/wire_*` and the unit tests below hold the two paths equal.
+//! the derived `Deserialize`, which stays the authority: the fast path never reads a record
+//! differently from that path, and every error (with its field path) comes from there. The one
+//! record it takes that the derived path refuses is a payload nested exactly 127 levels deep:
+//! serde_json's recursion limit (128) counts from the payload here and from the envelope there,
+//! one level apart; `RawEnvelope::into_typed` reads such a payload either way. The property test
+//! `stream-core/tests/codec_never_panics.rs` and the unit tests below hold the two paths equal.
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use uuid::Uuid;
@@ -415,6 +418,17 @@ mod tests {
         assert_eq!(env.id.to_string(), ID);
         assert_eq!(env.correlation_id.to_string(), CORRELATION);
         assert_eq!(env.timestamp.to_rfc3339(), "2026-11-26T19:28:45+00:00");
+    }
+
+    #[test]
+    fn the_recursion_limit_counts_from_the_payload() {
+        let nested =
+            |depth: usize| record("", &format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+        assert!(envelope::<serde_json::Value>(&nested(126)).is_some());
+        // One level deeper than the derived path takes (it counts the envelope's own object).
+        assert!(envelope::<serde_json::Value>(&nested(127)).is_some());
+        assert!(serde_json::from_str::<EventEnvelope<serde_json::Value>>(&nested(127)).is_err());
+        assert!(envelope::<serde_json::Value>(&nested(128)).is_none());
     }
 
     #[test]
