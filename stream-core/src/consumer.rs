@@ -643,8 +643,14 @@ impl ConsumerContext for Ctx {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
+            // A partition paused for backpressure, revoked, and assigned again would otherwise
+            // stay paused: librdkafka keeps the application's pause across a revoke, and its
+            // state here was dropped with the revoke.
+            if let Err(error) = consumer.resume(tpl) {
+                tracing::warn!(group = %self.shared.group, %error, "could not resume assigned partitions");
+            }
             tracing::info!(group = %self.shared.group, assigned = tpl.count(), "partitions assigned");
             ConsumerStats::bump(&self.shared.stats.rebalances);
             self.shared
@@ -679,7 +685,7 @@ fn poll_loop(
     let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::new();
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
-        let paused = drain_overflow(&consumer, &shared);
+        let paused = drain_overflow(&consumer, &shared, &worker);
         if last_commit.elapsed() >= commit_interval {
             commit_finished(&consumer, &shared, CommitMode::Async);
             last_commit = Instant::now();
@@ -758,7 +764,7 @@ fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMo
 
 /// Feeds paused partitions' overflow to their workers and resumes those whose overflow is
 /// empty. Returns whether a partition is still paused.
-fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) -> bool {
+fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared, worker: &WorkerCtx) -> bool {
     let mut still_paused = false;
     let mut map = shared.partitions.lock().expect("partitions");
     for ((topic, partition), state) in map.iter_mut() {
@@ -773,6 +779,7 @@ fn drain_overflow(consumer: &BaseConsumer<Ctx>, shared: &Shared) -> bool {
                     break;
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
+                    worker_gone(worker, &(Arc::clone(topic), *partition));
                     state.overflow.clear();
                     break;
                 }
@@ -832,7 +839,7 @@ fn dispatch(
     }
     let work = match state.tx.try_send(work) {
         Ok(()) => return,
-        Err(mpsc::error::TrySendError::Closed(_)) => return,
+        Err(mpsc::error::TrySendError::Closed(_)) => return worker_gone(worker, &key),
         Err(mpsc::error::TrySendError::Full(work)) => work,
     };
     // The worker is behind. Wait a moment for room first: when every worker is busy (the
@@ -854,7 +861,7 @@ fn dispatch(
                     permit.send(work);
                     None
                 }
-                _ => None, // closed: the partition is being released
+                _ => Some(Err(())), // closed
             };
         }
         match tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve()).await {
@@ -862,12 +869,14 @@ fn dispatch(
                 permit.send(work);
                 None
             }
-            Ok(Err(_closed)) => None,
-            Err(_elapsed) => Some(work),
+            Ok(Err(_closed)) => Some(Err(())),
+            Err(_elapsed) => Some(Ok(work)),
         }
     });
-    let Some(work) = waited else {
-        return;
+    let work = match waited {
+        None => return,
+        Some(Ok(work)) => work,
+        Some(Err(())) => return worker_gone(worker, &key),
     };
     let mut map = shared.partitions.lock().expect("partitions");
     let Some(state) = map.get_mut(&key) else {
@@ -889,8 +898,26 @@ fn dispatch(
             ConsumerStats::bump(&shared.stats.paused);
             state.paused = true;
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
+        Err(mpsc::error::TrySendError::Closed(_)) => worker_gone(worker, &key),
     }
+}
+
+/// A partition's worker ended although nobody stopped it (partitions are released on this same
+/// thread, after their state is taken out of the map): only a bug in streamkit ends one that
+/// way. Its records cannot be handled, and dropping them would stall the partition without a
+/// word; stop the consumer instead, loudly. What it had not finished is not committed, so it is
+/// delivered again.
+fn worker_gone(worker: &WorkerCtx, key: &PartitionKey) {
+    if worker.stop.is_requested() {
+        return; // shutting down: workers end on their own
+    }
+    tracing::error!(
+        group = %worker.group,
+        topic = %key.0,
+        partition = key.1,
+        "a partition worker ended unexpectedly; stopping the consumer"
+    );
+    worker.stop.shutdown();
 }
 
 fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) -> PartitionState {

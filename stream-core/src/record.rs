@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 
 use crate::topic::Broker;
 
@@ -251,19 +251,9 @@ impl RecordMeta {
     pub fn headers(&self) -> &RecordHeaders {
         match &self.bytes {
             RecordBytes::Owned { headers, .. } => headers,
-            RecordBytes::InPlace { message, headers } => headers.get_or_init(|| {
-                let Some(hs) = message.message.headers() else {
-                    return RecordHeaders::new();
-                };
-                // One pass (each header read costs a librdkafka call); 64 bytes a header holds
-                // streamkit's own (a name and a UUID) without growing.
-                let n = hs.count();
-                let mut out = RecordHeaders::with_capacity(n, 64 * n);
-                for h in hs.iter() {
-                    out.push(h.key, h.value);
-                }
-                out
-            }),
+            RecordBytes::InPlace { message, headers } => {
+                headers.get_or_init(|| read_headers(&message.message))
+            }
         }
     }
 
@@ -271,6 +261,42 @@ impl RecordMeta {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers().get(name)
     }
+}
+
+/// A consumed message's headers, in one pass (each header read is a librdkafka call; 64 bytes a
+/// header holds streamkit's own, a name and a UUID, without growing).
+///
+/// Read through librdkafka's C API rather than rdkafka's `Headers` trait: that one panics on a
+/// header name that is not UTF-8, which any producer can write. Here such a name is read lossily
+/// (invalid bytes become U+FFFD) and the record is handled like any other.
+fn read_headers(message: &BorrowedMessage<'_>) -> RecordHeaders {
+    use rdkafka::bindings as rd;
+    const OK: rd::rd_kafka_resp_err_t = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    let mut list: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    // SAFETY: the message is alive for this borrow; librdkafka parses its headers on first access
+    // and keeps them in the message (only this record's worker reads it, behind a `OnceLock`).
+    if unsafe { rd::rd_kafka_message_headers(message.ptr(), &mut list) } != OK || list.is_null() {
+        return RecordHeaders::new();
+    }
+    // SAFETY: `list` is the message's header list, valid while the message is.
+    let n = unsafe { rd::rd_kafka_header_cnt(list) };
+    let mut out = RecordHeaders::with_capacity(n, 64 * n);
+    for idx in 0..n {
+        let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0usize);
+        // SAFETY: `idx` is below the count; the out pointers point at locals.
+        let err =
+            unsafe { rd::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
+        if err != OK || name.is_null() {
+            break;
+        }
+        // SAFETY: librdkafka's header names are NUL-terminated; values are `size` bytes (or null
+        // for a header without a value); both live as long as the message.
+        let key = unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy();
+        let value = (!value.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) });
+        out.push(&key, value);
+    }
+    out
 }
 
 impl fmt::Debug for RecordMeta {

@@ -126,7 +126,8 @@ impl MemoryDedupStore {
             Some(ts) => {
                 let (secs, nanos) = ts.to_unix();
                 let created_ms = secs * 1000 + u64::from(nanos) / 1_000_000;
-                created_ms + (self.ttl.as_millis() as u64) < now_ms
+                let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+                created_ms.saturating_add(ttl_ms) < now_ms
             }
             None => false,
         }
@@ -248,6 +249,19 @@ mod tests {
         assert!(!store.is_done(&key("paper", ids[0])).await.unwrap());
         assert!(!store.is_done(&key("paper", ids[1])).await.unwrap());
         assert!(store.is_done(&key("paper", ids[4])).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_ttl_too_long_to_count_in_milliseconds_keeps_ids() {
+        let store = MemoryDedupStore::new(100, Duration::MAX);
+        let id = Uuid::now_v7();
+        store.mark_done(&key("paper", id)).await.unwrap();
+        store
+            .mark_done(&key("paper", Uuid::now_v7()))
+            .await
+            .unwrap();
+        assert!(store.is_done(&key("paper", id)).await.unwrap());
+        assert_eq!(store.len(), 2);
     }
 
     #[tokio::test]

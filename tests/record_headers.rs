@@ -1,0 +1,120 @@
+//! Headers any producer can write, read by the consumer without trouble: a header name that is
+//! not UTF-8 (rdkafka's own header reader panics on one) is read lossily, on the handler's path
+//! and on the dead-letter path, and the partition keeps going.
+
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::message::{Headers as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Message};
+use serde::{Deserialize, Serialize};
+use stream_core::consumer::MessageConsumer;
+use stream_core::handler::{HandlerError, Incoming};
+use stream_core::reliability::dlq::dlq_topic;
+use stream_core::{Event, EventEnvelope, codec, testing};
+
+/// The headers a handler saw, as owned pairs.
+type Headers = Vec<(String, Vec<u8>)>;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Tick {
+    seq: u64,
+}
+
+impl Event for Tick {
+    const EVENT_TYPE: &'static str = "market_tick";
+}
+
+/// Headers with one named `tr\xffce` (not UTF-8), which rdkafka's `OwnedHeaders::insert` cannot
+/// write: added through librdkafka's C API.
+fn odd_headers() -> OwnedHeaders {
+    let headers = OwnedHeaders::new_with_capacity(1);
+    let name = b"tr\xffce";
+    let value = b"x";
+    // rdkafka's `BorrowedHeaders` is the native list pointer itself.
+    let list = headers.as_borrowed() as *const _ as *mut rdkafka::bindings::rd_kafka_headers_t;
+    // SAFETY: `list` is the live header list owned by `headers`; name and value are copied.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_header_add(
+            list,
+            name.as_ptr().cast(),
+            name.len() as isize,
+            value.as_ptr().cast::<c_void>(),
+            value.len() as isize,
+        )
+    };
+    assert_eq!(
+        err,
+        rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    );
+    headers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_name_that_is_not_utf8_is_read_lossily_everywhere() {
+    let topic = testing::unique_topic("paper", "headers", "ticks");
+    testing::create_topic(&topic, 1).await;
+    let raw: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", testing::bootstrap_servers())
+        .create()
+        .unwrap();
+    let env = EventEnvelope::new(
+        stream_core::Broker::new("paper").unwrap(),
+        "headers-test",
+        Tick { seq: 1 },
+    );
+    let good = codec::encode(&env).unwrap();
+    for value in [&good[..], b"not an envelope"] {
+        let record = FutureRecord::to(&topic)
+            .key("k")
+            .payload(value)
+            .headers(odd_headers());
+        raw.send(record, Duration::from_secs(10)).await.unwrap();
+    }
+
+    let seen: Arc<Mutex<Headers>> = Arc::default();
+    let group = testing::unique_name("headers");
+    let consumer = MessageConsumer::new(&testing::kafka_config(), &[&topic], &group)
+        .unwrap()
+        .service("headers-test");
+    let stats = consumer.stats();
+    let stop = consumer.shutdown_handle();
+    let s = Arc::clone(&seen);
+    let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+        let seen = Arc::clone(&s);
+        async move {
+            assert_eq!(msg.typed::<Tick>()?.data.seq, 1);
+            seen.lock().unwrap().extend(msg.record.headers().to_vec());
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    testing::wait_until(Duration::from_secs(60), "both records finished", || {
+        let s = stats.snapshot();
+        async move { s.handled + s.dead_lettered >= 2 }
+    })
+    .await;
+    stop.shutdown();
+    let report = run.await.unwrap().unwrap();
+
+    let lossy = "tr\u{FFFD}ce".to_owned();
+    assert_eq!(*seen.lock().unwrap(), [(lossy.clone(), b"x".to_vec())]);
+    assert_eq!((report.stats.handled, report.stats.dead_lettered), (1, 1));
+    // The undecodable record's dead letter carries its headers, the odd name read lossily.
+    let dead = testing::read_all(&dlq_topic(&topic)).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].payload(), Some(&b"not an envelope"[..]));
+    let headers = dead[0].headers().expect("headers");
+    let odd = headers
+        .iter()
+        .find(|h| h.key == lossy)
+        .expect("the odd header");
+    assert_eq!(odd.value, Some(&b"x"[..]));
+    let committed = testing::committed_offsets(&group, &topic).await;
+    assert_eq!(
+        committed.get(&0).copied().flatten(),
+        Some(2),
+        "both committed"
+    );
+}
