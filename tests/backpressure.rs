@@ -122,3 +122,81 @@ async fn a_slow_partition_is_paused_and_resumed_and_nothing_is_lost_or_repeated(
     assert_eq!(total as u64, PER_PARTITION * 2, "everything committed");
     let _ = producer.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A partition paused for backpressure, revoked, then assigned again is consumed to the end: its
+/// overflow is dropped with the revoke (uncommitted, so fetched again) and nothing may keep it
+/// paused. Eager `range` assignment revokes everything on every rebalance, so consumer A loses its
+/// paused partition when B joins and gets it back, at the latest, when B leaves. (The consumer
+/// also resumes every partition it is assigned, in case librdkafka kept an application pause
+/// across the revoke; this test passes with or without that call on librdkafka 2.12.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_partition_revoked_and_assigned_again_is_resumed() {
+    let topic = testing::unique_topic("paper", "backpressure", "regained");
+    testing::create_topic(&topic, 2).await;
+    let config = testing::kafka_config().set("partition.assignment.strategy", "range");
+    let producer = MessageProducer::new(&config, "backpressure-test").unwrap();
+    let mut pending = Vec::new();
+    for seq in 0..PER_PARTITION * 2 {
+        let key = if seq % 2 == 0 { "k0" } else { "k3" };
+        pending.push(producer.enqueue(&topic, key, &Tick { seq }).await.unwrap());
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+    let group = testing::unique_name("regained");
+    let options = ConsumerOptions {
+        partition_queue: 4,
+        ..ConsumerOptions::default()
+    };
+    let start = |slow_ms: u64, everywhere: bool| {
+        let consumer = MessageConsumer::new(&config, &[&topic], &group)
+            .unwrap()
+            .options(options.clone())
+            .service("backpressure-test")
+            .producer(producer.clone());
+        let (stats, stop) = (consumer.stats(), consumer.shutdown_handle());
+        let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| async move {
+            msg.typed::<Tick>()?;
+            if everywhere || (msg.record.partition == 0 && msg.record.offset < 30) {
+                tokio::time::sleep(Duration::from_millis(slow_ms)).await;
+            }
+            Ok::<(), HandlerError>(())
+        }));
+        (stats, stop, run)
+    };
+    // A is slow on partition 0 until it pauses it.
+    let (a_stats, a_stop, a_run) = start(60, false);
+    let a_rebalances = Arc::clone(&a_stats);
+    testing::wait_until(Duration::from_secs(60), "A paused partition 0", || {
+        let s = a_stats.snapshot();
+        async move { s.paused >= 1 }
+    })
+    .await;
+    // B joins (everything is revoked from A and split), works slowly for a while, and leaves.
+    let (_b_stats, b_stop, b_run) = start(100, true);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    b_stop.shutdown();
+    b_run.await.unwrap().unwrap();
+    // A was assigned three times: alone, beside B, alone again.
+    testing::wait_until(Duration::from_secs(30), "A reassigned after B left", || {
+        let n = a_rebalances
+            .rebalances
+            .load(std::sync::atomic::Ordering::Relaxed);
+        async move { n >= 3 }
+    })
+    .await;
+    // A must finish both partitions: everything committed.
+    testing::wait_until(Duration::from_secs(90), "all committed", || {
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            let committed = testing::committed_offsets(&group, &topic).await;
+            committed.values().map(|o| o.unwrap_or(0)).sum::<i64>() as u64 == PER_PARTITION * 2
+        }
+    })
+    .await;
+    a_stop.shutdown();
+    let report = a_run.await.unwrap().unwrap();
+    assert!(report.unfinished.is_empty(), "{:?}", report.unfinished);
+    assert!(report.stats.paused >= 1, "{:?}", report.stats);
+    let _ = producer.shutdown(Duration::from_secs(5)).await;
+}
