@@ -25,22 +25,27 @@ impl Event for Tick {
     const EVENT_TYPE: &'static str = "market_tick";
 }
 
+/// `PER_PARTITION` ticks on each of two partitions, acknowledged. One key per partition
+/// (murmur2 puts "k0" and "k3" on different ones of two; the first test checks that rather than
+/// trusting it).
+async fn publish_ticks(producer: &MessageProducer, topic: &str) {
+    let mut pending = Vec::new();
+    for seq in 0..PER_PARTITION * 2 {
+        let key = if seq % 2 == 0 { "k0" } else { "k3" };
+        pending.push(producer.enqueue(topic, key, &Tick { seq }).await.unwrap());
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_partition_is_paused_and_resumed_and_nothing_is_lost_or_repeated() {
     let topic = testing::unique_topic("paper", "backpressure", "ticks");
     testing::create_topic(&topic, 2).await;
     let config = testing::kafka_config();
     let producer = MessageProducer::new(&config, "backpressure-test").unwrap();
-    // One key per partition (murmur2: "k0" and "k3" land on different ones of two partitions;
-    // the test checks that below rather than trusting it).
-    let mut pending = Vec::new();
-    for seq in 0..PER_PARTITION * 2 {
-        let key = if seq % 2 == 0 { "k0" } else { "k3" };
-        pending.push(producer.enqueue(&topic, key, &Tick { seq }).await.unwrap());
-    }
-    for p in pending {
-        p.await.unwrap();
-    }
+    publish_ticks(&producer, &topic).await;
 
     let handled: Arc<Mutex<Vec<(i32, u64)>>> = Arc::default();
     let group = testing::unique_name("backpressure");
@@ -135,14 +140,7 @@ async fn a_paused_partition_revoked_and_assigned_again_is_resumed() {
     testing::create_topic(&topic, 2).await;
     let config = testing::kafka_config().set("partition.assignment.strategy", "range");
     let producer = MessageProducer::new(&config, "backpressure-test").unwrap();
-    let mut pending = Vec::new();
-    for seq in 0..PER_PARTITION * 2 {
-        let key = if seq % 2 == 0 { "k0" } else { "k3" };
-        pending.push(producer.enqueue(&topic, key, &Tick { seq }).await.unwrap());
-    }
-    for p in pending {
-        p.await.unwrap();
-    }
+    publish_ticks(&producer, &topic).await;
     let group = testing::unique_name("regained");
     let options = ConsumerOptions {
         partition_queue: 4,

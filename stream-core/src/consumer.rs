@@ -1072,7 +1072,6 @@ async fn settle(
             tracing::warn!(broker = %incoming.record.broker, offset = incoming.record.offset, %error, "a record the handler published was not delivered; dead-lettering");
             dead_letter(
                 &incoming.record,
-                Some(incoming.value()),
                 format!("a record the handler published was not delivered: {error}"),
                 error.kind(),
                 attempts,
@@ -1114,7 +1113,6 @@ async fn process(
             return finished(
                 dead_letter(
                     &meta,
-                    meta.value(),
                     error.to_string(),
                     ErrorKind::Decode,
                     0,
@@ -1208,7 +1206,6 @@ async fn process(
         return finished(
             dead_letter(
                 &incoming.record,
-                Some(incoming.value()),
                 error.to_string(),
                 error.kind(),
                 attempts,
@@ -1257,12 +1254,11 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Writes a dead letter, retrying until the broker acknowledges it or the partition stops.
+/// Writes a dead letter (the record as received: key, value, headers), retrying until the broker
+/// acknowledges it or the partition stops.
 /// True when written (or dead-lettering is off and the message is skipped).
-#[allow(clippy::too_many_arguments)]
 async fn dead_letter(
     meta: &RecordMeta,
-    value: Option<&[u8]>,
     error: String,
     kind: ErrorKind,
     attempts: u32,
@@ -1279,7 +1275,7 @@ async fn dead_letter(
         partition: meta.partition,
         offset: meta.offset,
         key: meta.key(),
-        value,
+        value: meta.value(),
         headers: &meta.headers().to_vec(),
         error,
         kind,
