@@ -24,9 +24,11 @@
 //!    decode, check, encode a new envelope, produce, and store an
 //!    input's offset only once its output is acknowledged (deliveries awaited in order, async
 //!    commit every 500 ms): at-least-once on both sides.
-//! 4. `latency`: a streamkit consumer fed at a fixed rate by a producer with `linger.ms=1`; the
-//!    handler measures now minus the envelope's timestamp. A raw consumer on the same records and
-//!    the producer's enqueue-to-acknowledgement times are printed beside it, as references.
+//! 4. `latency`: messages at a fixed rate, every other one from a streamkit `MessageProducer` and
+//!    the others from a raw `FutureProducer` (both `linger.ms=1`); a streamkit consumer and a raw
+//!    consumer read them all and measure now minus the envelope's timestamp. Reported: streamkit
+//!    producer to streamkit consumer, raw to raw as the reference, and each producer's
+//!    send-to-acknowledgement times.
 //!
 //! Throughput is measured from the first message reaching user code to the last one finished
 //! (group joins are outside it). CPU is this process's user+system time from
@@ -852,19 +854,28 @@ async fn pipeline_raw(servers: &str, input: &str, output: &str, n: usize) -> (Fi
 // ---------------------------------------------------------------------------------------------
 // 4. latency
 
+/// The `source` of the envelopes the raw producer sends in the latency scenario; the consumers
+/// tell the two producers' records apart by it.
+const RAW_TICKER: &str = "bench-raw-ticker";
+
+/// Latency samples in arrival order: whether the raw producer sent the record, and microseconds
+/// from the envelope's timestamp to the handler.
 #[derive(Clone)]
 struct Latencies {
-    micros: Arc<Mutex<Vec<i64>>>,
+    micros: Arc<Mutex<Vec<(bool, i64)>>>,
 }
 
 async fn stamp(
-    Envelope(signal): Envelope<TradingSignal>,
+    Envelope(env): Envelope<TradingSignal>,
     State(l): State<Latencies>,
 ) -> Result<(), HandlerError> {
-    let micros = (Utc::now() - signal.timestamp)
+    let micros = (Utc::now() - env.timestamp)
         .num_microseconds()
         .unwrap_or(i64::MAX);
-    l.micros.lock().expect("latencies").push(micros);
+    l.micros
+        .lock()
+        .expect("latencies")
+        .push((env.source == RAW_TICKER, micros));
     Ok(())
 }
 
@@ -878,9 +889,15 @@ struct Percentiles {
 }
 
 impl Percentiles {
-    /// Over `micros` in arrival order, leaving out the first `warm_up`.
-    fn of(micros: &[i64], warm_up: usize) -> Self {
-        let mut v = micros[warm_up.min(micros.len())..].to_vec();
+    /// Over the samples in arrival order whose raw flag is `raw`, leaving out the first `warm_up`
+    /// samples of either kind.
+    fn of(samples: &[(bool, i64)], warm_up: usize, raw: bool) -> Self {
+        let mut v: Vec<i64> = samples[warm_up.min(samples.len())..]
+            .iter()
+            .filter(|(r, _)| *r == raw)
+            .map(|(_, m)| *m)
+            .collect();
+        assert!(!v.is_empty(), "no latency samples after the warm-up");
         v.sort_unstable();
         let pct = |q: f64| {
             let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
@@ -897,7 +914,7 @@ impl Percentiles {
 
 /// A raw `BaseConsumer` measuring the same latency on the same records, as a reference: what the
 /// broker, librdkafka and this machine give without streamkit in the way.
-fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> Vec<i64> {
+fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> Vec<(bool, i64)> {
     let consumer: BaseConsumer =
         raw_consumer_config(servers, &testing::unique_name("bench-raw-lat"))
             .create()
@@ -924,11 +941,12 @@ fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> 
         };
         let env: PlainEnvelope<TradingSignal> =
             serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
-        micros.push(
+        micros.push((
+            env.source == RAW_TICKER,
             (Utc::now() - env.timestamp)
                 .num_microseconds()
                 .unwrap_or(i64::MAX),
-        );
+        ));
         consumer
             .store_offset_from_message(&msg)
             .expect("store offset");
@@ -936,15 +954,29 @@ fn raw_latency(servers: &str, topic: &str, total: usize, ready: &AtomicBool) -> 
     micros
 }
 
-/// The latency of a streamkit consumer; alongside, on the same records, that of a raw consumer;
-/// and the producer's send-to-acknowledgement time.
+/// End-to-end latencies at `rate` messages/s in all, every other message sent by a streamkit
+/// `MessageProducer` and the others by a raw `FutureProducer` (same settings, `linger.ms=1`).
+#[derive(Debug, Clone, Copy)]
+struct LatencyFigures {
+    /// streamkit producer to streamkit consumer: the `bench latency` line.
+    streamkit: Percentiles,
+    /// raw producer to raw consumer, on the same broker at the same time: the reference.
+    raw: Percentiles,
+    /// Enqueue to acknowledgement, streamkit's producer.
+    streamkit_ack: Percentiles,
+    /// Send to acknowledgement, the raw producer.
+    raw_ack: Percentiles,
+}
+
+/// Runs the latency scenario: both consumers read every record of both producers; each record is
+/// counted for the pair it belongs to (by its `source`).
 async fn latency(
     kafka: &KafkaConfig,
     servers: &str,
     topic: &str,
     rate: u64,
     seconds: u64,
-) -> (Percentiles, Percentiles, Percentiles) {
+) -> LatencyFigures {
     let latencies = Latencies {
         micros: Arc::default(),
     };
@@ -966,6 +998,7 @@ async fn latency(
     let producer = MessageProducer::new(&kafka.clone().set("linger.ms", "1"), "bench-ticker")
         .expect("producer");
     producer.start().await.expect("start");
+    let raw_producer = raw_producer(servers, &[("linger.ms", "1")]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while stats.assigned_partitions.load(Ordering::Relaxed) < PARTITIONS as u64
         || !raw_ready.load(Ordering::Relaxed)
@@ -984,14 +1017,41 @@ async fn latency(
         let due = start + Duration::from_nanos(i as u64 * 1_000_000_000 / rate);
         tokio::time::sleep_until(due).await;
         let sent = Instant::now();
-        let pending = producer
-            .enqueue(topic, &keys[i % KEYS], &signal(i))
-            .await
-            .expect("enqueue");
-        acks.push(tokio::spawn(async move {
-            pending.await.expect("delivery");
-            sent.elapsed().as_micros() as i64
-        }));
+        let key = keys[i % KEYS].as_str();
+        if i % 2 == 0 {
+            let pending = producer
+                .enqueue(topic, key, &signal(i))
+                .await
+                .expect("enqueue");
+            acks.push(tokio::spawn(async move {
+                pending.await.expect("delivery");
+                (false, sent.elapsed().as_micros() as i64)
+            }));
+        } else {
+            let id = Uuid::now_v7();
+            let env = PlainEnvelope {
+                id,
+                correlation_id: id,
+                causation_id: None,
+                broker: "paper".to_owned(),
+                event_type: TradingSignal::EVENT_TYPE.to_owned(),
+                source: RAW_TICKER.to_owned(),
+                timestamp: Utc::now().trunc_subsecs(6),
+                version: 1,
+                data: signal(i),
+            };
+            let bytes = serde_json::to_vec(&env).expect("encode");
+            let headers = raw_headers(&env.id, &env.correlation_id, None, &env.event_type);
+            let record = FutureRecord::to(topic)
+                .key(key)
+                .payload(&bytes[..])
+                .headers(headers);
+            let delivery = raw_send(&raw_producer, record).await;
+            acks.push(tokio::spawn(async move {
+                await_raw(delivery).await;
+                (true, sent.elapsed().as_micros() as i64)
+            }));
+        }
     }
     let mut ack_micros = Vec::with_capacity(total);
     for a in acks {
@@ -1010,12 +1070,13 @@ async fn latency(
         .expect("join");
     // The first second is warm-up (connections, first fetches); arrival order, not send order.
     let warm_up = rate as usize;
-    let sk = Percentiles::of(&latencies.micros.lock().expect("latencies"), warm_up);
-    (
-        sk,
-        Percentiles::of(&raw, warm_up),
-        Percentiles::of(&ack_micros, warm_up),
-    )
+    let sk = latencies.micros.lock().expect("latencies");
+    LatencyFigures {
+        streamkit: Percentiles::of(&sk, warm_up, false),
+        raw: Percentiles::of(&raw, warm_up, true),
+        streamkit_ack: Percentiles::of(&ack_micros, warm_up, false),
+        raw_ack: Percentiles::of(&ack_micros, warm_up, true),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1163,7 +1224,7 @@ async fn run(args: Args, servers: String) {
         }
     }
     let lat = if want("latency") {
-        let (sk, raw, ack) = latency(
+        let f = latency(
             &kafka,
             &servers,
             &latency_topic,
@@ -1171,17 +1232,22 @@ async fn run(args: Args, servers: String) {
             args.latency_seconds,
         )
         .await;
+        eprintln!(
+            "latency at {} msg/s for {} s, every other message from each producer:",
+            args.rate, args.latency_seconds
+        );
         for (who, l) in [
-            ("streamkit", sk),
-            ("raw reference", raw),
-            ("producer ack", ack),
+            ("streamkit -> streamkit", f.streamkit),
+            ("raw -> raw", f.raw),
+            ("ack, streamkit producer", f.streamkit_ack),
+            ("ack, raw producer", f.raw_ack),
         ] {
             eprintln!(
-                "latency {who:<13} at {} msg/s for {} s: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms ({} samples after 1 s warm-up)",
-                args.rate, args.latency_seconds, l.p50, l.p99, l.p999, l.samples
+                "latency {who:<23} p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms ({} samples after 1 s warm-up)",
+                l.p50, l.p99, l.p999, l.samples
             );
         }
-        Some(sk)
+        Some(f)
     } else {
         None
     };
@@ -1212,10 +1278,11 @@ async fn run(args: Args, servers: String) {
     line("produce", &produce);
     line("consume", &consume);
     line("pipeline", &pipeline);
-    if let Some(l) = lat {
+    if let Some(f) = lat {
+        let (l, r) = (f.streamkit, f.raw);
         println!(
-            "bench latency p50_ms={:.3} p99_ms={:.3} p999_ms={:.3}",
-            l.p50, l.p99, l.p999
+            "bench latency p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} raw_p50_ms={:.3} raw_p99_ms={:.3} raw_p999_ms={:.3}",
+            l.p50, l.p99, l.p999, r.p50, r.p99, r.p999
         );
     }
 }
