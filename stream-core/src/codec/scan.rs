@@ -375,7 +375,11 @@ mod tests {
             let text = format!("{}{tail}", &text[..text.len() - 1]);
             let fast = agree::<Payload>(&text);
             assert_eq!(fast.is_some(), tail != "}}", "{text}");
-            assert_eq!(super::canonical::<Payload>(&text).is_some(), straight_line, "{text}");
+            assert_eq!(
+                super::canonical::<Payload>(&text).is_some(),
+                straight_line,
+                "{text}"
+            );
         }
         for version in ["7", "12", "0"] {
             let text = text.replace(r#""version":1"#, &format!(r#""version":{version}"#));
