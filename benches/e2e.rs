@@ -34,6 +34,7 @@
 //! (group joins are outside it). CPU is this process's user+system time from
 //! `getrusage(RUSAGE_SELF)` (the `libc` crate) over the same interval; the broker's CPU is not in
 //! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
+//! Each round's line also gives minor page faults per thousand messages, from the same call.
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
 
@@ -199,21 +200,25 @@ struct Sample {
     cpu: Duration,
     /// The system (kernel) part of it.
     sys: Duration,
+    /// Minor page faults of this process so far (memory touched for the first time).
+    faults: u64,
 }
 
 impl Sample {
     fn now() -> Self {
-        let (user, sys) = process_cpu();
+        let (user, sys, faults) = process_cpu();
         Self {
             at: Instant::now(),
             cpu: user + sys,
             sys,
+            faults,
         }
     }
 }
 
-/// User and system CPU time of this process (every thread), from `getrusage(RUSAGE_SELF)`.
-fn process_cpu() -> (Duration, Duration) {
+/// User and system CPU time of this process (every thread) and its minor page faults, from
+/// `getrusage(RUSAGE_SELF)`.
+fn process_cpu() -> (Duration, Duration, u64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a `rusage` into the pointer it is given; RUSAGE_SELF is valid.
     let usage = unsafe {
@@ -221,7 +226,11 @@ fn process_cpu() -> (Duration, Duration) {
         usage.assume_init()
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    (tv(usage.ru_utime), tv(usage.ru_stime))
+    (
+        tv(usage.ru_utime),
+        tv(usage.ru_stime),
+        usage.ru_minflt.max(0) as u64,
+    )
 }
 
 /// CPU time of another process (the broker), from `/proc/<pid>/stat` (utime + stime).
@@ -250,6 +259,8 @@ struct Figure {
     cpu_s_per_million: f64,
     /// The kernel's part of `cpu_s_per_million` (system calls: futex wake-ups, network).
     sys_s_per_million: f64,
+    /// Minor page faults per thousand messages: how much memory was touched for the first time.
+    faults_per_thousand: f64,
     broker_cpu_s_per_million: Option<f64>,
 }
 
@@ -261,6 +272,7 @@ impl Figure {
             msgs_per_s: n as f64 / wall,
             cpu_s_per_million: per_million(b.cpu.saturating_sub(a.cpu)),
             sys_s_per_million: per_million(b.sys.saturating_sub(a.sys)),
+            faults_per_thousand: b.faults.saturating_sub(a.faults) as f64 * 1e3 / n as f64,
             broker_cpu_s_per_million: broker.map(|(x, y)| per_million(y.saturating_sub(x))),
         }
     }
@@ -1087,8 +1099,8 @@ fn show(f: &Figure) -> String {
         .map(|b| format!(", broker {b:.1} cpu-s/M"))
         .unwrap_or_default();
     format!(
-        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys){broker}",
-        f.msgs_per_s, f.cpu_s_per_million, f.sys_s_per_million
+        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys, {:.0} faults/k){broker}",
+        f.msgs_per_s, f.cpu_s_per_million, f.sys_s_per_million, f.faults_per_thousand
     )
 }
 
