@@ -116,6 +116,23 @@ struct PlainEnvelope<T> {
     data: T,
 }
 
+/// A new trading-signal envelope as the raw side builds it: a new UUIDv7 (its own correlation),
+/// now to the microsecond, no cause.
+fn raw_envelope<T>(source: &str, data: T) -> PlainEnvelope<T> {
+    let id = Uuid::now_v7();
+    PlainEnvelope {
+        id,
+        correlation_id: id,
+        causation_id: None,
+        broker: "paper".to_owned(),
+        event_type: TradingSignal::EVENT_TYPE.to_owned(),
+        source: source.to_owned(),
+        timestamp: Utc::now().trunc_subsecs(6),
+        version: 1,
+        data,
+    }
+}
+
 fn version_one() -> u32 {
     1
 }
@@ -602,18 +619,7 @@ async fn produce_raw(servers: &str, topic: &str, n: usize) -> Figure {
     let start = Sample::now();
     let mut pending = Vec::with_capacity(n);
     for (i, s) in signals.iter().enumerate() {
-        let id = Uuid::now_v7();
-        let env = PlainEnvelope {
-            id,
-            correlation_id: id,
-            causation_id: None,
-            broker: "paper".to_owned(),
-            event_type: TradingSignal::EVENT_TYPE.to_owned(),
-            source: "bench-producer".to_owned(),
-            timestamp: Utc::now().trunc_subsecs(6),
-            version: 1,
-            data: s,
-        };
+        let env = raw_envelope("bench-producer", s);
         let bytes = serde_json::to_vec(&env).expect("encode");
         let headers = raw_headers(&env.id, &env.correlation_id, None, &env.event_type);
         let record = FutureRecord::to(topic)
@@ -1040,18 +1046,7 @@ async fn latency(
                 (false, sent.elapsed().as_micros() as i64)
             }));
         } else {
-            let id = Uuid::now_v7();
-            let env = PlainEnvelope {
-                id,
-                correlation_id: id,
-                causation_id: None,
-                broker: "paper".to_owned(),
-                event_type: TradingSignal::EVENT_TYPE.to_owned(),
-                source: RAW_TICKER.to_owned(),
-                timestamp: Utc::now().trunc_subsecs(6),
-                version: 1,
-                data: signal(i),
-            };
+            let env = raw_envelope(RAW_TICKER, signal(i));
             let bytes = serde_json::to_vec(&env).expect("encode");
             let headers = raw_headers(&env.id, &env.correlation_id, None, &env.event_type);
             let record = FutureRecord::to(topic)
