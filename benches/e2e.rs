@@ -1100,6 +1100,14 @@ fn show(f: &Figure) -> String {
 }
 
 fn main() {
+    // `RUST_LOG=stream_core=info` shows what the consumers did (pauses, rebalances, their
+    // counters when they stop): for looking into a figure, not for measuring it.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args = parse_args();
     let servers = bootstrap();
     check_broker(&servers);
