@@ -810,10 +810,8 @@ fn dispatch(
         Some((t, b)) => (Arc::clone(t), b.clone()),
         None => {
             let t: Arc<str> = Arc::from(topic_name);
-            let b = match Broker::new(t.split('.').next().unwrap_or_default()) {
-                Ok(b) => b,
-                Err(_) => Broker::new("unknown").expect("valid broker"),
-            };
+            let b = crate::topic::broker_of(&t)
+                .unwrap_or_else(|_| Broker::new("unknown").expect("valid broker"));
             topics.insert(topic_name.to_owned(), (Arc::clone(&t), b.clone()));
             (t, b)
         }

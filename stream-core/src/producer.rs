@@ -522,7 +522,7 @@ impl MessageProducer {
         }
         let broker = match broker {
             Some(b) => b,
-            None => broker_of(topic)?,
+            None => crate::topic::broker_of(topic)?,
         };
         let builder = EventEnvelope::builder(event_type, data)
             .broker(broker)
@@ -668,11 +668,6 @@ impl MessageProducer {
         }
         ShutdownReport { undelivered }
     }
-}
-
-/// The topic's broker namespace (its first segment).
-fn broker_of(topic: &str) -> Result<Broker, stream_topics::TopicError> {
-    crate::topic::broker_named(topic.split('.').next().unwrap_or_default())
 }
 
 /// The envelope fields copied into record headers.

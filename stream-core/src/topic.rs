@@ -33,6 +33,19 @@ pub use stream_topics::{
     Broker, Catalog, CatalogError, Topic, TopicError, TopicErrorKind, TopicPattern, TopicSpec,
 };
 
+/// The broker namespace of a topic name: its first segment (`paper` for `paper.signals.raw`),
+/// through [`broker_named`]. The producer and the consumer both read a topic's broker this way.
+///
+/// ```
+/// let b = stream_core::topic::broker_of("zerodha.orders.filled")?;
+/// assert_eq!(b.as_str(), "zerodha");
+/// assert!(stream_core::topic::broker_of("").is_err());
+/// # Ok::<(), stream_core::topic::TopicError>(())
+/// ```
+pub fn broker_of(topic: &str) -> Result<Broker, TopicError> {
+    broker_named(topic.split('.').next().unwrap_or_default())
+}
+
 /// The [`Broker`] named `name`, shared with the last one made on this thread when it has the
 /// same name: consecutive records nearly always carry the same broker, so decoding an envelope
 /// or publishing to a topic costs a name comparison and a reference count, not a check and a
