@@ -34,7 +34,8 @@
 //! (group joins are outside it). CPU is this process's user+system time from
 //! `getrusage(RUSAGE_SELF)` (the `libc` crate) over the same interval; the broker's CPU is not in
 //! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
-//! Each round's line also gives minor page faults per thousand messages, from the same call.
+//! Each round's line also gives minor page faults and voluntary context switches per thousand
+//! messages, from the same call.
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
 
@@ -219,23 +220,27 @@ struct Sample {
     sys: Duration,
     /// Minor page faults of this process so far (memory touched for the first time).
     faults: u64,
+    /// Voluntary context switches of this process so far: a thread blocking (waiting for work,
+    /// a lock, the network) and giving up its core.
+    switches: u64,
 }
 
 impl Sample {
     fn now() -> Self {
-        let (user, sys, faults) = process_cpu();
+        let (user, sys, faults, switches) = process_cpu();
         Self {
             at: Instant::now(),
             cpu: user + sys,
             sys,
             faults,
+            switches,
         }
     }
 }
 
-/// User and system CPU time of this process (every thread) and its minor page faults, from
-/// `getrusage(RUSAGE_SELF)`.
-fn process_cpu() -> (Duration, Duration, u64) {
+/// User and system CPU time of this process (every thread), its minor page faults and its
+/// voluntary context switches, from `getrusage(RUSAGE_SELF)`.
+fn process_cpu() -> (Duration, Duration, u64, u64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a `rusage` into the pointer it is given; RUSAGE_SELF is valid.
     let usage = unsafe {
@@ -247,6 +252,7 @@ fn process_cpu() -> (Duration, Duration, u64) {
         tv(usage.ru_utime),
         tv(usage.ru_stime),
         usage.ru_minflt.max(0) as u64,
+        usage.ru_nvcsw.max(0) as u64,
     )
 }
 
@@ -278,6 +284,9 @@ struct Figure {
     sys_s_per_million: f64,
     /// Minor page faults per thousand messages: how much memory was touched for the first time.
     faults_per_thousand: f64,
+    /// Voluntary context switches per thousand messages: how often a thread of this process
+    /// blocked, which is most of what handing work between threads costs.
+    switches_per_thousand: f64,
     broker_cpu_s_per_million: Option<f64>,
 }
 
@@ -290,6 +299,7 @@ impl Figure {
             cpu_s_per_million: per_million(b.cpu.saturating_sub(a.cpu)),
             sys_s_per_million: per_million(b.sys.saturating_sub(a.sys)),
             faults_per_thousand: b.faults.saturating_sub(a.faults) as f64 * 1e3 / n as f64,
+            switches_per_thousand: b.switches.saturating_sub(a.switches) as f64 * 1e3 / n as f64,
             broker_cpu_s_per_million: broker.map(|(x, y)| per_million(y.saturating_sub(x))),
         }
     }
@@ -1094,8 +1104,12 @@ fn show(f: &Figure) -> String {
         .map(|b| format!(", broker {b:.1} cpu-s/M"))
         .unwrap_or_default();
     format!(
-        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys, {:.0} faults/k){broker}",
-        f.msgs_per_s, f.cpu_s_per_million, f.sys_s_per_million, f.faults_per_thousand
+        "{:>7.0} msg/s, {:>5.1} cpu-s/M ({:.1} sys, {:.0} faults/k, {:.0} switches/k){broker}",
+        f.msgs_per_s,
+        f.cpu_s_per_million,
+        f.sys_s_per_million,
+        f.faults_per_thousand,
+        f.switches_per_thousand
     )
 }
 
