@@ -17,6 +17,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -245,6 +246,9 @@ pub struct Context {
     producer: Option<CausalProducer>,
 }
 
+// The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
+// keeps two copies of its arguments in its state (see `MessageProducer::enqueue_with`).
+#[allow(clippy::manual_async_fn)]
 impl Context {
     /// The topic the message came from.
     pub fn topic(&self) -> &str {
@@ -315,9 +319,16 @@ impl Context {
     /// The handler waits a broker round trip (plus `linger.ms`) per send, and a partition's
     /// messages are handled one after another: a partition that publishes this way moves at one
     /// message per round trip. [`Context::publish`] does not wait.
-    pub async fn send<T: Event>(&self, topic: &str, data: &T) -> Result<Uuid, HandlerError> {
+    ///
+    /// These sends return futures rather than being `async fn`s so that the handler's own future,
+    /// which holds one and is allocated per message, stays small (see
+    /// [`MessageProducer::enqueue_with`](crate::producer::MessageProducer::enqueue_with)).
+    pub fn send<T: Event>(
+        &self,
+        topic: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<Uuid, HandlerError>> {
         self.send_keyed(topic, self.key().unwrap_or_default(), data)
-            .await
     }
 
     /// Publishes `data` caused by this event, keyed by this message's key, without waiting for
@@ -346,26 +357,31 @@ impl Context {
     ///     Ok(())
     /// }
     /// ```
-    pub async fn publish<T: Event>(&self, topic: &str, data: &T) -> Result<Uuid, HandlerError> {
+    pub fn publish<T: Event>(
+        &self,
+        topic: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<Uuid, HandlerError>> {
         self.publish_keyed(topic, self.key().unwrap_or_default(), data)
-            .await
     }
 
     /// Like [`Context::publish`] with an explicit partition key.
-    pub async fn publish_keyed<T: Event>(
+    pub fn publish_keyed<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<Uuid, HandlerError> {
-        let delivery = self
-            .require_producer()?
-            .enqueue(topic, key, data)
-            .await
-            .map_err(handler_error)?;
-        let id = delivery.id();
-        self.message.defer(delivery);
-        Ok(id)
+    ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        async move {
+            let delivery = self
+                .require_producer()?
+                .enqueue(topic, key, data)
+                .await
+                .map_err(handler_error)?;
+            let id = delivery.id();
+            self.message.defer(delivery);
+            Ok(id)
+        }
     }
 
     fn require_producer(&self) -> Result<&CausalProducer, HandlerError> {
@@ -377,16 +393,18 @@ impl Context {
     }
 
     /// Like [`Context::send`] with an explicit partition key.
-    pub async fn send_keyed<T: Event>(
+    pub fn send_keyed<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<Uuid, HandlerError> {
-        self.require_producer()?
-            .send(topic, key, data)
-            .await
-            .map_err(handler_error)
+    ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        async move {
+            self.require_producer()?
+                .send(topic, key, data)
+                .await
+                .map_err(handler_error)
+        }
     }
 }
 

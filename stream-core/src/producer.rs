@@ -347,6 +347,9 @@ fn check_idempotence(config: &KafkaConfig) -> Result<()> {
     Ok(())
 }
 
+// The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
+// keeps two copies of its arguments in its state (see `MessageProducer::enqueue_with`).
+#[allow(clippy::manual_async_fn)]
 impl MessageProducer {
     /// A producer for `service_name` with default [`ProducerOptions`].
     ///
@@ -449,56 +452,70 @@ impl MessageProducer {
     /// Sends `data` as an event of its [`Event::EVENT_TYPE`] and waits for the acknowledgement.
     ///
     /// The envelope's broker is the topic's first segment; its `source` is the service name.
-    pub async fn send<T: Event>(
+    ///
+    /// Like every send and enqueue here, this returns a future instead of being an `async fn`,
+    /// and nothing happens until it is awaited: see [`MessageProducer::enqueue_with`] for why.
+    pub fn send<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<Uuid, ProduceError> {
-        self.enqueue(topic, key, data).await?.await
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move { self.enqueue(topic, key, data).await?.await }
     }
 
     /// Sends any serializable payload with an explicit event type and broker (the topic's
     /// first segment when `broker` is `None`). A `serde_json::Value` that already is an envelope
     /// is sent as it is, never wrapped twice.
-    pub async fn send_with<T: Serialize + Any>(
+    pub fn send_with<T: Serialize + Any>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
         event_type: impl Into<EventType>,
         broker: Option<Broker>,
-    ) -> Result<Uuid, ProduceError> {
-        self.enqueue_with(topic, key, data, event_type, broker, None)
-            .await?
-            .await
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move {
+            self.enqueue_with(topic, key, data, event_type, broker, None)
+                .await?
+                .await
+        }
     }
 
     /// Sends an envelope built by hand, unchanged, and waits for the acknowledgement.
-    pub async fn send_envelope<T: Serialize>(
+    pub fn send_envelope<T: Serialize>(
         &self,
         topic: &str,
         key: &str,
         envelope: &EventEnvelope<T>,
-    ) -> Result<Uuid, ProduceError> {
-        self.enqueue_envelope(topic, key, envelope).await?.await
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move { self.enqueue_envelope(topic, key, envelope).await?.await }
     }
 
     /// Hands `data` to librdkafka and returns without waiting for the broker; await the returned
     /// [`PendingDelivery`] for the acknowledgement. While librdkafka's queue is full this waits for
     /// room, up to [`ProducerOptions::queue_deadline`].
-    pub async fn enqueue<T: Event>(
+    pub fn enqueue<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<PendingDelivery, ProduceError> {
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         self.enqueue_with(topic, key, data, T::EVENT_TYPE, None, None)
-            .await
     }
 
     /// Like [`MessageProducer::enqueue`] for any payload; see [`MessageProducer::send_with`].
-    pub async fn enqueue_with<T: Serialize + Any>(
+    ///
+    /// The sends and enqueues of this type and of [`CausalProducer`] return futures built from
+    /// `async` blocks rather than being `async fn`s, and do all their work up to the hand-over
+    /// synchronously (the envelope is built, encoded and dropped before anything is awaited):
+    /// a publishing handler's future holds one of these, and that future is allocated once per
+    /// message. An `async fn` keeps two copies of its arguments in its state, and a future
+    /// awaited inside another is stored whole in it; kept this way the handler's allocation
+    /// stays small enough for the allocator's per-thread cache (see the test
+    /// `a_publishing_handlers_future_fits_the_allocators_thread_cache`). They are still lazy:
+    /// nothing is encoded or sent until the future is first polled.
+    pub fn enqueue_with<T: Serialize + Any>(
         &self,
         topic: &str,
         key: &str,
@@ -506,7 +523,53 @@ impl MessageProducer {
         event_type: impl Into<EventType>,
         broker: Option<Broker>,
         cause: Option<Lineage>,
-    ) -> Result<PendingDelivery, ProduceError> {
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        async move {
+            // In a block of its own, so that none of it is kept in the future's state.
+            let blocked = {
+                let (payload, headers, id) =
+                    self.encode_with(topic, data, event_type, broker, cause)?;
+                match self.hand_over(topic, key, payload, headers, id)? {
+                    HandOver::Queued(delivery) => return Ok(delivery),
+                    HandOver::Blocked(blocked) => blocked,
+                }
+            };
+            self.wait_for_room(topic, key, blocked).await
+        }
+    }
+
+    /// Hands an envelope built by hand to librdkafka; see [`MessageProducer::enqueue`].
+    pub fn enqueue_envelope<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        envelope: &EventEnvelope<T>,
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        async move {
+            let blocked = {
+                let (payload, headers, id) = encode_envelope(envelope)?;
+                match self.hand_over(topic, key, payload, headers, id)? {
+                    HandOver::Queued(delivery) => return Ok(delivery),
+                    HandOver::Blocked(blocked) => blocked,
+                }
+            };
+            self.wait_for_room(topic, key, blocked).await
+        }
+    }
+
+    /// The record [`MessageProducer::enqueue_with`] sends: its bytes, headers and event id.
+    ///
+    /// Synchronous on purpose, like everything up to the hand-over: the envelope is built and
+    /// dropped here, so it is not kept in the caller's future (handlers' futures are allocated
+    /// per message, and a smaller one is a cheaper allocation and fewer bytes moved).
+    fn encode_with<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+        broker: Option<Broker>,
+        cause: Option<Lineage>,
+    ) -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError> {
         if let Some(value) = (data as &dyn Any).downcast_ref::<serde_json::Value>()
             && codec::is_envelope(value)
         {
@@ -518,7 +581,8 @@ impl MessageProducer {
                 causation_id: raw.causation_id,
                 event_type: raw.event_type.as_str(),
             };
-            return self.enqueue_bytes(topic, key, bytes.clone(), &meta).await;
+            let headers = meta.headers();
+            return Ok((bytes, headers, raw.id));
         }
         let broker = match broker {
             Some(b) => b,
@@ -531,26 +595,7 @@ impl MessageProducer {
             Some(c) => builder.lineage(c),
             None => builder,
         };
-        let envelope = builder.build();
-        self.enqueue_envelope(topic, key, &envelope).await
-    }
-
-    /// Hands an envelope built by hand to librdkafka; see [`MessageProducer::enqueue`].
-    pub async fn enqueue_envelope<T: Serialize>(
-        &self,
-        topic: &str,
-        key: &str,
-        envelope: &EventEnvelope<T>,
-    ) -> Result<PendingDelivery, ProduceError> {
-        let mut bytes = Vec::with_capacity(512);
-        codec::encode_into(envelope, &mut bytes)?;
-        let meta = Meta {
-            id: envelope.id,
-            correlation_id: envelope.correlation_id,
-            causation_id: envelope.causation_id,
-            event_type: envelope.event_type.as_str(),
-        };
-        self.enqueue_bytes(topic, key, bytes, &meta).await
+        encode_envelope(&builder.build())
     }
 
     /// A handle whose sends carry `cause`'s correlation id and set `causation_id`: what a handler
@@ -562,62 +607,96 @@ impl MessageProducer {
         }
     }
 
-    async fn enqueue_bytes(
+    /// One attempt to hand a record to librdkafka.
+    fn hand_over(
         &self,
         topic: &str,
         key: &str,
         payload: Vec<u8>,
-        meta: &Meta<'_>,
-    ) -> Result<PendingDelivery, ProduceError> {
-        let headers = meta.headers();
+        headers: OwnedHeaders,
+        id: Uuid,
+    ) -> Result<HandOver, ProduceError> {
         let limit = self.inner.max_message_bytes;
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(&payload)
+            .headers(headers);
+        match self.inner.producer.send_result(record) {
+            Ok(delivery) => Ok(HandOver::Queued(PendingDelivery {
+                state: DeliveryState::Waiting(delivery),
+                inner: Arc::clone(&self.inner),
+                id,
+                limit,
+            })),
+            // Queue full: wait for room. Unknown partition: the topic's metadata is not settled
+            // yet (just created, or growing); librdkafka refreshes it, so wait too.
+            Err((
+                KafkaError::MessageProduction(
+                    code @ (RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition),
+                ),
+                record,
+            )) => {
+                let headers = record.headers.unwrap_or_default();
+                Ok(HandOver::Blocked(Blocked {
+                    payload,
+                    headers,
+                    id,
+                    code,
+                }))
+            }
+            Err((error, _)) => Err(ProduceError::from_kafka(error, topic, payload, limit)),
+        }
+    }
+
+    /// Tries a blocked record again, backing off, until librdkafka takes it or
+    /// [`ProducerOptions::queue_deadline`] has passed.
+    ///
+    /// Boxed: waiting is rare, and its state (a timer among it) would otherwise be carried in
+    /// the future of every caller, which for a handler is allocated per message.
+    fn wait_for_room<'a>(
+        &'a self,
+        topic: &'a str,
+        key: &'a str,
+        blocked: Blocked,
+    ) -> Pin<Box<dyn Future<Output = Result<PendingDelivery, ProduceError>> + Send + 'a>> {
+        Box::pin(self.retry_blocked(topic, key, blocked))
+    }
+
+    async fn retry_blocked(
+        &self,
+        topic: &str,
+        key: &str,
+        mut blocked: Blocked,
+    ) -> Result<PendingDelivery, ProduceError> {
         let started = Instant::now();
         let mut pause = Duration::from_micros(200);
-        let mut headers = Some(headers);
         loop {
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(&payload)
-                .headers(headers.take().unwrap_or_default());
-            match self.inner.producer.send_result(record) {
-                Ok(delivery) => {
-                    return Ok(PendingDelivery {
-                        state: DeliveryState::Waiting(delivery),
-                        inner: Arc::clone(&self.inner),
-                        id: meta.id,
-                        limit,
-                    });
+            if started.elapsed() >= self.inner.queue_deadline {
+                if blocked.code == RDKafkaErrorCode::UnknownPartition {
+                    return Err(ProduceError::from_kafka(
+                        KafkaError::MessageProduction(blocked.code),
+                        topic,
+                        blocked.payload,
+                        self.inner.max_message_bytes,
+                    ));
                 }
-                // Queue full: wait for room. Unknown partition: the topic's metadata is not
-                // settled yet (just created, or growing); librdkafka refreshes it, so wait too.
-                Err((
-                    KafkaError::MessageProduction(
-                        code @ (RDKafkaErrorCode::QueueFull | RDKafkaErrorCode::UnknownPartition),
-                    ),
-                    record,
-                )) => {
-                    if started.elapsed() >= self.inner.queue_deadline {
-                        if code == RDKafkaErrorCode::UnknownPartition {
-                            return Err(ProduceError::from_kafka(
-                                KafkaError::MessageProduction(code),
-                                topic,
-                                payload,
-                                limit,
-                            ));
-                        }
-                        return Err(ProduceError::QueueFull {
-                            waited: started.elapsed(),
-                            payload,
-                        });
-                    }
-                    headers = record.headers;
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(10));
-                }
-                Err((error, _)) => {
-                    return Err(ProduceError::from_kafka(error, topic, payload, limit));
-                }
+                return Err(ProduceError::QueueFull {
+                    waited: started.elapsed(),
+                    payload: blocked.payload,
+                });
             }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(10));
+            let Blocked {
+                payload,
+                headers,
+                id,
+                ..
+            } = blocked;
+            blocked = match self.hand_over(topic, key, payload, headers, id)? {
+                HandOver::Queued(delivery) => return Ok(delivery),
+                HandOver::Blocked(again) => again,
+            };
         }
     }
 
@@ -671,6 +750,37 @@ impl MessageProducer {
 }
 
 /// The envelope fields copied into record headers.
+/// What one attempt to hand a record to librdkafka came to.
+enum HandOver {
+    /// librdkafka took it.
+    Queued(PendingDelivery),
+    /// librdkafka could not take it yet: its queue is full, or the partition is not known yet.
+    Blocked(Blocked),
+}
+
+/// A record librdkafka could not take yet, kept for the next attempt.
+struct Blocked {
+    payload: Vec<u8>,
+    headers: OwnedHeaders,
+    id: Uuid,
+    code: RDKafkaErrorCode,
+}
+
+/// An envelope's record: its bytes, its headers and its event id.
+fn encode_envelope<T: Serialize>(
+    envelope: &EventEnvelope<T>,
+) -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError> {
+    let mut bytes = Vec::with_capacity(512);
+    codec::encode_into(envelope, &mut bytes)?;
+    let meta = Meta {
+        id: envelope.id,
+        correlation_id: envelope.correlation_id,
+        causation_id: envelope.causation_id,
+        event_type: envelope.event_type.as_str(),
+    };
+    Ok((bytes, meta.headers(), envelope.id))
+}
+
 struct Meta<'a> {
     id: Uuid,
     correlation_id: Uuid,
@@ -827,6 +937,9 @@ pub struct CausalProducer {
     cause: Lineage,
 }
 
+// The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
+// keeps two copies of its arguments in its state (see `MessageProducer::enqueue_with`).
+#[allow(clippy::manual_async_fn)]
 impl CausalProducer {
     /// The lineage every send inherits.
     pub fn cause(&self) -> Lineage {
@@ -839,39 +952,40 @@ impl CausalProducer {
     }
 
     /// Sends `data` caused by the bound event and waits for the acknowledgement.
-    pub async fn send<T: Event>(
+    pub fn send<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<Uuid, ProduceError> {
-        self.enqueue(topic, key, data).await?.await
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move { self.enqueue(topic, key, data).await?.await }
     }
 
     /// Hands `data` to librdkafka, caused by the bound event; see [`MessageProducer::enqueue`].
-    pub async fn enqueue<T: Event>(
+    pub fn enqueue<T: Event>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
-    ) -> Result<PendingDelivery, ProduceError> {
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         self.producer
             .enqueue_with(topic, key, data, T::EVENT_TYPE, None, Some(self.cause))
-            .await
     }
 
     /// Sends any payload with an explicit event type, caused by the bound event.
-    pub async fn send_with<T: Serialize + Any>(
+    pub fn send_with<T: Serialize + Any>(
         &self,
         topic: &str,
         key: &str,
         data: &T,
         event_type: impl Into<EventType>,
-    ) -> Result<Uuid, ProduceError> {
-        self.producer
-            .enqueue_with(topic, key, data, event_type, None, Some(self.cause))
-            .await?
-            .await
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move {
+            self.producer
+                .enqueue_with(topic, key, data, event_type, None, Some(self.cause))
+                .await?
+                .await
+        }
     }
 }
 
@@ -909,6 +1023,51 @@ mod tests {
         let cfg = KafkaConfig::new("127.0.0.1:1").set("linger.mss", "5");
         let err = MessageProducer::new(&cfg, "svc").unwrap_err();
         assert!(err.to_string().contains("`linger.mss`"), "{err}");
+    }
+
+    /// No broker answers, so librdkafka's one-message queue stays full: the second enqueue
+    /// waits for room until its deadline, then fails with the time it waited and its record.
+    #[tokio::test]
+    async fn a_queue_that_stays_full_fails_at_the_deadline_with_the_record() {
+        let cfg = KafkaConfig::new("127.0.0.1:1").set("queue.buffering.max.messages", "1");
+        let deadline = Duration::from_millis(300);
+        let p = MessageProducer::with_options(
+            &cfg,
+            "svc",
+            ProducerOptions::default().queue_deadline(deadline),
+        )
+        .unwrap();
+        let data = serde_json::json!({"qty": 1});
+        let first = p
+            .enqueue_with(
+                "paper.orders.placed",
+                "k",
+                &data,
+                "order_placed",
+                None,
+                None,
+            )
+            .await;
+        assert!(first.is_ok(), "the first record fits");
+        let second = p
+            .enqueue_with(
+                "paper.orders.placed",
+                "k",
+                &data,
+                "order_placed",
+                None,
+                None,
+            )
+            .await;
+        match second {
+            Ok(_) => panic!("the second record cannot fit"),
+            Err(ProduceError::QueueFull { waited, payload }) => {
+                assert!(waited >= deadline, "waited {waited:?}");
+                let sent: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(sent["data"], data);
+            }
+            Err(other) => panic!("expected QueueFull, got {other:?}"),
+        }
     }
 
     #[test]
