@@ -21,7 +21,7 @@
 //! `enable.auto.commit` is always off. Delivery is at-least-once; with dedup on, handlers run
 //! effectively once.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -445,7 +445,7 @@ impl MessageConsumer {
             config = config.set_default("partition.assignment.strategy", "cooperative-sticky");
         }
         let shared = Arc::new(Shared {
-            partitions: Mutex::new(HashMap::new()),
+            partitions: Mutex::new(HashMap::default()),
             runtime: tokio::runtime::Handle::current(),
             stats: Arc::clone(&self.stats),
             shutdown_timeout: self.options.shutdown_timeout,
@@ -682,7 +682,7 @@ fn poll_loop(
     // the consumer must outlive them.
     let consumer = Arc::new(consumer);
     let mut last_commit = Instant::now();
-    let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::new();
+    let mut topics: HashMap<String, (Arc<str>, Broker)> = HashMap::default();
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
         let paused = drain_overflow(&consumer, &shared, &worker);
@@ -942,7 +942,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
     // Handled messages whose published records are still in flight, in offset order, and their
     // ids (a duplicate of one of them is skipped, as if it were already marked done).
     let (settle_tx, mut settle_rx) = mpsc::channel::<Unsettled>(ctx.options.partition_queue.max(1));
-    let unsettled = Mutex::new(std::collections::HashSet::<uuid::Uuid>::new());
+    let unsettled = Mutex::new(HashSet::<uuid::Uuid>::default());
     let unsettled = &unsettled;
     let handle = async move {
         // One dedup key per worker, its event id set per message: a partition's topic, and with
@@ -1034,7 +1034,7 @@ async fn settle(
     u: Unsettled,
     part: &PartitionShared,
     ctx: &WorkerCtx,
-    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
     key: &mut Option<DedupKey>,
 ) -> bool {
     let Unsettled {
@@ -1092,7 +1092,7 @@ async fn process(
     work: Work,
     part: &PartitionShared,
     ctx: &WorkerCtx,
-    unsettled: &Mutex<std::collections::HashSet<uuid::Uuid>>,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
     key: &mut Option<DedupKey>,
 ) -> Outcome {
     let finished = |written: bool| {

@@ -16,7 +16,7 @@
 //! dead-letter topic with the field path in its `dlq.error` header.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 

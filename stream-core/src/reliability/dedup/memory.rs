@@ -5,11 +5,15 @@
 //! at the front of that order created more than `ttl` ago. Envelope ids are UUIDv7, which carry
 //! their creation time, so the window in which a duplicate is caught is bounded by the id's own
 //! time, not by when this process saw it (an id marked out of creation order waits behind newer
-//! ones until they expire, or until capacity pushes it out). The store does not survive a
-//! restart: use [`RedisDedupStore`](super::redis::RedisDedupStore) for that.
+//! ones until they expire, or until capacity pushes it out). The map hashes with foldhash,
+//! several times cheaper than std's SipHash on a 16-byte id and seeded at random per map, so a
+//! sender cannot aim ids at one bucket without the seed, which it never sees. The store does not
+//! survive a restart: use [`RedisDedupStore`](super::redis::RedisDedupStore) for that.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+
+use foldhash::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
