@@ -668,15 +668,16 @@ pub mod timestamp {
     /// ```
     pub fn format(t: &DateTime<Utc>) -> Option<String> {
         let mut buf = [0u8; LEN];
-        let s = write(t, &mut buf)?;
-        Some(s.to_owned())
+        write(t, &mut buf)?;
+        Some(ascii(&buf).to_owned())
     }
 
     /// The canonical text in a stack buffer, or an encode error naming the timestamp.
     pub(super) fn canonical(t: &DateTime<Utc>) -> Result<Canonical, super::CodecError> {
         let mut buf = [0u8; LEN];
+        // The encoder copies the bytes: no need to see them as a `str` (a UTF-8 check).
         match write(t, &mut buf) {
-            Some(_) => Ok(Canonical(buf)),
+            Some(()) => Ok(Canonical(buf)),
             None => Err(super::CodecError::encode_message(out_of_range(t))),
         }
     }
@@ -707,7 +708,9 @@ pub mod timestamp {
             const { Cell::new(None) };
     }
 
-    fn write<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; LEN]) -> Option<&'b str> {
+    /// Writes `t`'s canonical text into `buf` (ASCII only); `None` when its year has no
+    /// four-digit form.
+    fn write(t: &DateTime<Utc>, buf: &mut [u8; LEN]) -> Option<()> {
         let t = t.naive_utc();
         let (date, of_day, nanos) = (t.date(), t.num_seconds_from_midnight(), t.nanosecond());
         // chrono keeps a leap second as nanosecond >= 1e9 within second 59.
@@ -744,8 +747,12 @@ pub mod timestamp {
         two(buf, 22, micros / 100 % 100);
         two(buf, 24, micros % 100);
         buf[26] = b'Z';
-        // Every byte written above is ASCII.
-        std::str::from_utf8(buf).ok()
+        Some(())
+    }
+
+    /// The text [`write`] wrote, as a `str`.
+    fn ascii(buf: &[u8; LEN]) -> &str {
+        std::str::from_utf8(buf).expect("write writes ASCII only")
     }
 
     /// Writes `v` (below 100) as two digits at `at`.
@@ -832,7 +839,7 @@ pub mod timestamp {
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
         let mut buf = [0u8; LEN];
         match write(t, &mut buf) {
-            Some(s) => serializer.serialize_str(s),
+            Some(()) => serializer.serialize_str(ascii(&buf)),
             None => Err(serde::ser::Error::custom(out_of_range(t))),
         }
     }
