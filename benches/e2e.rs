@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! cargo bench --bench e2e
-//! cargo bench --bench e2e -- --messages 50000 --rounds 3 --rate 2000 --latency-seconds 10
+//! cargo bench --bench e2e -- --messages 50000 --rounds 7 --rate 2000 --latency-seconds 10
 //! ```
 //!
 //! Scenarios, each round running streamkit then raw:
@@ -403,7 +403,7 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         messages: 50_000,
-        rounds: 3,
+        rounds: 7,
         rate: 2_000,
         latency_seconds: 10,
         only: None,
