@@ -15,8 +15,8 @@
 //! A payload that does not match `T` fails extraction with a decode error: the message goes to the
 //! dead-letter topic with the field path in its `dlq.error` header.
 
-use std::any::{Any, TypeId};
 use foldhash::HashMap;
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -408,10 +408,14 @@ impl Context {
     }
 }
 
-/// A send failure as a handler error: permanent when the record itself is wrong, else retryable.
+/// A send failure as a handler error: permanent when the record itself is wrong (it does not
+/// encode, its topic name is invalid, it is too large), else retryable.
 pub(crate) fn handler_error(e: ProduceError) -> HandlerError {
     match e {
-        ProduceError::Serialization(_) | ProduceError::Topic(_) => HandlerError::permanent(e),
+        ProduceError::Serialization(_)
+        | ProduceError::Topic(_)
+        | ProduceError::MessageTooLarge { .. }
+        | ProduceError::RefusedAsTooLarge { .. } => HandlerError::permanent(e),
         other => HandlerError::retryable(other),
     }
 }

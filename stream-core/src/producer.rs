@@ -62,7 +62,7 @@ pub enum ProduceError {
         /// The encoded record value.
         payload: Vec<u8>,
     },
-    /// The encoded record is larger than the producer's `message.max.bytes` (or the topic's limit).
+    /// The encoded record is larger than the producer's `message.max.bytes`.
     #[error(
         "message of {size} bytes is larger than the limit of {limit} bytes (`message.max.bytes`)"
     )]
@@ -71,6 +71,34 @@ pub enum ProduceError {
         size: usize,
         /// The producer's configured limit.
         limit: usize,
+        /// The encoded record value.
+        payload: Vec<u8>,
+    },
+    /// The broker refused the record as too large, although it is within the producer's limit:
+    /// the topic's `max.message.bytes` (or the broker's `message.max.bytes`) is lower.
+    ///
+    /// ```
+    /// use stream_core::producer::ProduceError;
+    /// let err = ProduceError::RefusedAsTooLarge {
+    ///     topic: "paper.orders.archive".into(),
+    ///     size: 2_100,
+    ///     payload: vec![],
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the broker refused a message of 2100 bytes to `paper.orders.archive` as too large \
+    ///      (the topic's `max.message.bytes` is lower than the producer's `message.max.bytes`)"
+    /// );
+    /// ```
+    #[error(
+        "the broker refused a message of {size} bytes to `{topic}` as too large (the topic's \
+         `max.message.bytes` is lower than the producer's `message.max.bytes`)"
+    )]
+    RefusedAsTooLarge {
+        /// The topic of the send.
+        topic: String,
+        /// Size of the encoded value.
+        size: usize,
         /// The encoded record value.
         payload: Vec<u8>,
     },
@@ -132,6 +160,7 @@ impl ProduceError {
         match self {
             Self::TopicNotFound { payload, .. }
             | Self::MessageTooLarge { payload, .. }
+            | Self::RefusedAsTooLarge { payload, .. }
             | Self::Timeout { payload }
             | Self::BrokerUnreachable { payload, .. }
             | Self::QueueFull { payload, .. }
@@ -145,6 +174,7 @@ impl ProduceError {
         match self {
             Self::TopicNotFound { payload, .. }
             | Self::MessageTooLarge { payload, .. }
+            | Self::RefusedAsTooLarge { payload, .. }
             | Self::Timeout { payload }
             | Self::BrokerUnreachable { payload, .. }
             | Self::QueueFull { payload, .. }
@@ -162,6 +192,12 @@ impl ProduceError {
         match code {
             Some(C::UnknownTopic | C::UnknownTopicOrPartition) => Self::TopicNotFound {
                 topic: topic.to_owned(),
+                payload,
+            },
+            // librdkafka reports its own check and the broker's refusal with the same code.
+            Some(C::MessageSizeTooLarge) if payload.len() <= limit => Self::RefusedAsTooLarge {
+                topic: topic.to_owned(),
+                size: payload.len(),
                 payload,
             },
             Some(C::MessageSizeTooLarge) => Self::MessageTooLarge {
