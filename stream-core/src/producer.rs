@@ -1074,8 +1074,8 @@ mod tests {
         )
         .unwrap();
         let data = serde_json::json!({"qty": 1});
-        let first = p
-            .enqueue_with(
+        let enqueue = || {
+            p.enqueue_with(
                 "paper.orders.placed",
                 "k",
                 &data,
@@ -1083,18 +1083,9 @@ mod tests {
                 None,
                 None,
             )
-            .await;
-        assert!(first.is_ok(), "the first record fits");
-        let second = p
-            .enqueue_with(
-                "paper.orders.placed",
-                "k",
-                &data,
-                "order_placed",
-                None,
-                None,
-            )
-            .await;
+        };
+        assert!(enqueue().await.is_ok(), "the first record fits");
+        let second = enqueue().await;
         match second {
             Ok(_) => panic!("the second record cannot fit"),
             Err(ProduceError::QueueFull { waited, payload }) => {
