@@ -494,6 +494,19 @@ impl MessageConsumer {
     }
 }
 
+/// The `tracing` target of the span the consumer opens around each message (`message`, with
+/// `topic`, `partition`, `offset`, `broker`, `event_id` and `correlation_id`). The span is at
+/// DEBUG: with a subscriber recording it, it costs more per message than the rest of the
+/// consumer, so it is off at the usual INFO. Switch it on to see which message a handler's log
+/// lines belong to, for example `RUST_LOG=info,streamkit::message=debug`. The consumer's own
+/// warnings about a message (retries, dead letters, undecodable records) name its topic,
+/// partition and offset whether it is on or not.
+///
+/// ```
+/// assert_eq!(stream_core::consumer::MESSAGE_SPAN_TARGET, "streamkit::message");
+/// ```
+pub const MESSAGE_SPAN_TARGET: &str = "streamkit::message";
+
 /// Poll timeout while no partition is paused.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Poll timeout while a partition is paused, so its overflow is fed and it resumes promptly.
@@ -937,6 +950,23 @@ fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) 
     }
 }
 
+/// The span around one message: see [`MESSAGE_SPAN_TARGET`]. At DEBUG, under a target of its
+/// own: a span per message costs a subscriber that records it (the `fmt` one formats its fields)
+/// more than the rest of the consumer does per message, so at the usual INFO it is off and the
+/// failure events carry the message's coordinates themselves.
+fn message_span(meta: &RecordMeta) -> tracing::Span {
+    tracing::debug_span!(
+        target: MESSAGE_SPAN_TARGET,
+        "message",
+        topic = %meta.topic,
+        partition = meta.partition,
+        offset = meta.offset,
+        broker = %meta.broker,
+        event_id = tracing::field::Empty,
+        correlation_id = tracing::field::Empty,
+    )
+}
+
 async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ctx: Arc<WorkerCtx>) {
     let (part, ctx) = (&*part, &*ctx);
     // Handled messages whose published records are still in flight, in offset order, and their
@@ -953,15 +983,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
                 break;
             }
             let offset = work.meta.offset;
-            let span = tracing::info_span!(
-                "message",
-                topic = %work.meta.topic,
-                partition = work.meta.partition,
-                offset,
-                broker = %work.meta.broker,
-                event_id = tracing::field::Empty,
-                correlation_id = tracing::field::Empty,
-            );
+            let span = message_span(&work.meta);
             match process(work, part, ctx, unsettled, &mut key)
                 .instrument(span)
                 .await
@@ -1059,7 +1081,7 @@ async fn settle(
                 if let Err(error) = crate::reliability::dedup::mark_done(store.as_ref(), key).await
                 {
                     ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-                    tracing::warn!(%error, "could not mark the event done in the dedup store");
+                    tracing::warn!(event_id = %incoming.envelope.id, %error, "could not mark the event done in the dedup store");
                 }
             }
             true
@@ -1067,7 +1089,8 @@ async fn settle(
         Some(error) => {
             let error = crate::extract::handler_error(error);
             let now = Utc::now();
-            tracing::warn!(broker = %incoming.record.broker, offset = incoming.record.offset, %error, "a record the handler published was not delivered; dead-lettering");
+            let r = &incoming.record;
+            tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, %error, "a record the handler published was not delivered; dead-lettering");
             dead_letter(
                 &incoming.record,
                 format!("a record the handler published was not delivered: {error}"),
@@ -1107,7 +1130,7 @@ async fn process(
         Ok(env) => env,
         Err(error) => {
             let now = Utc::now();
-            tracing::warn!(%error, "undecodable record");
+            tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "undecodable record");
             return finished(
                 dead_letter(
                     &meta,
@@ -1123,11 +1146,13 @@ async fn process(
         }
     };
     let span = tracing::Span::current();
-    span.record("event_id", tracing::field::display(envelope.id));
-    span.record(
-        "correlation_id",
-        tracing::field::display(envelope.correlation_id),
-    );
+    if !span.is_disabled() {
+        span.record("event_id", tracing::field::display(envelope.id));
+        span.record(
+            "correlation_id",
+            tracing::field::display(envelope.correlation_id),
+        );
+    }
 
     let dedup_key = ctx
         .options
@@ -1158,12 +1183,12 @@ async fn process(
                 Err(error) => match ctx.options.dedup_policy {
                     UnavailablePolicy::ProcessAnyway => {
                         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-                        tracing::warn!(%error, "dedup store unavailable; handling without dedup");
+                        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "dedup store unavailable; handling without dedup");
                         dedup_usable = false;
                         break;
                     }
                     UnavailablePolicy::Pause => {
-                        tracing::warn!(%error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
+                        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
                         if !part.sleep(pause).await || ctx.stop.is_requested() {
                             return Outcome::Stopped;
                         }
@@ -1194,13 +1219,15 @@ async fn process(
         if error.is_retryable() && ctx.options.retry.should_retry(attempts, elapsed) {
             ConsumerStats::bump(&ctx.stats.retried);
             let delay = ctx.options.retry.delay(attempts);
-            tracing::info!(broker = %incoming.record.broker, attempt = attempts, %error, ?delay, "handler failed; retrying");
+            let r = &incoming.record;
+            tracing::info!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempt = attempts, %error, ?delay, "handler failed; retrying");
             if !part.sleep(delay).await {
                 return Outcome::Stopped;
             }
             continue;
         }
-        tracing::warn!(broker = %incoming.record.broker, attempts, %error, "handler failed; dead-lettering");
+        let r = &incoming.record;
+        tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempts, %error, "handler failed; dead-lettering");
         return finished(
             dead_letter(
                 &incoming.record,
@@ -1237,7 +1264,7 @@ async fn process(
         && let Err(error) = crate::reliability::dedup::mark_done(store.as_ref(), key).await
     {
         ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-        tracing::warn!(%error, "could not mark the event done in the dedup store");
+        tracing::warn!(event_id = %incoming.envelope.id, %error, "could not mark the event done in the dedup store");
     }
     Outcome::Finished
 }
@@ -1265,7 +1292,7 @@ async fn dead_letter(
     ctx: &WorkerCtx,
 ) -> bool {
     let Some(writer) = &ctx.dlq else {
-        tracing::error!(broker = %meta.broker, %error, "message skipped (dead-letter topics are off)");
+        tracing::error!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "message skipped (dead-letter topics are off)");
         return true;
     };
     let letter = DeadLetter {
@@ -1289,7 +1316,7 @@ async fn dead_letter(
                 return true;
             }
             Err(error) => {
-                tracing::error!(broker = %meta.broker, %error, "dead-letter write failed; the offset stays uncommitted and the write is retried");
+                tracing::error!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "dead-letter write failed; the offset stays uncommitted and the write is retried");
                 if !part.sleep(pause).await {
                     return false;
                 }
@@ -1312,6 +1339,24 @@ mod tests {
 
     impl Event for Tick {
         const EVENT_TYPE: &'static str = "market_tick";
+    }
+
+    /// What `RUST_LOG` users write decides the per-message span: off at INFO (its cost per
+    /// message is larger than the consumer's own), on when its target is at DEBUG.
+    #[test]
+    fn the_message_span_is_off_at_info_and_on_when_its_target_is_at_debug() {
+        let meta = RecordMeta::new("paper.ticks.raw", Broker::new("paper").unwrap(), 2, 41);
+        let enabled_under = |filter: &str| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::sink)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || !message_span(&meta).is_disabled())
+        };
+        assert!(!enabled_under("info"));
+        assert!(!enabled_under("debug,streamkit::message=info"));
+        assert!(enabled_under("info,streamkit::message=debug"));
+        assert!(enabled_under("debug"));
     }
 
     /// A handler that leaves its publishes to the consumer (`Incoming::defer`, what
