@@ -21,13 +21,16 @@
 //! `enable.auto.commit` is always off. Delivery is at-least-once; with dedup on, handlers run
 //! effectively once.
 
-use foldhash::{HashMap, HashSet};
+use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use foldhash::{HashMap, HashSet};
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -975,47 +978,103 @@ fn message_span(meta: &RecordMeta) -> tracing::Span {
 
 async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ctx: Arc<WorkerCtx>) {
     let (part, ctx) = (&*part, &*ctx);
-    // Handled messages whose published records are still in flight, in offset order, and their
-    // ids (a duplicate of one of them is skipped, as if it were already marked done).
-    let (settle_tx, mut settle_rx) = mpsc::channel::<Unsettled>(ctx.options.partition_queue.max(1));
-    let unsettled = Mutex::new(HashSet::<uuid::Uuid>::default());
-    let unsettled = &unsettled;
-    let handle = async move {
-        // One dedup key per worker, its event id set per message: a partition's topic, and with
-        // it the broker, never changes.
-        let mut key = None;
-        while let Some(work) = rx.recv().await {
-            if part.is_stopped() {
-                break;
+    // The ids of handled messages whose published records are still in flight (a duplicate of
+    // one of them is skipped, as if it were already marked done)...
+    let ids = Mutex::new(HashSet::<uuid::Uuid>::default());
+    let ids = &ids;
+    // ...and those messages, oldest first. One loop handles messages and settles them: it looks
+    // at acknowledgements between messages without waiting for them (no wake-up from the
+    // producer's thread while messages keep coming), and waits for them only when it has
+    // nothing else to do, when `partition_queue` messages are waiting, or while a handler waits.
+    let mut waiting: VecDeque<Unsettled> = VecDeque::new();
+    let room = ctx.options.partition_queue.max(1);
+    // One dedup key each for handling and settling, their event ids set per message: a
+    // partition's topic, and with it the broker, never changes.
+    let (mut key, mut settle_key) = (None, None);
+    loop {
+        while waiting.front_mut().is_some_and(Unsettled::delivered_now) {
+            if !settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await {
+                return;
             }
-            let offset = work.meta.offset;
-            let span = message_span(&work.meta);
-            match process(work, part, ctx, unsettled, &mut key)
-                .instrument(span)
-                .await
-            {
-                Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
-                Outcome::Unsettled(u) => {
-                    if settle_tx.send(u).await.is_err() {
-                        break;
-                    }
+        }
+        let next = if waiting.is_empty() {
+            rx.recv().await
+        } else if waiting.len() >= room {
+            front_delivered(&mut waiting).await;
+            continue;
+        } else {
+            tokio::select! {
+                biased;
+                work = rx.recv() => work,
+                () = front_delivered(&mut waiting) => continue,
+            }
+        };
+        let Some(work) = next else { break };
+        if part.is_stopped() {
+            break;
+        }
+        let offset = work.meta.offset;
+        let span = message_span(&work.meta);
+        let mut processing =
+            std::pin::pin!(process(work, part, ctx, ids, &mut key).instrument(span));
+        // While the handler waits (on I/O, `Context::send`, a retry's back-off), the messages
+        // before it keep settling. A settle is never started inside the `select!`, so none is
+        // abandoned half done when the handler finishes first.
+        let mut settling = true;
+        let outcome = loop {
+            if !settling || waiting.is_empty() {
+                break processing.as_mut().await;
+            }
+            tokio::select! {
+                biased;
+                outcome = processing.as_mut() => break outcome,
+                () = front_delivered(&mut waiting) => {
+                    settling = settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await;
                 }
-                Outcome::Stopped => break,
             }
+        };
+        match outcome {
+            Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
+            Outcome::Unsettled(u) => waiting.push_back(u),
+            Outcome::Stopped => break,
         }
-        // Dropping `settle_tx` lets the settling loop end once it has awaited what is in flight.
-    };
-    let settle = async move {
-        let mut key = None;
-        while let Some(u) = settle_rx.recv().await {
-            let offset = u.incoming.record.offset;
-            if !settle(u, part, ctx, unsettled, &mut key).await {
-                break;
-            }
-            part.offsets.lock().expect("offsets").finished(offset);
+        if !settling {
+            return; // stopped while dead-lettering: what is still waiting is delivered again
         }
-    };
-    futures::join!(handle, settle);
+    }
+    // No more messages: settle what was handled, in order, as its acknowledgements come in.
+    while !waiting.is_empty() {
+        front_delivered(&mut waiting).await;
+        if !settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await {
+            return;
+        }
+    }
+}
+
+/// Resolves once the oldest waiting message's deliveries are all done (never, if none waits).
+fn front_delivered(waiting: &mut VecDeque<Unsettled>) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| match waiting.front_mut() {
+        Some(u) => u.poll_delivered(cx),
+        None => Poll::Pending,
+    })
+}
+
+/// Settles the oldest waiting message, whose deliveries are all done, and finishes its offset.
+/// False when the partition stopped first (its offset stays unfinished: delivered again).
+async fn settle_front(
+    waiting: &mut VecDeque<Unsettled>,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    ids: &Mutex<HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+) -> bool {
+    let u = waiting.pop_front().expect("a waiting message");
+    let offset = u.incoming.record.offset;
+    if !settle(u, part, ctx, ids, key).await {
+        return false;
+    }
+    part.offsets.lock().expect("offsets").finished(offset);
+    true
 }
 
 /// How processing a record ended.
@@ -1031,10 +1090,33 @@ enum Outcome {
 /// A handled message waiting for the records its handler published.
 struct Unsettled {
     incoming: Arc<Incoming>,
-    deliveries: Vec<crate::producer::PendingDelivery>,
+    /// Its deliveries not resolved yet, in publish order.
+    deliveries: VecDeque<crate::producer::PendingDelivery>,
+    /// The first of them that failed.
+    failure: Option<crate::producer::ProduceError>,
     /// Whether to mark the event done in the dedup store once they are acknowledged.
     dedup: bool,
     attempts: u32,
+}
+
+impl Unsettled {
+    /// Takes in the deliveries that have resolved, in order; ready once all have.
+    fn poll_delivered(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        while let Some(delivery) = self.deliveries.front_mut() {
+            let result = std::task::ready!(std::pin::Pin::new(delivery).poll(cx));
+            self.deliveries.pop_front();
+            if let Err(error) = result {
+                self.failure.get_or_insert(error);
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Whether every delivery has resolved, without waiting or asking to be woken.
+    fn delivered_now(&mut self) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        self.poll_delivered(&mut cx).is_ready()
+    }
 }
 
 /// `key` (a worker's reused dedup key) for `event_id` from `meta`'s namespace.
@@ -1056,8 +1138,8 @@ fn dedup_key<'k>(
     key
 }
 
-/// Awaits an unsettled message's deliveries, then marks it done; a failed delivery sends the
-/// message to the dead-letter topic instead. True when finished, false when stopped first.
+/// Marks a message whose deliveries have all resolved done; a failed delivery sends the message
+/// to the dead-letter topic instead. True when finished, false when stopped first.
 async fn settle(
     u: Unsettled,
     part: &PartitionShared,
@@ -1068,15 +1150,14 @@ async fn settle(
     let Unsettled {
         incoming,
         deliveries,
+        failure,
         dedup,
         attempts,
     } = u;
-    let mut failure = None;
-    for delivery in deliveries {
-        if let Err(error) = delivery.await {
-            failure.get_or_insert(error);
-        }
-    }
+    debug_assert!(
+        deliveries.is_empty(),
+        "settled before its deliveries resolved"
+    );
     let finished = match failure {
         None => {
             ConsumerStats::bump(&ctx.stats.handled);
@@ -1260,7 +1341,8 @@ async fn process(
         }
         return Outcome::Unsettled(Unsettled {
             incoming,
-            deliveries,
+            deliveries: deliveries.into(),
+            failure: None,
             dedup: dedup.is_some(),
             attempts,
         });
