@@ -959,10 +959,8 @@ fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) 
     }
 }
 
-/// The span around one message: see [`MESSAGE_SPAN_TARGET`]. At DEBUG, under a target of its
-/// own: a span per message costs a subscriber that records it (the `fmt` one formats its fields)
-/// more than the rest of the consumer does per message, so at the usual INFO it is off and the
-/// failure events carry the message's coordinates themselves.
+/// The span around one message, at DEBUG under its own target: see [`MESSAGE_SPAN_TARGET`] for
+/// why, and how to switch it on.
 fn message_span(meta: &RecordMeta) -> tracing::Span {
     tracing::debug_span!(
         target: MESSAGE_SPAN_TARGET,
