@@ -560,18 +560,9 @@ impl MessageProducer {
         broker: Option<Broker>,
         cause: Option<Lineage>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        async move {
-            // In a block of its own, so that none of it is kept in the future's state.
-            let blocked = {
-                let (payload, headers, id) =
-                    self.encode_with(topic, data, event_type, broker, cause)?;
-                match self.hand_over(topic, key, payload, headers, id)? {
-                    HandOver::Queued(delivery) => return Ok(delivery),
-                    HandOver::Blocked(blocked) => blocked,
-                }
-            };
-            self.wait_for_room(topic, key, blocked).await
-        }
+        self.enqueue_encoded(topic, key, move || {
+            self.encode_with(topic, data, event_type, broker, cause)
+        })
     }
 
     /// Hands an envelope built by hand to librdkafka; see [`MessageProducer::enqueue`].
@@ -581,9 +572,22 @@ impl MessageProducer {
         key: &str,
         envelope: &EventEnvelope<T>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        self.enqueue_encoded(topic, key, move || encode_envelope(envelope))
+    }
+
+    /// The enqueues' common part: when first polled, `encode` the record and hand it over,
+    /// waiting for room (boxed, see [`MessageProducer::wait_for_room`]) only if librdkafka's
+    /// queue is full.
+    fn enqueue_encoded(
+        &self,
+        topic: &str,
+        key: &str,
+        encode: impl FnOnce() -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError>,
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         async move {
+            // In a block of its own, so that none of it is kept in the future's state.
             let blocked = {
-                let (payload, headers, id) = encode_envelope(envelope)?;
+                let (payload, headers, id) = encode()?;
                 match self.hand_over(topic, key, payload, headers, id)? {
                     HandOver::Queued(delivery) => return Ok(delivery),
                     HandOver::Blocked(blocked) => blocked,
@@ -785,7 +789,6 @@ impl MessageProducer {
     }
 }
 
-/// The envelope fields copied into record headers.
 /// What one attempt to hand a record to librdkafka came to.
 enum HandOver {
     /// librdkafka took it.
@@ -817,6 +820,7 @@ fn encode_envelope<T: Serialize>(
     Ok((bytes, meta.headers(), envelope.id))
 }
 
+/// The envelope fields copied into record headers.
 struct Meta<'a> {
     id: Uuid,
     correlation_id: Uuid,
