@@ -1088,8 +1088,9 @@ enum Outcome {
 /// A handled message waiting for the records its handler published.
 struct Unsettled {
     incoming: Arc<Incoming>,
-    /// Its deliveries not resolved yet, in publish order.
-    deliveries: VecDeque<crate::producer::PendingDelivery>,
+    /// Its deliveries, in publish order: those before `resolved` have resolved.
+    deliveries: crate::handler::Deliveries,
+    resolved: usize,
     /// The first of them that failed.
     failure: Option<crate::producer::ProduceError>,
     /// Whether to mark the event done in the dedup store once they are acknowledged.
@@ -1100,9 +1101,9 @@ struct Unsettled {
 impl Unsettled {
     /// Takes in the deliveries that have resolved, in order; ready once all have.
     fn poll_delivered(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        while let Some(delivery) = self.deliveries.front_mut() {
+        while let Some(delivery) = self.deliveries.get_mut(self.resolved) {
             let result = std::task::ready!(std::pin::Pin::new(delivery).poll(cx));
-            self.deliveries.pop_front();
+            self.resolved += 1;
             if let Err(error) = result {
                 self.failure.get_or_insert(error);
             }
@@ -1148,12 +1149,13 @@ async fn settle(
     let Unsettled {
         incoming,
         deliveries,
+        resolved,
         failure,
         dedup,
         attempts,
     } = u;
     debug_assert!(
-        deliveries.is_empty(),
+        resolved == deliveries.len(),
         "settled before its deliveries resolved"
     );
     let finished = match failure {
@@ -1339,7 +1341,8 @@ async fn process(
         }
         return Outcome::Unsettled(Unsettled {
             incoming,
-            deliveries: deliveries.into(),
+            deliveries,
+            resolved: 0,
             failure: None,
             dedup: dedup.is_some(),
             attempts,

@@ -149,7 +149,11 @@ pub struct Incoming {
 
 /// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
 #[derive(Default)]
-struct Deferred(Mutex<Vec<PendingDelivery>>);
+struct Deferred(Mutex<Deliveries>);
+
+/// Deliveries in publish order. Most handlers publish one record a message, held inline: a
+/// `Vec` cost an allocation for every message that published.
+pub(crate) type Deliveries = smallvec::SmallVec<[PendingDelivery; 1]>;
 
 impl fmt::Debug for Deferred {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,7 +203,7 @@ impl Incoming {
     }
 
     /// Takes the deliveries deferred so far.
-    pub(crate) fn take_deferred(&self) -> Vec<PendingDelivery> {
+    pub(crate) fn take_deferred(&self) -> Deliveries {
         std::mem::take(&mut *self.deferred.0.lock().expect("deferred deliveries"))
     }
 
