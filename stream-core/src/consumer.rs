@@ -1288,8 +1288,10 @@ async fn process(
 
     let incoming = Arc::new(Incoming::new(envelope, meta, Some(ctx.producer.clone())));
     let mut attempts = 0u32;
-    let mut first_failure = None;
-    let first_failure_at = Instant::now();
+    // When the first attempt failed, by the wall clock (for the dead letter's headers) and by the
+    // monotonic one (for the retry budget, which counts from the first failure). Read only once
+    // something failed: a message handled at the first attempt reads no clock here.
+    let mut first_failure: Option<(chrono::DateTime<Utc>, Instant)> = None;
     loop {
         attempts += 1;
         let result = AssertUnwindSafe(ctx.handler.call(Arc::clone(&incoming)))
@@ -1301,8 +1303,8 @@ async fn process(
             Err(panic) => HandlerError::panic(panic_text(&panic)),
         };
         let now = Utc::now();
-        let first = *first_failure.get_or_insert(now);
-        let elapsed = first_failure_at.elapsed();
+        let (first, first_at) = *first_failure.get_or_insert_with(|| (now, Instant::now()));
+        let elapsed = first_at.elapsed();
         if error.is_retryable() && ctx.options.retry.should_retry(attempts, elapsed) {
             ConsumerStats::bump(&ctx.stats.retried);
             let delay = ctx.options.retry.delay(attempts);
@@ -1465,6 +1467,56 @@ mod tests {
         assert!(!enabled_under("debug,streamkit::message=info"));
         assert!(enabled_under("info,streamkit::message=debug"));
         assert!(enabled_under("debug"));
+    }
+
+    /// `RetryPolicy::max_elapsed` counts from the first failure, as documented, not from the start
+    /// of the first attempt: a first attempt that runs longer than the budget before failing is
+    /// still retried (here until `max_attempts`), then dead-lettered. On librdkafka's in-process
+    /// mock cluster: a unit test of the retry loop, not a claim about a broker.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_retry_budget_counts_from_the_first_failure() {
+        let cluster = DevCluster::mock().unwrap();
+        let input = "paper.ticks.slow";
+        cluster
+            .create_topics(&[input, &crate::reliability::dlq::dlq_topic(input)], 1)
+            .await
+            .unwrap();
+        let config = cluster.config();
+        let producer = MessageProducer::new(&config, "slow").unwrap();
+        producer.send(input, "k", &Tick { seq: 1 }).await.unwrap();
+        let policy = RetryPolicy::default()
+            .max_attempts(4)
+            .backoff(Duration::from_millis(10), Duration::from_millis(40))
+            .max_elapsed(Duration::from_millis(1000));
+        let consumer = MessageConsumer::new(&config, &[input], "slow")
+            .unwrap()
+            .service("slow")
+            .producer(producer)
+            .retry(policy);
+        let stats = consumer.stats();
+        let stop = consumer.shutdown_handle();
+        let attempts = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&attempts);
+        let run = tokio::spawn(consumer.run(move |_msg: Arc<Incoming>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Longer than the whole budget, before the first failure.
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                }
+                Err::<(), _>(HandlerError::retryable("still failing"))
+            }
+        }));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stats.snapshot().dead_lettered < 1 {
+            assert!(Instant::now() < deadline, "{:?}", stats.snapshot());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.shutdown();
+        let report = run.await.unwrap().unwrap();
+        assert_eq!(attempts.load(Ordering::SeqCst), 4);
+        assert_eq!(report.stats.retried, 3, "{:?}", report.stats);
+        assert_eq!(report.stats.dead_lettered, 1);
     }
 
     /// A handler that leaves its publishes to the consumer (`Incoming::defer`, what
