@@ -1469,26 +1469,23 @@ mod tests {
         assert!(enabled_under("debug"));
     }
 
-    /// `RetryPolicy::max_elapsed` counts from the first failure, as documented, not from the start
-    /// of the first attempt: a first attempt that runs longer than the budget before failing is
-    /// still retried (here until `max_attempts`), then dead-lettered. On librdkafka's in-process
-    /// mock cluster: a unit test of the retry loop, not a claim about a broker.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_retry_budget_counts_from_the_first_failure() {
+    /// How many times a handler that always fails (retryably) is called for one message before
+    /// it is dead-lettered: its first attempt takes `first`, every later one `later`. On
+    /// librdkafka's in-process mock cluster: a unit test of the retry loop, not a claim about a
+    /// broker.
+    async fn attempts_until_dead_letter(
+        topic: &str,
+        policy: RetryPolicy,
+        first: Duration,
+        later: Duration,
+    ) -> (u64, StatsSnapshot) {
         let cluster = DevCluster::mock().unwrap();
-        let input = "paper.ticks.slow";
-        cluster
-            .create_topics(&[input, &crate::reliability::dlq::dlq_topic(input)], 1)
-            .await
-            .unwrap();
+        let dlq = crate::reliability::dlq::dlq_topic(topic);
+        cluster.create_topics(&[topic, &dlq], 1).await.unwrap();
         let config = cluster.config();
         let producer = MessageProducer::new(&config, "slow").unwrap();
-        producer.send(input, "k", &Tick { seq: 1 }).await.unwrap();
-        let policy = RetryPolicy::default()
-            .max_attempts(4)
-            .backoff(Duration::from_millis(10), Duration::from_millis(40))
-            .max_elapsed(Duration::from_millis(1000));
-        let consumer = MessageConsumer::new(&config, &[input], "slow")
+        producer.send(topic, "k", &Tick { seq: 1 }).await.unwrap();
+        let consumer = MessageConsumer::new(&config, &[topic], "slow")
             .unwrap()
             .service("slow")
             .producer(producer)
@@ -1500,10 +1497,12 @@ mod tests {
         let run = tokio::spawn(consumer.run(move |_msg: Arc<Incoming>| {
             let seen = Arc::clone(&seen);
             async move {
-                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                    // Longer than the whole budget, before the first failure.
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                }
+                let took = if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    first
+                } else {
+                    later
+                };
+                tokio::time::sleep(took).await;
                 Err::<(), _>(HandlerError::retryable("still failing"))
             }
         }));
@@ -1514,14 +1513,54 @@ mod tests {
         }
         stop.shutdown();
         let report = run.await.unwrap().unwrap();
-        assert_eq!(attempts.load(Ordering::SeqCst), 4);
-        assert_eq!(report.stats.retried, 3, "{:?}", report.stats);
-        assert_eq!(report.stats.dead_lettered, 1);
+        assert_eq!(report.stats.dead_lettered, 1, "{:?}", report.stats);
+        (attempts.load(Ordering::SeqCst), report.stats)
+    }
+
+    /// `RetryPolicy::max_elapsed` counts from the first failure, as documented, not from the start
+    /// of the first attempt: a first attempt that runs longer than the whole budget before
+    /// failing is still retried (here until `max_attempts`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_retry_budget_counts_from_the_first_failure() {
+        let policy = RetryPolicy::default()
+            .max_attempts(4)
+            .backoff(Duration::from_millis(10), Duration::from_millis(40))
+            .max_elapsed(Duration::from_millis(1000));
+        let (attempts, stats) = attempts_until_dead_letter(
+            "paper.ticks.slow-first",
+            policy,
+            Duration::from_millis(1500),
+            Duration::ZERO,
+        )
+        .await;
+        assert_eq!(attempts, 4);
+        assert_eq!(stats.retried, 3, "{stats:?}");
+    }
+
+    /// ...and it does stop retries: with room for ten attempts, attempts of 500 ms each leave the
+    /// 1 s budget spent after the third (its failure comes at least 1,024 ms after the first one:
+    /// two attempts and two back-offs of at least 8 and 16 ms).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_retry_budget_stops_retries_once_spent() {
+        let policy = RetryPolicy::default()
+            .max_attempts(10)
+            .backoff(Duration::from_millis(10), Duration::from_millis(40))
+            .max_elapsed(Duration::from_millis(1000));
+        let (attempts, stats) = attempts_until_dead_letter(
+            "paper.ticks.slow-later",
+            policy,
+            Duration::ZERO,
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_eq!(attempts, 3);
+        assert_eq!(stats.retried, 2, "{stats:?}");
     }
 
     /// A handler that leaves its publishes to the consumer (`Incoming::defer`, what
-    /// `Context::publish` does): every message counts as handled, and every record it published
-    /// is on the output topic, once the consumer has awaited their acknowledgements.
+    /// `Context::publish` does), one record or two a message: every message counts as handled,
+    /// and every record it published is on the output topic, once the consumer has awaited
+    /// their acknowledgements.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deferred_deliveries_are_awaited_before_a_message_counts_as_handled() {
         const N: u64 = 60;
@@ -1545,11 +1584,14 @@ mod tests {
             let tick = msg.typed::<Tick>()?.data;
             let out = msg.reply_producer().expect("a producer");
             let key = msg.record.key_str().unwrap_or_default().to_owned();
-            let pending = out
-                .enqueue(output, &key, &tick)
-                .await
-                .map_err(HandlerError::retryable)?;
-            msg.defer(pending);
+            // Every other message publishes twice: more deliveries than are held inline.
+            for _ in 0..1 + tick.seq % 2 {
+                let pending = out
+                    .enqueue(output, &key, &tick)
+                    .await
+                    .map_err(HandlerError::retryable)?;
+                msg.defer(pending);
+            }
             Ok::<(), HandlerError>(())
         }));
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -1575,6 +1617,6 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!(copies, N as i64);
+        assert_eq!(copies, (N + N / 2) as i64);
     }
 }
