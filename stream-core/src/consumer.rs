@@ -978,8 +978,8 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
     let (part, ctx) = (&*part, &*ctx);
     // The ids of handled messages whose published records are still in flight (a duplicate of
     // one of them is skipped, as if it were already marked done)...
-    let ids = Mutex::new(HashSet::<uuid::Uuid>::default());
-    let ids = &ids;
+    let unsettled = Mutex::new(HashSet::<uuid::Uuid>::default());
+    let unsettled = &unsettled;
     // ...and those messages, oldest first. One loop handles messages and settles them: it looks
     // at acknowledgements between messages without waiting for them (no wake-up from the
     // producer's thread while messages keep coming), and waits for them only when it has
@@ -991,7 +991,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
     let (mut key, mut settle_key) = (None, None);
     loop {
         while waiting.front_mut().is_some_and(Unsettled::delivered_now) {
-            if !settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await {
+            if !settle_front(&mut waiting, part, ctx, unsettled, &mut settle_key).await {
                 return;
             }
         }
@@ -1014,7 +1014,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
         let mut processing =
-            std::pin::pin!(process(work, part, ctx, ids, &mut key).instrument(span));
+            std::pin::pin!(process(work, part, ctx, unsettled, &mut key).instrument(span));
         // While the handler waits (on I/O, `Context::send`, a retry's back-off), the messages
         // before it keep settling. A settle is never started inside the `select!`, so none is
         // abandoned half done when the handler finishes first.
@@ -1027,7 +1027,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
                 biased;
                 outcome = processing.as_mut() => break outcome,
                 () = front_delivered(&mut waiting) => {
-                    settling = settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await;
+                    settling = settle_front(&mut waiting, part, ctx, unsettled, &mut settle_key).await;
                 }
             }
         };
@@ -1043,7 +1043,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
     // No more messages: settle what was handled, in order, as its acknowledgements come in.
     while !waiting.is_empty() {
         front_delivered(&mut waiting).await;
-        if !settle_front(&mut waiting, part, ctx, ids, &mut settle_key).await {
+        if !settle_front(&mut waiting, part, ctx, unsettled, &mut settle_key).await {
             return;
         }
     }
@@ -1063,12 +1063,12 @@ async fn settle_front(
     waiting: &mut VecDeque<Unsettled>,
     part: &PartitionShared,
     ctx: &WorkerCtx,
-    ids: &Mutex<HashSet<uuid::Uuid>>,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
     key: &mut Option<DedupKey>,
 ) -> bool {
     let u = waiting.pop_front().expect("a waiting message");
     let offset = u.incoming.record.offset;
-    if !settle(u, part, ctx, ids, key).await {
+    if !settle(u, part, ctx, unsettled, key).await {
         return false;
     }
     part.offsets.lock().expect("offsets").finished(offset);

@@ -12,11 +12,10 @@
 
 use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-
-use foldhash::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use foldhash::HashMap;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
