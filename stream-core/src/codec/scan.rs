@@ -13,13 +13,16 @@
 //! one level apart; `RawEnvelope::into_typed` reads such a payload either way. The property test
 //! `stream-core/tests/codec_never_panics.rs` and the unit tests below hold the two paths equal.
 
+use std::cell::RefCell;
+
 use serde::de::{DeserializeOwned, IgnoredAny};
+use stream_topics::Broker;
 use uuid::Uuid;
 
 use crate::envelope::{ENVELOPE_VERSION, EventEnvelope};
 use crate::event::EventType;
 
-use super::{NEEDS_ESCAPE, timestamp};
+use super::{NEEDS_ESCAPE, hex, timestamp};
 
 /// The envelope in `text`, or `None` when it is not in the form this reader takes (or not valid).
 pub(super) fn envelope<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
@@ -38,11 +41,7 @@ fn canonical<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
     c.literal(b",\"causation_id\":")?;
     let causation_id = if c.null() { None } else { Some(c.uuid()?) };
     c.literal(b",\"broker\":")?;
-    let broker = crate::topic::broker_named(c.string()?).ok()?;
-    c.literal(b",\"event_type\":")?;
-    let event_type = EventType::from(c.string()?);
-    c.literal(b",\"source\":")?;
-    let source = c.string()?;
+    let (broker, event_type, source) = LAST.with_borrow_mut(|last| last.names(&mut c))?;
     c.literal(b",\"timestamp\":")?;
     let timestamp = c.timestamp()?;
     c.literal(b",\"version\":")?;
@@ -56,11 +55,60 @@ fn canonical<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
         causation_id,
         broker,
         event_type,
-        source: source.to_owned(),
+        source,
         timestamp,
         version,
         data,
     })
+}
+
+thread_local! {
+    /// The names in the last record this thread read in the encoder's layout.
+    static LAST: RefCell<Names> = const {
+        RefCell::new(Names { broker: None, event_type: None, source: String::new() })
+    };
+}
+
+/// A record's broker, event type and source. A service reads records from a handful of
+/// producers, so these nearly always repeat the last record's: then each is one comparison of
+/// the text and a clone, with no scan for the string's end, no validation and no lookup.
+struct Names {
+    broker: Option<Broker>,
+    event_type: Option<EventType>,
+    source: String,
+}
+
+impl Names {
+    /// Reads `"broker":` to `"source":`'s value (the cursor is past `"broker":`) and keeps them
+    /// as the last seen.
+    #[inline]
+    fn names(&mut self, c: &mut Cursor<'_>) -> Option<(Broker, EventType, String)> {
+        let broker = match &self.broker {
+            Some(broker) if c.quoted(broker.as_str()) => broker.clone(),
+            _ => {
+                let broker = Broker::new(c.string()?).ok()?;
+                self.broker.insert(broker).clone()
+            }
+        };
+        c.literal(b",\"event_type\":")?;
+        let event_type = match &self.event_type {
+            Some(known) if c.quoted(known.as_str()) => known.clone(),
+            _ => {
+                let event_type = EventType::from(c.string()?);
+                if event_type.is_known() {
+                    self.event_type = Some(event_type.clone());
+                }
+                event_type
+            }
+        };
+        c.literal(b",\"source\":")?;
+        if !c.quoted(&self.source) {
+            let source = c.string()?;
+            self.source.clear();
+            self.source.push_str(source);
+        }
+        Some((broker, event_type, self.source.clone()))
+    }
 }
 
 /// Any key order, whitespace and unknown keys.
@@ -227,6 +275,21 @@ impl<'a> Cursor<'a> {
         self.text.get(start..end)
     }
 
+    /// Whether the next value is the JSON string `text` (a name read before, so one with nothing
+    /// escaped); steps over it if so.
+    #[inline]
+    fn quoted(&mut self, text: &str) -> bool {
+        let n = text.len();
+        let is = match self.rest().get(..n + 2) {
+            Some([b'"', inner @ .., b'"']) => inner == text.as_bytes(),
+            _ => false,
+        };
+        if is {
+            self.pos += n + 2;
+        }
+        is
+    }
+
     #[inline(always)]
     fn literal(&mut self, expected: &[u8]) -> Option<()> {
         if !self.rest().starts_with(expected) {
@@ -246,9 +309,10 @@ impl<'a> Cursor<'a> {
     /// through [`Cursor::string`].
     #[inline]
     fn uuid(&mut self) -> Option<Uuid> {
-        const HYPHENATED: usize = 36;
+        const HYPHENATED: usize = hex::LEN;
         if let Some([b'"', text @ .., b'"']) = self.rest().get(..HYPHENATED + 2)
-            && let Ok(id) = Uuid::try_parse_ascii(text)
+            && let Ok(text) = <&[u8; HYPHENATED]>::try_from(text)
+            && let Some(id) = hex::parse(text)
         {
             self.pos += HYPHENATED + 2;
             return Some(id);
