@@ -86,7 +86,7 @@ fn mirror(env: &EventEnvelope<TradingSignal>) -> PlainMirror {
         causation_id: env.causation_id,
         broker: env.broker.to_string(),
         event_type: env.event_type.to_string(),
-        source: env.source.clone(),
+        source: env.source.to_string(),
         timestamp: env.timestamp,
         version: env.version,
         data: env.data.clone(),

@@ -209,8 +209,8 @@ fn write_envelope<T: Serialize>(
     fn json<V: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &V) -> Result<(), CodecError> {
         serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(&e))
     }
-    /// A string, copied as it is when nothing in it needs escaping (event types and service
-    /// names nearly never do).
+    /// A string, copied as it is when nothing in it needs escaping (custom event types nearly
+    /// never do).
     fn plain(buf: &mut Vec<u8>, text: &str) -> Result<(), CodecError> {
         if text.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
             return json(buf, text);
@@ -255,7 +255,13 @@ fn write_envelope<T: Serialize>(
         plain(buf, env.event_type.as_str())?;
     }
     buf.extend_from_slice(b",\"source\":");
-    plain(buf, &env.source)?;
+    if env.source.is_plain() {
+        buf.push(b'"');
+        buf.extend_from_slice(env.source.as_bytes());
+        buf.push(b'"');
+    } else {
+        json(buf, env.source.as_str())?;
+    }
     let tail = append(buf, TIMESTAMP);
     let at: &mut [u8; timestamp::LEN] =
         (&mut tail[14..14 + timestamp::LEN]).try_into().expect("27");

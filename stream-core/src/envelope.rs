@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::event::{Event, EventType};
 use crate::id::new_event_id;
+use crate::service_name::ServiceName;
 
 /// The envelope schema version this crate writes (the `version` field).
 ///
@@ -71,7 +72,7 @@ pub struct EventEnvelope<T> {
     /// The event's type name (`trading_signal`).
     pub event_type: EventType,
     /// The name of the service that produced it.
-    pub source: String,
+    pub source: ServiceName,
     /// When it was made, in UTC, to the microsecond.
     #[serde(with = "crate::codec::timestamp")]
     pub timestamp: DateTime<Utc>,
@@ -132,7 +133,7 @@ impl<T> EventEnvelope<T> {
     /// assert_eq!(env.source, "clock");
     /// assert_eq!(env.version, 1);
     /// ```
-    pub fn new(broker: Broker, source: impl Into<String>, data: T) -> Self
+    pub fn new(broker: Broker, source: impl Into<ServiceName>, data: T) -> Self
     where
         T: Event,
     {
@@ -163,7 +164,12 @@ impl<T> EventEnvelope<T> {
     /// assert_eq!(env.causation_id, Some(uuid::Uuid::max()));
     /// assert_ne!(env.id, uuid::Uuid::max());
     /// ```
-    pub fn caused_by(cause: Lineage, broker: Broker, source: impl Into<String>, data: T) -> Self
+    pub fn caused_by(
+        cause: Lineage,
+        broker: Broker,
+        source: impl Into<ServiceName>,
+        data: T,
+    ) -> Self
     where
         T: Event,
     {
@@ -362,7 +368,7 @@ impl<T, B, S> EnvelopeBuilder<T, B, S> {
     /// # let b = stream_core::EventEnvelope::builder("heartbeat", ()).broker(stream_topics::Broker::new("paper").unwrap());
     /// assert_eq!(b.source("clock").build().source, "clock");
     /// ```
-    pub fn source(self, source: impl Into<String>) -> EnvelopeBuilder<T, B, String> {
+    pub fn source(self, source: impl Into<ServiceName>) -> EnvelopeBuilder<T, B, ServiceName> {
         EnvelopeBuilder {
             event_type: self.event_type,
             data: self.data,
@@ -448,7 +454,7 @@ impl<T, B, S> EnvelopeBuilder<T, B, S> {
     }
 }
 
-impl<T> EnvelopeBuilder<T, Broker, String> {
+impl<T> EnvelopeBuilder<T, Broker, ServiceName> {
     /// The envelope. Compiles once `broker` and `source` are set.
     ///
     /// ```

@@ -24,6 +24,7 @@ pub mod registry;
 pub mod reliability;
 pub mod runtime;
 pub mod service;
+pub mod service_name;
 pub mod topic;
 
 #[cfg(feature = "testing")]
@@ -34,6 +35,7 @@ pub mod testkit;
 pub use envelope::{EventEnvelope, Lineage};
 pub use error::{Error, Result};
 pub use event::{Event, EventType};
+pub use service_name::ServiceName;
 pub use topic::{Broker, Topic, TopicPattern};
 
 /// Re-exports for generated code. Not public API: may change in any release.

@@ -35,6 +35,7 @@ use crate::config::KafkaConfig;
 use crate::envelope::{EventEnvelope, Lineage};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
+use crate::service_name::ServiceName;
 use crate::topic::Broker;
 
 /// librdkafka's default `message.max.bytes`.
@@ -327,7 +328,7 @@ pub struct MessageProducer {
 
 struct Inner {
     producer: FutureProducer,
-    service: String,
+    service: ServiceName,
     client_id: String,
     max_message_bytes: usize,
     queue_deadline: Duration,
@@ -432,7 +433,7 @@ impl MessageProducer {
         Ok(Self {
             inner: Arc::new(Inner {
                 producer,
-                service: service_name.to_owned(),
+                service: ServiceName::new(service_name),
                 client_id: config.get("client.id").unwrap_or_default().to_owned(),
                 max_message_bytes,
                 queue_deadline: options.queue_deadline,
@@ -630,7 +631,7 @@ impl MessageProducer {
         };
         let builder = EventEnvelope::builder(event_type, data)
             .broker(broker)
-            .source(self.inner.service.as_str());
+            .source(&self.inner.service);
         let builder = match cause {
             Some(c) => builder.lineage(c),
             None => builder,

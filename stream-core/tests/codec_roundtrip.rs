@@ -99,7 +99,7 @@ fn envelope() -> impl Strategy<Value = EventEnvelope<TradingSignal>> {
                     causation_id: cause.map(Uuid::from_u128),
                     broker: Broker::new(broker).unwrap(),
                     event_type,
-                    source,
+                    source: source.into(),
                     timestamp,
                     version,
                     data,

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::envelope::{ENVELOPE_VERSION, EventEnvelope};
 use crate::event::EventType;
+use crate::service_name::ServiceName;
 
 use super::{NEEDS_ESCAPE, hex, timestamp};
 
@@ -65,7 +66,7 @@ fn canonical<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
 thread_local! {
     /// The names in the last record this thread read in the encoder's layout.
     static LAST: RefCell<Names> = const {
-        RefCell::new(Names { broker: None, event_type: None, source: String::new() })
+        RefCell::new(Names { broker: None, event_type: None, source: None })
     };
 }
 
@@ -75,14 +76,14 @@ thread_local! {
 struct Names {
     broker: Option<Broker>,
     event_type: Option<EventType>,
-    source: String,
+    source: Option<ServiceName>,
 }
 
 impl Names {
     /// Reads `"broker":` to `"source":`'s value (the cursor is past `"broker":`) and keeps them
     /// as the last seen.
     #[inline]
-    fn names(&mut self, c: &mut Cursor<'_>) -> Option<(Broker, EventType, String)> {
+    fn names(&mut self, c: &mut Cursor<'_>) -> Option<(Broker, EventType, ServiceName)> {
         let broker = match &self.broker {
             Some(broker) if c.quoted(broker.as_str()) => broker.clone(),
             _ => {
@@ -102,12 +103,14 @@ impl Names {
             }
         };
         c.literal(b",\"source\":")?;
-        if !c.quoted(&self.source) {
-            let source = c.string()?;
-            self.source.clear();
-            self.source.push_str(source);
-        }
-        Some((broker, event_type, self.source.clone()))
+        let source = match &self.source {
+            Some(source) if c.quoted(source) => source.clone(),
+            _ => self
+                .source
+                .insert(ServiceName::unescaped(c.string()?))
+                .clone(),
+        };
+        Some((broker, event_type, source))
     }
 }
 
@@ -158,7 +161,7 @@ fn any_layout<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
             }
             Some(BROKER) => once(&mut broker, crate::topic::broker_named(c.string()?).ok()?)?,
             Some(EVENT_TYPE) => once(&mut event_type, EventType::from(c.string()?))?,
-            Some(SOURCE) => once(&mut source, c.string()?.to_owned())?,
+            Some(SOURCE) => once(&mut source, ServiceName::unescaped(c.string()?))?,
             Some(TIMESTAMP) => once(&mut at, c.timestamp()?)?,
             Some(VERSION) => once(&mut version, c.small_uint()?)?,
             Some(_) => once(&mut data, c.value::<T>()?)?,
