@@ -1,12 +1,11 @@
-//! UUIDs in their hyphenated text form (`0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11`), read and written
-//! eight characters at a time.
+//! UUIDs in their hyphenated text form (`0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11`): read eight
+//! characters at a time, written two at a time from a table.
 //!
-//! Every envelope carries two or three UUIDs, and a character at a time they were a tenth of an
-//! encode+decode pair (`docs/benchmarks.md`): a table lookup and a branch per character, each
-//! step waiting on the one before. Here each group of eight characters is one 64-bit word: its
-//! bytes are checked and converted all at once with shifts, masks and adds (the "SIMD within a
-//! register" technique), so the work is a few independent chains of plain arithmetic and one
-//! branch per UUID.
+//! Every envelope carries two or three UUIDs, and the `uuid` crate's parser, a table lookup and
+//! a branch per character, was a tenth of an encode+decode pair (`docs/benchmarks.md`). Here
+//! each group of eight characters is one 64-bit word: its bytes are checked and converted all at
+//! once with shifts, masks and adds (the "SIMD within a register" technique), so the work is a
+//! few independent chains of plain arithmetic and one branch per UUID.
 //!
 //! The reader takes what `uuid::Uuid::try_parse_ascii` takes in this form (hex digits of either
 //! case, hyphens at 8, 13, 18 and 23) and nothing else; the writer writes what `Uuid`'s
@@ -24,48 +23,121 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The UUID written in `text`, or `None` when `text` is not its hyphenated form.
 #[inline]
 pub(super) fn parse(text: &[u8; LEN]) -> Option<Uuid> {
+    let hyphens = [text[8], text[13], text[18], text[23]] == [b'-'; 4];
+    let digits = words(text);
+    // SAFETY: SSE2 is part of x86-64 itself: every CPU this code can run on has it.
+    #[cfg(target_arch = "x86_64")]
+    let bytes = unsafe { sse2::parse(digits) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let bytes = swar_parse(digits);
+    bytes.filter(|_| hyphens).map(Uuid::from_bytes)
+}
+
+/// The 32 digits of `text` as four words of eight (the first digit in the lowest byte),
+/// stepping over the hyphens.
+#[inline(always)]
+fn words(text: &[u8; LEN]) -> [u64; 4] {
     let word = |at: usize| u64::from_le_bytes(text[at..at + 8].try_into().expect("8 bytes"));
     let half = |at: usize| u64::from(u32::from_le_bytes(text[at..at + 4].try_into().expect("4")));
-    // The 32 digits as four words of eight, stepping over the hyphens.
-    let words = [
+    [
         word(0),
-        half(9) | half(14) << 32,
-        half(19) | half(24) << 32,
+        half(9) | (half(14) << 32),
+        half(19) | (half(24) << 32),
         word(28),
-    ];
-    let hyphens = [text[8], text[13], text[18], text[23]] == [b'-'; 4];
-    let mut nibbles = [0; 4];
-    let mut valid = hyphens;
-    for (out, w) in nibbles.iter_mut().zip(words) {
-        let (n, ok) = digits(w);
-        *out = n;
-        valid &= ok;
-    }
-    if !valid {
-        return None;
-    }
+    ]
+}
+
+/// The sixteen bytes 32 hex digits spell, in plain 64-bit arithmetic (any target).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // tested against the SSE2 reader
+fn swar_parse(words: [u64; 4]) -> Option<[u8; 16]> {
+    // One word gathers every byte's verdict, so that there is one branch, not one per group.
+    let mut bad = 0;
     let mut bytes = [0; 16];
-    for (out, n) in bytes.chunks_exact_mut(4).zip(nibbles) {
-        out.copy_from_slice(&pack(n).to_le_bytes());
+    for (out, w) in bytes.chunks_exact_mut(4).zip(words) {
+        let (values, not_hex) = digits(w);
+        bad |= not_hex;
+        out.copy_from_slice(&pack(values).to_le_bytes());
     }
-    Some(Uuid::from_bytes(bytes))
+    (bad == 0).then_some(bytes)
+}
+
+/// The same with SSE2, which every x86-64 CPU has: sixteen digits per instruction.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cvtsi128_si64,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_packus_epi16, _mm_set_epi64x,
+        _mm_set1_epi8, _mm_set1_epi16, _mm_slli_epi16, _mm_srli_epi16, _mm_srli_si128,
+        _mm_sub_epi8,
+    };
+
+    /// Sixteen hex digits to their values (one per byte) and a mask of the bytes that were
+    /// hex digits (all ones there).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn values(v: __m128i) -> (__m128i, __m128i) {
+        let below = |x: __m128i, n: u8| {
+            // Unsigned `x < n` per byte: `min(x, n - 1) == x`.
+            _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8((n - 1) as i8)), x)
+        };
+        let digit = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        // Setting bit 5 folds `A`–`F` onto `a`–`f` (and nothing else onto them).
+        let letter = _mm_sub_epi8(
+            _mm_or_si128(v, _mm_set1_epi8(0x20)),
+            _mm_set1_epi8(b'a' as i8),
+        );
+        let is_digit = below(digit, 10);
+        let is_letter = below(letter, 6);
+        let value = _mm_or_si128(
+            _mm_and_si128(is_digit, digit),
+            _mm_andnot_si128(is_digit, _mm_add_epi8(letter, _mm_set1_epi8(10))),
+        );
+        (value, _mm_or_si128(is_digit, is_letter))
+    }
+
+    /// Each pair of values (first, second) as one byte `first << 4 | second`, in a 16-bit lane.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn pairs(values: __m128i) -> __m128i {
+        let first = _mm_and_si128(values, _mm_set1_epi16(0x00ff));
+        _mm_or_si128(_mm_slli_epi16(first, 4), _mm_srli_epi16(values, 8))
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn parse(words: [u64; 4]) -> Option<[u8; 16]> {
+        let [a, b, c, d] = words.map(|w| w as i64);
+        let (low, low_ok) = values(_mm_set_epi64x(b, a));
+        let (high, high_ok) = values(_mm_set_epi64x(d, c));
+        if _mm_movemask_epi8(_mm_and_si128(low_ok, high_ok)) != 0xffff {
+            return None;
+        }
+        let bytes = _mm_packus_epi16(pairs(low), pairs(high));
+        let first = _mm_cvtsi128_si64(bytes) as u64;
+        let second = _mm_cvtsi128_si64(_mm_srli_si128(bytes, 8)) as u64;
+        let mut out = [0; 16];
+        out[..8].copy_from_slice(&first.to_le_bytes());
+        out[8..].copy_from_slice(&second.to_le_bytes());
+        Some(out)
+    }
 }
 
 /// Eight hex digits (one per byte of `w`, the first in the lowest byte) to their values, one per
-/// byte, and whether all eight were hex digits.
+/// byte, and a word whose top bits mark the bytes that were not hex digits (0 if all were).
 #[inline(always)]
-fn digits(w: u64) -> (u64, bool) {
+fn digits(w: u64) -> (u64, u64) {
     // For a byte below 0x80, `byte + (0x80 - lo)` has its top bit set exactly when
-    // `byte >= lo`, and never carries into the next byte.
+    // `byte >= lo`, and never carries into the next byte (bytes from 0x80 up are refused
+    // whatever the other bytes' results).
     let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo));
     let digit = at_least(w, b'0') & !at_least(w, b'9' + 1);
     // Setting bit 5 folds `A`–`F` onto `a`–`f` (and only those onto them).
     let folded = w | (ONES * 0x20);
     let letter = at_least(folded, b'a') & !at_least(folded, b'f' + 1);
-    let ok = w & HIGH == 0 && (digit | letter) & HIGH == HIGH;
+    let not_hex = (w | !(digit | letter)) & HIGH;
     // A digit's value is its low four bits; a letter's is its low four bits plus 9.
     let values = (w & (ONES * 0x0f)) + ((letter & HIGH) >> 7) * 9;
-    (values, ok)
+    (values, not_hex)
 }
 
 /// Eight digit values (one per byte, the first in the lowest byte) to the four bytes they spell,
@@ -78,36 +150,29 @@ fn pack(values: u64) -> u32 {
     (quads | (quads >> 16)) as u32
 }
 
-/// Writes `id` hyphenated and in lowercase into `out`.
+/// Writes `id` hyphenated and in lowercase into `out`: two digits per byte from a table, stored
+/// in place (fewer instructions than spelling eight digits at a time in a word, which takes
+/// about as many steps per byte as the table's load and store).
 #[inline]
 pub(super) fn write(id: &Uuid, out: &mut [u8; LEN]) {
-    let b = id.as_bytes();
-    let text = |at: usize| spell(u32::from_be_bytes(b[at..at + 4].try_into().expect("4")));
-    let [w0, w1, w2, w3] = [text(0), text(4), text(8), text(12)];
-    out[0..8].copy_from_slice(&w0);
-    out[8] = b'-';
-    out[9..13].copy_from_slice(&w1[..4]);
-    out[13] = b'-';
-    out[14..18].copy_from_slice(&w1[4..]);
-    out[18] = b'-';
-    out[19..23].copy_from_slice(&w2[..4]);
-    out[23] = b'-';
-    out[24..28].copy_from_slice(&w2[4..]);
-    out[28..36].copy_from_slice(&w3);
-}
-
-/// Four bytes (the first in the highest byte of `v`) as eight lowercase hex digits.
-#[inline(always)]
-fn spell(v: u32) -> [u8; 8] {
-    // Spread each byte into a 16-bit lane, the first byte in the highest lane...
-    let v = u64::from(v);
-    let v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
-    let v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
-    // ...then its high half into the lane's high byte and its low half into the low byte.
-    let v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
-    // 0–9 become `0`–`9`; 10–15 (those that reach 16 when 6 is added) `a`–`f`.
-    let above_nine = ((v + ONES * 6) >> 4) & ONES;
-    (v + ONES * u64::from(b'0') + above_nine * u64::from(b'a' - b'0' - 10)).to_be_bytes()
+    static PAIRS: [[u8; 2]; 256] = {
+        let digits = *b"0123456789abcdef";
+        let mut table = [[0; 2]; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = [digits[b >> 4], digits[b & 15]];
+            b += 1;
+        }
+        table
+    };
+    /// Where each byte's two digits go.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    for (byte, at) in id.as_bytes().iter().zip(AT) {
+        out[at..at + 2].copy_from_slice(&PAIRS[usize::from(*byte)]);
+    }
+    for at in [8, 13, 18, 23] {
+        out[at] = b'-';
+    }
 }
 
 #[cfg(test)]
@@ -135,8 +200,16 @@ mod tests {
         }
     }
 
+    /// The portable reader, whatever this target's [`parse`] uses.
+    fn swar(t: &[u8; LEN]) -> Option<Uuid> {
+        let hyphens = [t[8], t[13], t[18], t[23]] == [b'-'; 4];
+        super::swar_parse(super::words(t))
+            .filter(|_| hyphens)
+            .map(Uuid::from_bytes)
+    }
+
     /// Every byte value in every position: what the `uuid` crate takes, and only that, is read,
-    /// to the same value.
+    /// to the same value, by both readers.
     #[test]
     fn reads_exactly_what_uuid_reads() {
         let base = *b"0193A8e2-7c1e-7b3f-9a54-6f2d1c0e8b11";
@@ -144,11 +217,9 @@ mod tests {
             for byte in 0..=u8::MAX {
                 let mut t = base;
                 t[at] = byte;
-                assert_eq!(
-                    parse(&t),
-                    Uuid::try_parse_ascii(&t).ok(),
-                    "byte {byte:#04x} at {at}"
-                );
+                let expected = Uuid::try_parse_ascii(&t).ok();
+                assert_eq!(parse(&t), expected, "byte {byte:#04x} at {at}");
+                assert_eq!(swar(&t), expected, "byte {byte:#04x} at {at}");
             }
         }
     }
@@ -163,6 +234,7 @@ mod tests {
                 t.make_ascii_uppercase();
             }
             prop_assert_eq!(parse(&t), Some(id));
+            prop_assert_eq!(swar(&t), Some(id));
         }
 
         #[test]
@@ -170,7 +242,9 @@ mod tests {
             let mut text = [0; LEN];
             text[..32].copy_from_slice(&t);
             text[32..].copy_from_slice(&tail);
-            prop_assert_eq!(parse(&text), Uuid::try_parse_ascii(&text).ok());
+            let expected = Uuid::try_parse_ascii(&text).ok();
+            prop_assert_eq!(parse(&text), expected);
+            prop_assert_eq!(swar(&text), expected);
         }
     }
 }

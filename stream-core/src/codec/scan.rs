@@ -82,7 +82,7 @@ struct Names {
 impl Names {
     /// Reads `"broker":` to `"source":`'s value (the cursor is past `"broker":`) and keeps them
     /// as the last seen.
-    #[inline]
+    #[inline(always)]
     fn names(&mut self, c: &mut Cursor<'_>) -> Option<(Broker, EventType, ServiceName)> {
         let broker = match &self.broker {
             Some(broker) if c.quoted(broker.as_str()) => broker.clone(),
@@ -310,7 +310,7 @@ impl<'a> Cursor<'a> {
     /// A UUID string. The hyphenated form has a known length, so it is parsed in place (the
     /// parser checks every digit, so no quote or backslash can hide in it); other forms go
     /// through [`Cursor::string`].
-    #[inline]
+    #[inline(always)]
     fn uuid(&mut self) -> Option<Uuid> {
         const HYPHENATED: usize = hex::LEN;
         if let Some([b'"', text @ .., b'"']) = self.rest().get(..HYPHENATED + 2)
@@ -324,7 +324,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A timestamp string, the canonical form parsed in place like a UUID.
-    #[inline]
+    #[inline(always)]
     fn timestamp(&mut self) -> Option<chrono::DateTime<chrono::Utc>> {
         const CANONICAL: usize = timestamp::LEN;
         if let Some([b'"', text @ .., b'"']) = self.rest().get(..CANONICAL + 2)
@@ -371,7 +371,7 @@ impl<'a> Cursor<'a> {
 
     /// The rest of the text but its last byte, which must be `}`, read by serde_json as `V`: the
     /// value of an object's last key without a second look for where it ends.
-    #[inline]
+    #[inline(always)]
     fn last_value<V: DeserializeOwned>(&mut self) -> Option<V> {
         let body = self.text.strip_suffix('}')?.get(self.pos..)?;
         let value = serde_json::from_str(body).ok()?;
