@@ -317,14 +317,18 @@ static NEEDS_ESCAPE: [bool; 256] = {
 /// # Ok::<(), codec::CodecError>(())
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<EventEnvelope<T>, CodecError> {
-    not_an_object(bytes)?;
     // Checking UTF-8 once up front lets both readers skip checking each string on its own.
-    let parsed = match utf8(bytes) {
-        Ok(text) => match scan::envelope(text) {
-            Some(env) => return Ok(env),
-            // Not in the form the fast reader takes, or not valid: the derived path decides.
-            None => serde_json::from_str(text),
-        },
+    let text = utf8(bytes);
+    // The fast reader takes only objects, so the check for another kind of value can wait.
+    if let Ok(text) = text
+        && let Some(env) = scan::envelope(text)
+    {
+        return Ok(env);
+    }
+    // Not in the form the fast reader takes, or not valid: the derived path decides.
+    not_an_object(bytes)?;
+    let parsed = match text {
+        Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(bytes), // fails, and says where
     };
     match parsed {
@@ -810,9 +814,10 @@ pub mod timestamp {
                 c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
             })
         };
-        let micros = num(20, 6)?;
+        let micros = six_digits(b[18..26].try_into().expect("8 bytes"))?;
+        let second: &[u8; SECOND_LEN] = b[..SECOND_LEN].try_into().expect("19 bytes");
         let (date, of_day) = match LAST_READ.get() {
-            Some((text, date, of_day)) if text == b[..SECOND_LEN] => (date, of_day),
+            Some((text, date, of_day)) if text == *second => (date, of_day),
             _ => {
                 if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
                     return None;
@@ -834,6 +839,26 @@ pub mod timestamp {
         };
         let time = NaiveTime::from_num_seconds_from_midnight_opt(of_day, micros * 1_000)?;
         Some(date.and_time(time).and_utc())
+    }
+
+    /// The number the last six of eight bytes spell (`"5.123456"` is 123456), if they are
+    /// digits: all six at once in one word (the first digit in the lowest byte), with no loop
+    /// and one branch.
+    fn six_digits(bytes: [u8; 8]) -> Option<u32> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        // The first two bytes become `0`s: eight digits, the number unchanged.
+        let w = (u64::from_le_bytes(bytes) & !0xffff) | 0x3030;
+        // Every byte is 0x30..=0x39: its high half is 3, and adding 6 keeps it 3.
+        let high = w & (ONES * 0xf0);
+        let carried = (w.wrapping_add(ONES * 6) & (ONES * 0xf0)) >> 4;
+        if high | carried != ONES * 0x33 {
+            return None;
+        }
+        // Pairs of digits, then fours, then the eight (each step one multiply).
+        let v = ((w & (ONES * 0x0f)).wrapping_mul(10 << 8 | 1)) >> 8;
+        let v = ((v & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 << 16 | 1)) >> 16;
+        let v = ((v & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 << 32 | 1)) >> 32;
+        Some(v as u32)
     }
 
     /// Writes `t` in the canonical form (serde `serialize_with`).
@@ -881,6 +906,30 @@ pub mod timestamp {
                     "expected an RFC 3339 timestamp such as `2026-11-26T19:28:45.123456Z`, got `{shown}{more}`"
                 ))
             })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::six_digits;
+
+        #[test]
+        fn six_digits_reads_exactly_six_digits() {
+            let naive = |b: &[u8; 8]| -> Option<u32> {
+                b[2..].iter().try_fold(0, |n, c| {
+                    c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+                })
+            };
+            for base in [*b"5.123456", *b"9.000000", *b"0.999999", *b"1.090807"] {
+                assert_eq!(six_digits(base), naive(&base));
+                for at in 0..8 {
+                    for byte in 0..=u8::MAX {
+                        let mut b = base;
+                        b[at] = byte;
+                        assert_eq!(six_digits(b), naive(&b), "{b:?}");
+                    }
+                }
+            }
         }
     }
 }

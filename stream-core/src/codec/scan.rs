@@ -226,6 +226,21 @@ fn once<V>(slot: &mut Option<V>, value: V) -> Option<()> {
     }
 }
 
+/// `a == b` for two slices of the same length, without a call to `memcmp` when they are 4 to 16
+/// bytes long (names are: `paper`, `trading_signal`): two overlapping word comparisons.
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 struct Cursor<'a> {
     text: &'a str,
     pos: usize,
@@ -284,7 +299,7 @@ impl<'a> Cursor<'a> {
     fn quoted(&mut self, text: &str) -> bool {
         let n = text.len();
         let is = match self.rest().get(..n + 2) {
-            Some([b'"', inner @ .., b'"']) => inner == text.as_bytes(),
+            Some([b'"', inner @ .., b'"']) => same_short(inner, text.as_bytes()),
             _ => false,
         };
         if is {
