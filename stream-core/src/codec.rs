@@ -206,20 +206,6 @@ fn write_envelope<T: Serialize>(
     env: &EventEnvelope<T>,
     buf: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    fn json<V: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &V) -> Result<(), CodecError> {
-        serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(&e))
-    }
-    /// A string, copied as it is when nothing in it needs escaping (custom event types nearly
-    /// never do).
-    fn plain(buf: &mut Vec<u8>, text: &str) -> Result<(), CodecError> {
-        if text.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
-            return json(buf, text);
-        }
-        buf.push(b'"');
-        buf.extend_from_slice(text.as_bytes());
-        buf.push(b'"');
-        Ok(())
-    }
     /// Appends `template` and hands back the appended bytes, to be written over.
     fn append<'b, const N: usize>(buf: &'b mut Vec<u8>, template: &[u8; N]) -> &'b mut [u8; N] {
         let at = buf.len();
@@ -243,7 +229,25 @@ fn write_envelope<T: Serialize>(
         Some(id) => uuid_at(append(buf, CAUSE), 1, id),
         None => buf.extend_from_slice(b"null"),
     }
-    // A broker name is letters, digits, `_` and `-`; so is every known event type.
+    write_names(env, buf)?;
+    let tail = append(buf, TIMESTAMP);
+    let at: &mut [u8; timestamp::LEN] =
+        (&mut tail[14..14 + timestamp::LEN]).try_into().expect("27");
+    timestamp::write_canonical(&env.timestamp, at)?;
+    match env.version {
+        digit @ 0..=9 => buf.push(b'0' + digit as u8),
+        version => json(buf, &version)?,
+    }
+    buf.extend_from_slice(b",\"data\":");
+    json(buf, &env.data)?;
+    buf.push(b'}');
+    Ok(())
+}
+
+/// Writes `,"broker":…,"event_type":…,"source":…`, copying each name as it is when it needs no
+/// escaping (a broker name never does, nor does a known event type; a `ServiceName` knows).
+#[inline]
+fn write_names<T>(env: &EventEnvelope<T>, buf: &mut Vec<u8>) -> Result<(), CodecError> {
     buf.extend_from_slice(b",\"broker\":\"");
     buf.extend_from_slice(env.broker.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"event_type\":");
@@ -262,17 +266,22 @@ fn write_envelope<T: Serialize>(
     } else {
         json(buf, env.source.as_str())?;
     }
-    let tail = append(buf, TIMESTAMP);
-    let at: &mut [u8; timestamp::LEN] =
-        (&mut tail[14..14 + timestamp::LEN]).try_into().expect("27");
-    timestamp::write_canonical(&env.timestamp, at)?;
-    match env.version {
-        digit @ 0..=9 => buf.push(b'0' + digit as u8),
-        version => json(buf, &version)?,
+    Ok(())
+}
+
+fn json<V: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &V) -> Result<(), CodecError> {
+    serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(&e))
+}
+
+/// A string, copied as it is when nothing in it needs escaping (custom event types nearly never
+/// do).
+fn plain(buf: &mut Vec<u8>, text: &str) -> Result<(), CodecError> {
+    if text.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
+        return json(buf, text);
     }
-    buf.extend_from_slice(b",\"data\":");
-    json(buf, &env.data)?;
-    buf.push(b'}');
+    buf.push(b'"');
+    buf.extend_from_slice(text.as_bytes());
+    buf.push(b'"');
     Ok(())
 }
 
@@ -1008,6 +1017,61 @@ mod tests {
         assert_eq!(format(&far), None);
         let before = DateTime::from_timestamp(-62_167_219_201, 0).unwrap(); // year -1
         assert_eq!(format(&before), None);
+    }
+
+    /// The names the reader keeps per thread never stand in for other names: envelopes
+    /// whose broker, event type and source change in every combination, one after another
+    /// (some with the same text in a new allocation, one with a name to escape), are each
+    /// written as the derived `Serialize` writes them and read back as they were.
+    #[test]
+    fn the_names_kept_per_thread_never_leak_into_another_envelope() {
+        use crate::envelope::EventEnvelope;
+        use crate::service_name::ServiceName;
+        use crate::topic::Broker;
+
+        // Names of the same length, so that one read in place of another would fit.
+        let brokers = [Broker::new("paper").unwrap(), Broker::new("kite1").unwrap()];
+        let types = ["order_filled", "order_failed", "margin_call"];
+        let sources = [
+            ServiceName::new("strategy"),
+            ServiceName::new("executor"),
+            ServiceName::new("risk \"desk\""),
+        ];
+        let (nb, nt, ns) = (brokers.len(), types.len(), sources.len());
+        let mut seen = 0;
+        // Every combination, three times over: with the event type, then the source, then the
+        // broker changing from one envelope to the next while the other two stay.
+        let mut order = Vec::new();
+        for (b, s) in (0..nb).flat_map(|b| (0..ns).map(move |s| (b, s))) {
+            order.extend((0..nt).map(|t| (b, t, s)));
+        }
+        for (b, t) in (0..nb).flat_map(|b| (0..nt).map(move |t| (b, t))) {
+            order.extend((0..ns).map(|s| (b, t, s)));
+        }
+        for (t, s) in (0..nt).flat_map(|t| (0..ns).map(move |s| (t, s))) {
+            order.extend((0..nb).map(|b| (b, t, s)));
+        }
+        for (round, (b, t, s)) in order.into_iter().enumerate() {
+            {
+                // Every other envelope makes its names anew (same text, other allocation).
+                let (broker, source) = if round % 2 == 1 {
+                    (
+                        Broker::new(brokers[b].as_str()).unwrap(),
+                        ServiceName::new(sources[s].as_str()),
+                    )
+                } else {
+                    (brokers[b].clone(), sources[s].clone())
+                };
+                let env = EventEnvelope::builder(types[t], serde_json::json!({"n": seen}))
+                    .broker(broker)
+                    .source(source)
+                    .build();
+                let bytes = super::encode(&env).unwrap();
+                assert_eq!(bytes, serde_json::to_vec(&env).unwrap());
+                assert_eq!(super::decode::<serde_json::Value>(&bytes).unwrap(), env);
+                seen += 1;
+            }
+        }
     }
 
     #[test]
