@@ -106,6 +106,10 @@ impl Names {
         let start = c.pos;
         let names = self.one_by_one(c)?;
         self.text.clear();
+        if self.text.capacity() > 1024 {
+            // One record's long names are not kept for the thread's lifetime.
+            self.text = Vec::new();
+        }
         self.text
             .extend_from_slice(&c.text.as_bytes()[start..c.pos]);
         self.all = Some(names.clone());
