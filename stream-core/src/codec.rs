@@ -285,6 +285,11 @@ fn plain(buf: &mut Vec<u8>, text: &str) -> Result<(), CodecError> {
     Ok(())
 }
 
+/// Whether a JSON string must escape `byte` (a control character, the quote, the backslash).
+pub(crate) fn needs_escape(byte: u8) -> bool {
+    NEEDS_ESCAPE[usize::from(byte)]
+}
+
 /// The bytes a JSON string cannot hold as they are: control characters, the quote, the
 /// backslash. The encoder escapes a string holding one; the fast decoder stops at one.
 static NEEDS_ESCAPE: [bool; 256] = {
@@ -1017,61 +1022,6 @@ mod tests {
         assert_eq!(format(&far), None);
         let before = DateTime::from_timestamp(-62_167_219_201, 0).unwrap(); // year -1
         assert_eq!(format(&before), None);
-    }
-
-    /// The names the reader keeps per thread never stand in for other names: envelopes
-    /// whose broker, event type and source change in every combination, one after another
-    /// (some with the same text in a new allocation, one with a name to escape), are each
-    /// written as the derived `Serialize` writes them and read back as they were.
-    #[test]
-    fn the_names_kept_per_thread_never_leak_into_another_envelope() {
-        use crate::envelope::EventEnvelope;
-        use crate::service_name::ServiceName;
-        use crate::topic::Broker;
-
-        // Names of the same length, so that one read in place of another would fit.
-        let brokers = [Broker::new("paper").unwrap(), Broker::new("kite1").unwrap()];
-        let types = ["order_filled", "order_failed", "margin_call"];
-        let sources = [
-            ServiceName::new("strategy"),
-            ServiceName::new("executor"),
-            ServiceName::new("risk \"desk\""),
-        ];
-        let (nb, nt, ns) = (brokers.len(), types.len(), sources.len());
-        let mut seen = 0;
-        // Every combination, three times over: with the event type, then the source, then the
-        // broker changing from one envelope to the next while the other two stay.
-        let mut order = Vec::new();
-        for (b, s) in (0..nb).flat_map(|b| (0..ns).map(move |s| (b, s))) {
-            order.extend((0..nt).map(|t| (b, t, s)));
-        }
-        for (b, t) in (0..nb).flat_map(|b| (0..nt).map(move |t| (b, t))) {
-            order.extend((0..ns).map(|s| (b, t, s)));
-        }
-        for (t, s) in (0..nt).flat_map(|t| (0..ns).map(move |s| (t, s))) {
-            order.extend((0..nb).map(|b| (b, t, s)));
-        }
-        for (round, (b, t, s)) in order.into_iter().enumerate() {
-            {
-                // Every other envelope makes its names anew (same text, other allocation).
-                let (broker, source) = if round % 2 == 1 {
-                    (
-                        Broker::new(brokers[b].as_str()).unwrap(),
-                        ServiceName::new(sources[s].as_str()),
-                    )
-                } else {
-                    (brokers[b].clone(), sources[s].clone())
-                };
-                let env = EventEnvelope::builder(types[t], serde_json::json!({"n": seen}))
-                    .broker(broker)
-                    .source(source)
-                    .build();
-                let bytes = super::encode(&env).unwrap();
-                assert_eq!(bytes, serde_json::to_vec(&env).unwrap());
-                assert_eq!(super::decode::<serde_json::Value>(&bytes).unwrap(), env);
-                seen += 1;
-            }
-        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl ServiceName {
     /// ```
     pub fn new(text: impl Into<Arc<str>>) -> Self {
         let text = text.into();
-        let plain = !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+        let plain = !text.bytes().any(crate::codec::needs_escape);
         ServiceName { text, plain }
     }
 
@@ -98,7 +98,8 @@ impl Borrow<str> for ServiceName {
 
 impl fmt::Display for ServiceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        // `pad`, as `str` does: width, alignment and precision apply (`{:<16}`, `{:.8}`).
+        f.pad(&self.text)
     }
 }
 
@@ -180,6 +181,18 @@ impl From<&String> for ServiceName {
     }
 }
 
+impl From<Box<str>> for ServiceName {
+    fn from(text: Box<str>) -> Self {
+        ServiceName::new(text)
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for ServiceName {
+    fn from(text: std::borrow::Cow<'_, str>) -> Self {
+        ServiceName::new(text.as_ref())
+    }
+}
+
 impl From<Arc<str>> for ServiceName {
     fn from(text: Arc<str>) -> Self {
         ServiceName::new(text)
@@ -195,6 +208,13 @@ impl From<&ServiceName> for ServiceName {
 impl From<ServiceName> for String {
     fn from(name: ServiceName) -> Self {
         name.text.as_ref().to_owned()
+    }
+}
+
+/// The empty name, as `String::default()` is the empty string.
+impl Default for ServiceName {
+    fn default() -> Self {
+        ServiceName::new("")
     }
 }
 
@@ -216,6 +236,13 @@ impl<'de> Deserialize<'de> for ServiceName {
 
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ServiceName, E> {
                 Ok(ServiceName::new(text))
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<ServiceName, E> {
+                // What `String` takes from formats that hand strings over as bytes.
+                std::str::from_utf8(bytes)
+                    .map(ServiceName::new)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(bytes), &self))
             }
         }
         deserializer.deserialize_str(Visitor)
@@ -258,5 +285,13 @@ mod tests {
         let set: HashSet<ServiceName> = [name.clone()].into();
         assert!(set.contains("clock"));
         assert_eq!(format!("{name} {name:?}"), "clock \"clock\"");
+        // Formatted as a `str` is: width, alignment and precision apply.
+        assert_eq!(
+            format!("[{name:>7}|{name:<7}|{name:.3}]"),
+            "[  clock|clock  |clo]"
+        );
+        assert_eq!(ServiceName::default(), "");
+        let owned: ServiceName = std::borrow::Cow::Borrowed("a").into();
+        assert_eq!(owned, ServiceName::from(Box::<str>::from("a")));
     }
 }

@@ -80,7 +80,8 @@ thread_local! {
 /// producers, so these nearly always repeat the last record's: then the three, with the keys
 /// between them, are one comparison of the text and three clones, with no scan for a string's
 /// end, no validation and no lookup. When only some repeat (a topic carrying several event
-/// types), each one that does is still one comparison and a clone.
+/// types), the broker, the source and a known event type are each still one comparison and a
+/// clone; a custom event type is read anew.
 struct Names {
     /// The last record's text from the broker's value to the source's:
     /// `"paper","event_type":"trading_signal","source":"strategy-runner"`.
@@ -91,6 +92,10 @@ struct Names {
     event_type: Option<EventType>,
     source: Option<ServiceName>,
 }
+
+/// The most text [`Names`] keeps: longer names are read but not kept, so that one record's long
+/// names do not stay in memory for the thread's lifetime (a broker name is at most 247 bytes).
+const KEPT: usize = 256;
 
 impl Names {
     /// Reads `"broker":` to `"source":`'s value (the cursor is past `"broker":`) and keeps them
@@ -106,13 +111,12 @@ impl Names {
         let start = c.pos;
         let names = self.one_by_one(c)?;
         self.text.clear();
-        if self.text.capacity() > 1024 {
-            // One record's long names are not kept for the thread's lifetime.
-            self.text = Vec::new();
+        self.all = None;
+        if c.pos - start <= KEPT {
+            self.text
+                .extend_from_slice(&c.text.as_bytes()[start..c.pos]);
+            self.all = Some(names.clone());
         }
-        self.text
-            .extend_from_slice(&c.text.as_bytes()[start..c.pos]);
-        self.all = Some(names.clone());
         Some(names)
     }
 
@@ -140,10 +144,13 @@ impl Names {
         c.literal(b",\"source\":")?;
         let source = match &self.source {
             Some(source) if c.quoted(source) => source.clone(),
-            _ => self
-                .source
-                .insert(ServiceName::unescaped(c.string()?))
-                .clone(),
+            _ => {
+                let source = ServiceName::unescaped(c.string()?);
+                if source.len() <= KEPT {
+                    self.source = Some(source.clone());
+                }
+                source
+            }
         };
         Some((broker, event_type, source))
     }
@@ -473,6 +480,94 @@ mod tests {
             assert_eq!(Some(fast), derived.as_ref(), "{text}");
         }
         fast
+    }
+
+    /// The names the reader keeps per thread never stand in for other names. Envelopes whose
+    /// broker, event type and source change one at a time through every combination are each
+    /// read back as they were, by the straight-line reader whenever nothing in them is escaped
+    /// (so a cache that never matched would fail too). The names include ones of equal length
+    /// that differ only past their first four or eight bytes (one read in place of another would
+    /// fit, and only `same_short`'s second word tells them apart), prefixes of each other, and
+    /// ones shorter than four and longer than sixteen bytes (`same_short`'s other cases).
+    #[test]
+    fn the_names_kept_per_thread_never_leak_into_another_envelope() {
+        use crate::codec;
+        use crate::service_name::ServiceName;
+        use crate::topic::Broker;
+
+        let brokers = ["paper", "kite1", "kite2", "paper2", "pa"].map(|b| Broker::new(b).unwrap());
+        let types = [
+            "order_filled",
+            "order_failed",
+            "margin_call",
+            "margin_call_v2",
+            "x",
+        ];
+        let sources = [
+            "strategy-a",
+            "strategy-b",
+            "exec",
+            "a-rather-long-service-name",
+            "risk \"desk\"",
+        ]
+        .map(ServiceName::new);
+        let (nb, nt, ns) = (brokers.len(), types.len(), sources.len());
+        // Every combination, three times over: with the event type, then the source, then the
+        // broker changing from one envelope to the next while the other two stay.
+        let mut order = Vec::new();
+        for (b, s) in (0..nb).flat_map(|b| (0..ns).map(move |s| (b, s))) {
+            order.extend((0..nt).map(|t| (b, t, s)));
+        }
+        for (b, t) in (0..nb).flat_map(|b| (0..nt).map(move |t| (b, t))) {
+            order.extend((0..ns).map(|s| (b, t, s)));
+        }
+        for (t, s) in (0..nt).flat_map(|t| (0..ns).map(move |s| (t, s))) {
+            order.extend((0..nb).map(|b| (b, t, s)));
+        }
+        for (n, (b, t, s)) in order.into_iter().enumerate() {
+            // Every other envelope makes its names anew (same text, another allocation).
+            let (broker, source) = if n % 2 == 1 {
+                let broker = Broker::new(brokers[b].as_str()).unwrap();
+                (broker, ServiceName::new(sources[s].as_str()))
+            } else {
+                (brokers[b].clone(), sources[s].clone())
+            };
+            let env = EventEnvelope::builder(types[t], serde_json::json!({"n": n}))
+                .broker(broker)
+                .source(source)
+                .build();
+            let bytes = codec::encode(&env).unwrap();
+            assert_eq!(bytes, serde_json::to_vec(&env).unwrap());
+            let text = std::str::from_utf8(&bytes).unwrap();
+            let read = super::canonical::<serde_json::Value>(text);
+            assert_eq!(read.is_some(), !sources[s].contains('"'), "{text}");
+            if let Some(read) = read {
+                assert_eq!(read, env, "{text}");
+            }
+            assert_eq!(codec::decode::<serde_json::Value>(&bytes).unwrap(), env);
+        }
+    }
+
+    /// A record's long names are read, but not kept for the thread's lifetime.
+    #[test]
+    fn long_names_are_not_kept() {
+        let long = "s".repeat(2_000);
+        let text = record("", r#"{"price":"1"}"#)
+            .replace(r#""source":"strategy""#, &format!(r#""source":"{long}""#));
+        let env = agree::<Payload>(&text).expect("fast path");
+        assert_eq!(env.source.len(), 2_000);
+        super::LAST.with_borrow(|last| {
+            assert!(last.all.is_none());
+            assert!(
+                last.text.capacity() <= 2 * super::KEPT,
+                "{}",
+                last.text.capacity()
+            );
+            assert!(last.source.as_ref().is_none_or(|s| s.len() <= super::KEPT));
+        });
+        // The next ordinary record is kept again.
+        agree::<Payload>(&record("", r#"{"price":"1"}"#)).expect("fast path");
+        super::LAST.with_borrow(|last| assert!(last.all.is_some()));
     }
 
     #[test]
