@@ -19,11 +19,6 @@ use uuid::Uuid;
 /// The length of the hyphenated form.
 pub(super) const LEN: usize = 36;
 
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-const ONES: u64 = 0x0101_0101_0101_0101;
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// The UUID written in `text`, or `None` when `text` is not its hyphenated form.
 #[inline]
 pub(super) fn parse(text: &[u8; LEN]) -> Option<Uuid> {
@@ -34,7 +29,7 @@ pub(super) fn parse(text: &[u8; LEN]) -> Option<Uuid> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let bytes = unsafe { sse2::parse(digits) };
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    let bytes = swar_parse(digits);
+    let bytes = portable::swar_parse(digits);
     bytes.filter(|_| hyphens).map(Uuid::from_bytes)
 }
 
@@ -50,20 +45,6 @@ fn words(text: &[u8; LEN]) -> [u64; 4] {
         half(19) | (half(24) << 32),
         word(28),
     ]
-}
-
-/// The sixteen bytes 32 hex digits spell, in plain 64-bit arithmetic (any target).
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn swar_parse(words: [u64; 4]) -> Option<[u8; 16]> {
-    // One word gathers every byte's verdict, so that there is one branch, not one per group.
-    let mut bad = 0;
-    let mut bytes = [0; 16];
-    for (out, w) in bytes.chunks_exact_mut(4).zip(words) {
-        let (values, not_hex) = digits(w);
-        bad |= not_hex;
-        out.copy_from_slice(&pack(values).to_le_bytes());
-    }
-    (bad == 0).then_some(bytes)
 }
 
 /// The same with SSE2, which every x86-64 CPU has: sixteen digits per instruction.
@@ -156,36 +137,6 @@ mod sse2 {
     }
 }
 
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-/// Eight hex digits (one per byte of `w`, the first in the lowest byte) to their values, one per
-/// byte, and a word whose top bits mark the bytes that were not hex digits (0 if all were).
-#[inline(always)]
-fn digits(w: u64) -> (u64, u64) {
-    // For a byte below 0x80, `byte + (0x80 - lo)` has its top bit set exactly when
-    // `byte >= lo`, and never carries into the next byte (bytes from 0x80 up are refused
-    // whatever the other bytes' results).
-    let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo));
-    let digit = at_least(w, b'0') & !at_least(w, b'9' + 1);
-    // Setting bit 5 folds `A`–`F` onto `a`–`f` (and only those onto them).
-    let folded = w | (ONES * 0x20);
-    let letter = at_least(folded, b'a') & !at_least(folded, b'f' + 1);
-    let not_hex = (w | !(digit | letter)) & HIGH;
-    // A digit's value is its low four bits; a letter's is its low four bits plus 9.
-    let values = (w & (ONES * 0x0f)) + ((letter & HIGH) >> 7) * 9;
-    (values, not_hex)
-}
-
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-/// Eight digit values (one per byte, the first in the lowest byte) to the four bytes they spell,
-/// the first in the lowest byte.
-#[inline(always)]
-fn pack(values: u64) -> u32 {
-    // Each even byte takes its own value as the high half and the next byte's as the low half.
-    let pairs = ((values << 4) | (values >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
-    (quads | (quads >> 16)) as u32
-}
-
 /// Writes `id` hyphenated and in lowercase into `out`.
 #[inline]
 pub(super) fn write(id: &Uuid, out: &mut [u8; LEN]) {
@@ -194,7 +145,7 @@ pub(super) fn write(id: &Uuid, out: &mut [u8; LEN]) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let digits = unsafe { sse2::spell(id.as_bytes()) };
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    let digits = table_spell(id.as_bytes());
+    let digits = portable::table_spell(id.as_bytes());
     out[0..8].copy_from_slice(&digits[0..8]);
     out[9..13].copy_from_slice(&digits[8..12]);
     out[14..18].copy_from_slice(&digits[12..16]);
@@ -205,24 +156,74 @@ pub(super) fn write(id: &Uuid, out: &mut [u8; LEN]) {
     }
 }
 
-/// The 32 lowercase digits of sixteen bytes, two per byte from a table (any target).
+/// The portable reader and writer: eight digits per 64-bit word with shifts, masks and adds
+/// (the "SIMD within a register" technique), and a two-digit table. Used where SSE2 is not
+/// enabled, and tested everywhere against the SSE2 code and the `uuid` crate.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn table_spell(bytes: &[u8; 16]) -> [u8; 32] {
-    static PAIRS: [[u8; 2]; 256] = {
-        let digits = *b"0123456789abcdef";
-        let mut table = [[0; 2]; 256];
-        let mut b = 0;
-        while b < 256 {
-            table[b] = [digits[b >> 4], digits[b & 15]];
-            b += 1;
+mod portable {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// The sixteen bytes 32 hex digits spell, in plain 64-bit arithmetic (any target).
+    pub(super) fn swar_parse(words: [u64; 4]) -> Option<[u8; 16]> {
+        // One word gathers every byte's verdict, so that there is one branch, not one per group.
+        let mut bad = 0;
+        let mut bytes = [0; 16];
+        for (out, w) in bytes.chunks_exact_mut(4).zip(words) {
+            let (values, not_hex) = digits(w);
+            bad |= not_hex;
+            out.copy_from_slice(&pack(values).to_le_bytes());
         }
-        table
-    };
-    let mut out = [0; 32];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&PAIRS[usize::from(*byte)]);
+        (bad == 0).then_some(bytes)
     }
-    out
+
+    /// Eight hex digits (one per byte of `w`, the first in the lowest byte) to their values, one
+    /// per byte, and a word whose top bits mark the bytes that were not hex digits (0 if all
+    /// were).
+    #[inline(always)]
+    fn digits(w: u64) -> (u64, u64) {
+        // For a byte below 0x80, `byte + (0x80 - lo)` has its top bit set exactly when
+        // `byte >= lo`, and never carries into the next byte (bytes from 0x80 up are refused
+        // whatever the other bytes' results).
+        let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo));
+        let digit = at_least(w, b'0') & !at_least(w, b'9' + 1);
+        // Setting bit 5 folds `A`–`F` onto `a`–`f` (and only those onto them).
+        let folded = w | (ONES * 0x20);
+        let letter = at_least(folded, b'a') & !at_least(folded, b'f' + 1);
+        let not_hex = (w | !(digit | letter)) & HIGH;
+        // A digit's value is its low four bits; a letter's is its low four bits plus 9.
+        let values = (w & (ONES * 0x0f)) + ((letter & HIGH) >> 7) * 9;
+        (values, not_hex)
+    }
+
+    /// Eight digit values (one per byte, the first in the lowest byte) to the four bytes they spell,
+    /// the first in the lowest byte.
+    #[inline(always)]
+    fn pack(values: u64) -> u32 {
+        // Each even byte takes its own value as the high half and the next byte's as the low half.
+        let pairs = ((values << 4) | (values >> 8)) & 0x00ff_00ff_00ff_00ff;
+        let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+        (quads | (quads >> 16)) as u32
+    }
+
+    /// The 32 lowercase digits of sixteen bytes, two per byte from a table (any target).
+    pub(super) fn table_spell(bytes: &[u8; 16]) -> [u8; 32] {
+        static PAIRS: [[u8; 2]; 256] = {
+            let digits = *b"0123456789abcdef";
+            let mut table = [[0; 2]; 256];
+            let mut b = 0;
+            while b < 256 {
+                table[b] = [digits[b >> 4], digits[b & 15]];
+                b += 1;
+            }
+            table
+        };
+        let mut out = [0; 32];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&PAIRS[usize::from(*byte)]);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -240,7 +241,7 @@ mod tests {
 
     /// The portable writer's digits, whatever this target's [`write`] uses.
     fn table_text(id: &Uuid) -> String {
-        let d = super::table_spell(id.as_bytes());
+        let d = super::portable::table_spell(id.as_bytes());
         let d = std::str::from_utf8(&d).unwrap();
         format!(
             "{}-{}-{}-{}-{}",
@@ -268,7 +269,7 @@ mod tests {
     /// The portable reader, whatever this target's [`parse`] uses.
     fn swar(t: &[u8; LEN]) -> Option<Uuid> {
         let hyphens = [t[8], t[13], t[18], t[23]] == [b'-'; 4];
-        super::swar_parse(super::words(t))
+        super::portable::swar_parse(super::words(t))
             .filter(|_| hyphens)
             .map(Uuid::from_bytes)
     }

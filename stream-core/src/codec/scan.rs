@@ -69,7 +69,6 @@ thread_local! {
         RefCell::new(Names {
             text: Vec::new(),
             all: None,
-            broker: None,
             event_type: None,
             source: None,
         })
@@ -80,15 +79,15 @@ thread_local! {
 /// producers, so these nearly always repeat the last record's: then the three, with the keys
 /// between them, are one comparison of the text and three clones, with no scan for a string's
 /// end, no validation and no lookup. When only some repeat (a topic carrying several event
-/// types), the broker, the source and a known event type are each still one comparison and a
-/// clone; a custom event type is read anew.
+/// types), the source and a known event type are each still one comparison and a clone, and the
+/// broker a comparison with the last one `topic::broker_named` made; a custom event type is read
+/// anew.
 struct Names {
     /// The last record's text from the broker's value to the source's:
     /// `"paper","event_type":"trading_signal","source":"strategy-runner"`.
     text: Vec<u8>,
     /// What `text` reads as.
     all: Option<(Broker, EventType, ServiceName)>,
-    broker: Option<Broker>,
     event_type: Option<EventType>,
     source: Option<ServiceName>,
 }
@@ -123,13 +122,8 @@ impl Names {
     /// The same, each name on its own.
     #[inline(never)]
     fn one_by_one(&mut self, c: &mut Cursor<'_>) -> Option<(Broker, EventType, ServiceName)> {
-        let broker = match &self.broker {
-            Some(broker) if c.quoted(broker.as_str()) => broker.clone(),
-            _ => {
-                let broker = Broker::new(c.string()?).ok()?;
-                self.broker.insert(broker).clone()
-            }
-        };
+        // The topic module keeps the last broker per thread already.
+        let broker = crate::topic::broker_named(c.string()?).ok()?;
         c.literal(b",\"event_type\":")?;
         let event_type = match &self.event_type {
             Some(known) if c.quoted(known.as_str()) => known.clone(),
