@@ -343,12 +343,22 @@ mod tests {
 /// [service]
 /// health_port = 9464           # STREAMKIT_HEALTH_PORT: serve /health/live, /health/ready, /metrics
 /// shutdown_timeout_ms = 30000  # STREAMKIT_SHUTDOWN_TIMEOUT_MS
-/// commit_interval_ms = 500     # STREAMKIT_COMMIT_INTERVAL_MS
+/// commit_interval_ms = 500     # STREAMKIT_COMMIT_INTERVAL_MS: commit at least this often...
+/// commit_every = 1000          # STREAMKIT_COMMIT_EVERY: ...and once this many messages finished
+/// instance = "risk-1"          # STREAMKIT_INSTANCE (default: $HOSTNAME if exported; "" for none)
 ///
 /// [dedup]
 /// redis_url = "redis://127.0.0.1:16379"  # STREAMKIT_REDIS_URL: use the Redis store
 /// on_unavailable = "pause"               # STREAMKIT_DEDUP_ON_UNAVAILABLE: "pause" | "process"
+/// claim_lease_ms = 60000                 # STREAMKIT_DEDUP_CLAIM_LEASE_MS: Redis claims' lease
 /// ```
+///
+/// The instance name is what makes a restart fast and a crash cheap: with one, every consumer
+/// joins its group as a static member (`group.instance.id`, KIP-345), so an instance restarted
+/// within `session.timeout.ms` (45 s) gets its partitions back at once instead of waiting for
+/// the dead member to time out, and takes over the Redis dedup claims its killed run left. Two
+/// running instances of one service must have different names (a second one with the same name
+/// fences the first, which stops with an error).
 ///
 /// An unknown key or a bad value is an error naming the key and what was expected.
 ///
@@ -373,8 +383,14 @@ pub struct ServiceConfig {
     pub health_port: Option<u16>,
     /// How long in-flight handlers may run on shutdown.
     pub shutdown_timeout: std::time::Duration,
-    /// How often finished offsets are committed.
+    /// The longest time between commits of finished offsets.
     pub commit_interval: std::time::Duration,
+    /// Finished messages that trigger a commit before `commit_interval` has passed.
+    pub commit_every: u64,
+    /// This instance's name, stable across restarts (static group membership when set).
+    pub instance: Option<String>,
+    /// How long a Redis dedup claim holds other instances back.
+    pub dedup_claim_lease: std::time::Duration,
     /// Redis URL of the dedup store (in-memory store when `None`).
     pub redis_url: Option<String>,
     /// What happens while the dedup store is unavailable.
@@ -388,6 +404,9 @@ impl Default for ServiceConfig {
             health_port: None,
             shutdown_timeout: std::time::Duration::from_secs(30),
             commit_interval: std::time::Duration::from_millis(500),
+            commit_every: crate::consumer::DEFAULT_COMMIT_EVERY,
+            instance: None,
+            dedup_claim_lease: crate::reliability::dedup::redis::DEFAULT_CLAIM_LEASE,
             redis_url: None,
             dedup_policy: Default::default(),
         }
@@ -411,6 +430,8 @@ struct FileService {
     health_port: Option<u16>,
     shutdown_timeout_ms: Option<u64>,
     commit_interval_ms: Option<u64>,
+    commit_every: Option<u64>,
+    instance: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -418,6 +439,7 @@ struct FileService {
 struct FileDedup {
     redis_url: Option<String>,
     on_unavailable: Option<String>,
+    claim_lease_ms: Option<u64>,
 }
 
 fn parse_policy(key: &str, v: &str) -> Result<crate::reliability::dedup::UnavailablePolicy> {
@@ -517,6 +539,15 @@ impl ServiceConfig {
         if let Some(ms) = file.service.commit_interval_ms {
             cfg.commit_interval = std::time::Duration::from_millis(ms);
         }
+        if let Some(n) = file.service.commit_every {
+            cfg.commit_every = at_least_one("service.commit_every", n)?;
+        }
+        if let Some(name) = file.service.instance {
+            cfg.instance = Some(instance_name("service.instance", &name)?);
+        }
+        if let Some(ms) = file.dedup.claim_lease_ms {
+            cfg.dedup_claim_lease = lease("dedup.claim_lease_ms", ms)?;
+        }
         cfg.redis_url = file.dedup.redis_url;
         if let Some(p) = file.dedup.on_unavailable {
             cfg.dedup_policy = parse_policy("dedup.on_unavailable", &p)?;
@@ -553,6 +584,25 @@ impl ServiceConfig {
         if let Some(ms) = num("STREAMKIT_COMMIT_INTERVAL_MS")? {
             self.commit_interval = std::time::Duration::from_millis(ms);
         }
+        if let Some(n) = num("STREAMKIT_COMMIT_EVERY")? {
+            self.commit_every = at_least_one("STREAMKIT_COMMIT_EVERY", n)?;
+        }
+        if let Ok(name) = std::env::var("STREAMKIT_INSTANCE") {
+            // Set but empty: no instance name, dynamic membership, whatever else says.
+            self.instance = match name.as_str() {
+                "" => None,
+                name => Some(instance_name("STREAMKIT_INSTANCE", name)?),
+            };
+        } else if self.instance.is_none() {
+            // Exported by container runtimes (the pod's name under Kubernetes); a login shell
+            // keeps it unexported, so two instances started from one shell do not share it.
+            self.instance = std::env::var("HOSTNAME")
+                .ok()
+                .and_then(|h| instance_name("HOSTNAME", &h).ok());
+        }
+        if let Some(ms) = num("STREAMKIT_DEDUP_CLAIM_LEASE_MS")? {
+            self.dedup_claim_lease = lease("STREAMKIT_DEDUP_CLAIM_LEASE_MS", ms)?;
+        }
         if let Ok(url) = std::env::var("STREAMKIT_REDIS_URL") {
             self.redis_url = Some(url);
         }
@@ -561,6 +611,43 @@ impl ServiceConfig {
         }
         Ok(self)
     }
+}
+
+/// A count that must be at least 1, or an error naming `key`.
+fn at_least_one(key: &str, n: u64) -> Result<u64> {
+    if n == 0 {
+        return Err(Error::Config {
+            key: key.into(),
+            message: "expected a number of messages, at least 1, found `0`".into(),
+        });
+    }
+    Ok(n)
+}
+
+/// An instance name: not empty, no whitespace or control characters (it becomes
+/// `group.instance.id` and part of `client.id`).
+fn instance_name(key: &str, name: &str) -> Result<String> {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Config {
+            key: key.into(),
+            message: format!(
+                "expected an instance name without spaces or control characters, stable across restarts (e.g. `risk-1`), found `{}`",
+                name.escape_debug()
+            ),
+        });
+    }
+    Ok(name.to_owned())
+}
+
+/// A claim lease of at least one millisecond, or an error naming `key`.
+fn lease(key: &str, ms: u64) -> Result<std::time::Duration> {
+    if ms == 0 {
+        return Err(Error::Config {
+            key: key.into(),
+            message: "expected a lease in milliseconds, at least 1, found `0`".into(),
+        });
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// The field named by a toml "unknown field `x`" error.

@@ -15,8 +15,10 @@
 //!    messages, and the message is finished (marked done, committable) once they are
 //!    acknowledged, or dead-lettered if one fails.
 //! 3. An offset is committed only when it and everything before it in its partition is finished
-//!    ([`offsets`](crate::offsets)). Commits happen in the background every `commit_interval`,
-//!    and synchronously when partitions are revoked and at shutdown.
+//!    ([`offsets`](crate::offsets)). Commits happen in the background once `commit_every`
+//!    messages have finished or `commit_interval` has passed, whichever comes first, and
+//!    synchronously when partitions are revoked and at shutdown. What a crash replays is bounded
+//!    by those two settings.
 //!
 //! `enable.auto.commit` is always off. Delivery is at-least-once; with dedup on, handlers run
 //! effectively once.
@@ -33,6 +35,7 @@ use chrono::Utc;
 use foldhash::{HashMap, HashSet};
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
@@ -45,7 +48,7 @@ use crate::offsets::PartitionOffsets;
 use crate::producer::MessageProducer;
 use crate::record::{InPlace, RecordMeta};
 use crate::reliability::dedup::memory::MemoryDedupStore;
-use crate::reliability::dedup::{DedupKey, DedupStore, UnavailablePolicy};
+use crate::reliability::dedup::{Claim, ClaimOwner, DedupKey, DedupStore, UnavailablePolicy};
 use crate::reliability::dlq::{DeadLetter, DeadLetterWriter};
 use crate::reliability::retry::RetryPolicy;
 use crate::topic::{Broker, Subscription};
@@ -67,6 +70,9 @@ pub struct ConsumerStats {
     pub dedup_unavailable: AtomicU64,
     /// Offset commits made.
     pub commits: AtomicU64,
+    /// Offset commits the broker or the client refused (each is logged; the offsets are
+    /// committed again with the next commit).
+    pub commit_failures: AtomicU64,
     /// Times a partition was paused because its handler fell behind (backpressure).
     pub paused: AtomicU64,
     /// Partitions currently assigned.
@@ -101,6 +107,7 @@ impl ConsumerStats {
             deduplicated: g(&self.deduplicated),
             dedup_unavailable: g(&self.dedup_unavailable),
             commits: g(&self.commits),
+            commit_failures: g(&self.commit_failures),
             paused: g(&self.paused),
             assigned_partitions: g(&self.assigned_partitions),
         }
@@ -124,6 +131,8 @@ pub struct StatsSnapshot {
     pub dedup_unavailable: u64,
     /// See [`ConsumerStats::commits`].
     pub commits: u64,
+    /// See [`ConsumerStats::commit_failures`].
+    pub commit_failures: u64,
     /// See [`ConsumerStats::paused`].
     pub paused: u64,
     /// See [`ConsumerStats::assigned_partitions`].
@@ -189,6 +198,9 @@ pub struct ConsumerReport {
     pub unfinished: Vec<(String, i32, i64)>,
 }
 
+/// Finished messages that trigger a background commit by default.
+pub const DEFAULT_COMMIT_EVERY: u64 = 1_000;
+
 /// Options of a [`MessageConsumer`] beyond librdkafka's properties.
 #[derive(Clone)]
 pub struct ConsumerOptions {
@@ -204,8 +216,15 @@ pub struct ConsumerOptions {
     pub dlq: bool,
     /// Partitions of dead-letter topics created on first use.
     pub dlq_partitions: i32,
-    /// How often finished offsets are committed in the background.
+    /// The longest time between background commits of finished offsets.
     pub commit_interval: Duration,
+    /// Finished messages that trigger a background commit before `commit_interval` has passed
+    /// (at least 1). With `commit_interval`, it bounds what a crash replays.
+    pub commit_every: u64,
+    /// The name of this instance of the service (`STREAMKIT_INSTANCE`), stable across restarts:
+    /// with one, the consumer is a static group member (`group.instance.id`), so a restarted
+    /// instance takes its partitions back at once, and takes over its earlier run's dedup claims.
+    pub instance: Option<String>,
     /// Messages queued per partition before the partition is paused.
     pub partition_queue: usize,
     /// How long in-flight handlers may run on shutdown and on partition revoke.
@@ -225,6 +244,8 @@ impl Default for ConsumerOptions {
             dlq: true,
             dlq_partitions: 1,
             commit_interval: Duration::from_millis(500),
+            commit_every: DEFAULT_COMMIT_EVERY,
+            instance: None,
             partition_queue: 1024,
             shutdown_timeout: Duration::from_secs(30),
             metadata_refresh: Duration::from_secs(10),
@@ -241,6 +262,8 @@ impl std::fmt::Debug for ConsumerOptions {
             .field("dedup_policy", &self.dedup_policy)
             .field("dlq", &self.dlq)
             .field("commit_interval", &self.commit_interval)
+            .field("commit_every", &self.commit_every)
+            .field("instance", &self.instance)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
@@ -376,6 +399,19 @@ impl MessageConsumer {
         self
     }
 
+    /// Sets how many finished messages trigger a background commit (at least 1).
+    pub fn commit_every(mut self, messages: u64) -> Self {
+        self.options.commit_every = messages.max(1);
+        self
+    }
+
+    /// Names this instance (stable across restarts): the consumer joins as a static member
+    /// (`group.instance.id`), unless the configuration sets `group.instance.id` itself.
+    pub fn instance(mut self, name: &str) -> Self {
+        self.options.instance = Some(name.to_owned()).filter(|n| !n.trim().is_empty());
+        self
+    }
+
     /// Sets the shutdown (and revoke) deadline for in-flight handlers.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
@@ -426,10 +462,13 @@ impl MessageConsumer {
         } else {
             None
         };
+        let instance = self.options.instance.clone();
         let client_id = format!(
             "{}-{}",
             self.options.service,
-            crate::producer::default_instance()
+            instance
+                .clone()
+                .unwrap_or_else(crate::producer::default_instance)
         );
         let mut config = self
             .config
@@ -447,8 +486,21 @@ impl MessageConsumer {
         if config.get("group.protocol") != Some("consumer") {
             config = config.set_default("partition.assignment.strategy", "cooperative-sticky");
         }
+        if let Some(name) = &instance {
+            config = config.set_default("group.instance.id", name.as_str());
+        }
+        match config.get("group.instance.id") {
+            Some(id) => {
+                tracing::info!(group = %self.group, instance = id, "static group membership: a restart within session.timeout.ms takes the same partitions back at once")
+            }
+            None => {
+                tracing::info!(group = %self.group, "dynamic group membership (no instance name: set STREAMKIT_INSTANCE for static membership)")
+            }
+        }
         let shared = Arc::new(Shared {
             partitions: Mutex::new(HashMap::default()),
+            fatal: Mutex::new(None),
+            commits: Arc::new(CommitTrigger::new(self.options.commit_every)),
             runtime: tokio::runtime::Handle::current(),
             stats: Arc::clone(&self.stats),
             shutdown_timeout: self.options.shutdown_timeout,
@@ -476,6 +528,7 @@ impl MessageConsumer {
             group: self.group.clone(),
             stats: Arc::clone(&self.stats),
             stop: self.shutdown.clone(),
+            claimer: ClaimOwner::new(instance.as_deref()),
         });
         let shutdown = self.shutdown.clone();
         let commit_interval = self.options.commit_interval;
@@ -483,8 +536,18 @@ impl MessageConsumer {
         std::thread::Builder::new()
             .name(format!("streamkit-poll-{}", self.group))
             .spawn(move || {
-                let report = poll_loop(consumer, shared, worker, shutdown, commit_interval);
-                let _ = done_tx.send(report);
+                let report = poll_loop(
+                    consumer,
+                    Arc::clone(&shared),
+                    worker,
+                    shutdown,
+                    commit_interval,
+                );
+                let fatal = shared.fatal.lock().expect("fatal error").take();
+            let _ = done_tx.send(match fatal {
+                Some(error) => Err(Error::Kafka(error)),
+                None => Ok(report),
+            });
             })
             .map_err(|e| Error::Config {
                 key: "consumer".into(),
@@ -493,7 +556,7 @@ impl MessageConsumer {
         done_rx.await.map_err(|_| Error::Config {
             key: "consumer".into(),
             message: "the poll thread ended without a report".into(),
-        })
+        })?
     }
 }
 
@@ -512,11 +575,75 @@ pub const MESSAGE_SPAN_TARGET: &str = "streamkit::message";
 
 /// Poll timeout while no partition is paused.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// Poll timeout while workers finish messages that are not committed yet: how late a commit
+/// may come after `commit_every` messages have finished.
+const BUSY_POLL: Duration = Duration::from_millis(5);
 /// Poll timeout while a partition is paused, so its overflow is fed and it resumes promptly.
 const PAUSED_POLL: Duration = Duration::from_millis(2);
 /// How long the poll thread waits for room in a full partition queue before pausing the
 /// partition instead.
 const BACKPRESSURE_WAIT: Duration = Duration::from_millis(20);
+
+/// Counts finished messages toward the next background commit: one is due once `every` have
+/// finished since the last. Workers count; only the poll thread commits (a commit from elsewhere
+/// could land after a revoked partition's final commit and move its offset back).
+struct CommitTrigger {
+    finished: AtomicU64,
+    every: u64,
+    /// Woken when the count reaches `every`, for the poll thread waiting on a full queue.
+    due: Notify,
+}
+
+impl CommitTrigger {
+    fn new(every: u64) -> Self {
+        Self {
+            finished: AtomicU64::new(0),
+            every: every.max(1),
+            due: Notify::new(),
+        }
+    }
+
+    fn finished_one(&self) {
+        if self.finished.fetch_add(1, Ordering::Relaxed) + 1 == self.every {
+            self.due.notify_one();
+        }
+    }
+
+    /// Messages finished since the last commit.
+    fn pending(&self) -> u64 {
+        self.finished.load(Ordering::Relaxed)
+    }
+
+    fn count_due(&self) -> bool {
+        self.pending() >= self.every
+    }
+
+    /// Starts counting anew, before a commit: what finishes from here on counts toward the next.
+    fn restart(&self) {
+        self.finished.fetch_sub(self.pending(), Ordering::Relaxed);
+    }
+}
+
+/// Runs `wait` on the poll thread (a wait for room in a partition queue), committing meanwhile
+/// whenever `commit_every` messages have finished: a poll thread held up by backpressure must
+/// not hold commits back.
+fn block_on_committing<F: Future>(consumer: &BaseConsumer<Ctx>, shared: &Shared, wait: F) -> F::Output {
+    shared.runtime.block_on(async {
+        let mut wait = std::pin::pin!(wait);
+        loop {
+            tokio::select! {
+                biased;
+                out = wait.as_mut() => return out,
+                () = shared.commits.due.notified() => {
+                    if shared.commits.count_due() {
+                        shared.commits.restart();
+                        commit_finished(consumer, shared, CommitMode::Async);
+                    }
+                }
+            }
+        }
+    })
+}
 
 /// A record as queued to a partition worker: librdkafka's message, read in place.
 struct Work {
@@ -535,12 +662,20 @@ struct PartitionState {
 /// What a partition's worker and the poll thread share.
 struct PartitionShared {
     offsets: Mutex<PartitionOffsets>,
+    /// Counts the messages finished since the consumer's last background commit.
+    commits: Arc<CommitTrigger>,
     /// Set when the partition is revoked or the consumer stops: finish the current message only.
     stop: AtomicBool,
     stopped: Notify,
 }
 
 impl PartitionShared {
+    /// Marks `offset` finished: committable once everything before it is.
+    fn finish(&self, offset: i64) {
+        self.offsets.lock().expect("offsets").finished(offset);
+        self.commits.finished_one();
+    }
+
     fn request_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.stopped.notify_waiters();
@@ -573,6 +708,10 @@ type PartitionKey = (Arc<str>, i32);
 
 struct Shared {
     partitions: Mutex<HashMap<PartitionKey, PartitionState>>,
+    /// The error that stopped the consumer, if one did.
+    fatal: Mutex<Option<KafkaError>>,
+    /// When the next background commit is due by count.
+    commits: Arc<CommitTrigger>,
     runtime: tokio::runtime::Handle,
     stats: Arc<ConsumerStats>,
     shutdown_timeout: Duration,
@@ -631,7 +770,8 @@ impl Shared {
             match consumer.commit(&tpl, CommitMode::Sync) {
                 Ok(()) => ConsumerStats::bump(&self.stats.commits),
                 Err(error) => {
-                    tracing::warn!(group = %self.group, %error, "commit of released partitions failed")
+                    ConsumerStats::bump(&self.stats.commit_failures);
+                    tracing::warn!(group = %self.group, %error, "commit of released partitions failed; their new owner starts from the last committed offsets")
                 }
             }
         }
@@ -649,6 +789,20 @@ struct Ctx {
 impl ClientContext for Ctx {}
 
 impl ConsumerContext for Ctx {
+    /// Every commit's result, background ones included: a refused commit is counted and logged,
+    /// never silent (its offsets go again with the next commit).
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        if let Err(error) = result {
+            ConsumerStats::bump(&self.shared.stats.commit_failures);
+            let partitions: Vec<String> = offsets
+                .elements()
+                .iter()
+                .map(|e| format!("{}[{}]@{:?}", e.topic(), e.partition(), e.offset()))
+                .collect();
+            tracing::warn!(group = %self.shared.group, %error, ?partitions, "offset commit failed; the offsets are committed again with the next commit");
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let keys: Vec<PartitionKey> = tpl
@@ -684,6 +838,8 @@ impl ConsumerContext for Ctx {
 }
 
 struct WorkerCtx {
+    /// Who this run is when it claims event ids in the dedup store.
+    claimer: ClaimOwner,
     handler: Box<dyn MessageHandler>,
     producer: MessageProducer,
     dlq: Option<DeadLetterWriter>,
@@ -708,15 +864,30 @@ fn poll_loop(
     while !shutdown.is_requested() {
         shared.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
         let paused = drain_overflow(&consumer, &shared, &worker);
-        if last_commit.elapsed() >= commit_interval {
+        if shared.commits.count_due() || last_commit.elapsed() >= commit_interval {
+            shared.commits.restart();
             commit_finished(&consumer, &shared, CommitMode::Async);
             last_commit = Instant::now();
         }
         // While a partition waits for its worker, come back soon to feed it and resume it: a
-        // paused partition would otherwise idle for the whole poll timeout.
-        let timeout = if paused { PAUSED_POLL } else { IDLE_POLL };
+        // paused partition would otherwise idle for the whole poll timeout. While workers finish
+        // messages, come back soon to commit them once there are `commit_every`.
+        let timeout = if paused {
+            PAUSED_POLL
+        } else if shared.commits.pending() > 0 {
+            BUSY_POLL
+        } else {
+            IDLE_POLL
+        };
         match consumer.poll(timeout) {
             None => {}
+            Some(Err(error @ KafkaError::MessageConsumptionFatal(_))) => {
+                // The client cannot go on (for example another member joined with this
+                // instance's `group.instance.id` and fenced this one): stop, loudly.
+                tracing::error!(group = %worker.group, %error, "fatal consumer error; stopping");
+                shared.fatal.lock().expect("fatal error").get_or_insert(error);
+                shutdown.shutdown();
+            }
             Some(Err(error)) => {
                 tracing::warn!(group = %worker.group, %error, "consumer error");
             }
@@ -779,7 +950,8 @@ fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMo
             }
         }
         Err(error) => {
-            tracing::warn!(group = %shared.group, %error, "offset commit failed; will retry")
+            ConsumerStats::bump(&shared.stats.commit_failures);
+            tracing::warn!(group = %shared.group, %error, "offset commit failed; the offsets are committed again with the next commit")
         }
     }
 }
@@ -874,7 +1046,7 @@ fn dispatch(
     let tx = state.tx.clone();
     drop(map);
     let room = (tx.max_capacity() / 4).max(1);
-    let waited = shared.runtime.block_on(async move {
+    let waited = block_on_committing(consumer, shared, async move {
         if let Ok(permits) = tokio::time::timeout(BACKPRESSURE_WAIT, tx.reserve_many(room)).await {
             return match permits.map(|mut p| p.next()) {
                 Ok(Some(permit)) => {
@@ -944,6 +1116,7 @@ fn spawn_worker(shared: &Arc<Shared>, worker: &Arc<WorkerCtx>, capacity: usize) 
     let (tx, rx) = mpsc::channel(capacity);
     let part = Arc::new(PartitionShared {
         offsets: Mutex::new(PartitionOffsets::default()),
+        commits: Arc::clone(&shared.commits),
         stop: AtomicBool::new(false),
         stopped: Notify::new(),
     });
@@ -1032,7 +1205,7 @@ async fn run_worker(mut rx: mpsc::Receiver<Work>, part: Arc<PartitionShared>, ct
             }
         };
         match outcome {
-            Outcome::Finished => part.offsets.lock().expect("offsets").finished(offset),
+            Outcome::Finished => part.finish(offset),
             Outcome::Unsettled(u) => waiting.push_back(u),
             Outcome::Stopped => break,
         }
@@ -1071,7 +1244,7 @@ async fn settle_front(
     if !settle(u, part, ctx, unsettled, key).await {
         return false;
     }
-    part.offsets.lock().expect("offsets").finished(offset);
+    part.finish(offset);
     true
 }
 
@@ -1178,6 +1351,10 @@ async fn settle(
             let now = Utc::now();
             let r = &incoming.record;
             tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, %error, "a record the handler published was not delivered; dead-lettering");
+            if let Some(store) = ctx.options.dedup.as_ref().filter(|_| dedup) {
+                let key = dedup_key(key, ctx, r, incoming.envelope.id);
+                release_claim(Some((store, key)), ctx).await;
+            }
             dead_letter(
                 &incoming.record,
                 format!("a record the handler published was not delivered: {error}"),
@@ -1248,43 +1425,14 @@ async fn process(
         .map(|store| (store, dedup_key(key, ctx, &meta, envelope.id)));
     let mut dedup_usable = true;
     if let Some((store, key)) = &dedup_key {
-        // Handled already, its published records still in flight: a duplicate.
-        if unsettled
-            .lock()
-            .expect("unsettled ids")
-            .contains(&envelope.id)
-        {
-            ConsumerStats::bump(&ctx.stats.deduplicated);
-            tracing::debug!("duplicate skipped");
-            return Outcome::Finished;
-        }
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match crate::reliability::dedup::is_done(store.as_ref(), key).await {
-                Ok(true) => {
-                    ConsumerStats::bump(&ctx.stats.deduplicated);
-                    tracing::debug!("duplicate skipped");
-                    return Outcome::Finished;
-                }
-                Ok(false) => break,
-                Err(error) => match ctx.options.dedup_policy {
-                    UnavailablePolicy::ProcessAnyway => {
-                        ConsumerStats::bump(&ctx.stats.dedup_unavailable);
-                        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "dedup store unavailable; handling without dedup");
-                        dedup_usable = false;
-                        break;
-                    }
-                    UnavailablePolicy::Pause => {
-                        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
-                        if !part.sleep(pause).await || ctx.stop.is_requested() {
-                            return Outcome::Stopped;
-                        }
-                        pause = (pause * 2).min(Duration::from_secs(5));
-                    }
-                },
-            }
+        match claim_event(store.as_ref(), key, &meta, part, ctx, unsettled).await {
+            ClaimStep::Run { dedup } => dedup_usable = dedup,
+            ClaimStep::Skip => return Outcome::Finished,
+            ClaimStep::Stopped => return Outcome::Stopped,
         }
     }
+    // The claim to give up when the handler fails or the partition stops first.
+    let claimed = dedup_key.filter(|_| dedup_usable);
 
     let incoming = Arc::new(Incoming::new(envelope, meta, Some(ctx.producer.clone())));
     let mut attempts = 0u32;
@@ -1311,12 +1459,19 @@ async fn process(
             let r = &incoming.record;
             tracing::info!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempt = attempts, %error, ?delay, "handler failed; retrying");
             if !part.sleep(delay).await {
+                release_claim(claimed, ctx).await;
                 return Outcome::Stopped;
+            }
+            if !renew_claim(claimed, ctx).await {
+                tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, "another consumer claimed the event while its handler was failing here; leaving it to that consumer");
+                ConsumerStats::bump(&ctx.stats.deduplicated);
+                return Outcome::Finished;
             }
             continue;
         }
         let r = &incoming.record;
         tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempts, %error, "handler failed; dead-lettering");
+        release_claim(claimed, ctx).await;
         return finished(
             dead_letter(
                 &incoming.record,
@@ -1333,7 +1488,7 @@ async fn process(
     // Records published by the handler (every attempt's) that are not acknowledged yet: the
     // message is finished once they are.
     let deliveries = incoming.take_deferred();
-    let dedup = dedup_key.filter(|_| dedup_usable);
+    let dedup = claimed;
     if !deliveries.is_empty() {
         if dedup.is_some() {
             unsettled
@@ -1358,6 +1513,91 @@ async fn process(
         tracing::warn!(event_id = %incoming.envelope.id, %error, "could not mark the event done in the dedup store");
     }
     Outcome::Finished
+}
+
+/// What claiming a message's event id decided.
+enum ClaimStep {
+    /// Run the handler; `dedup` is false when the store could not answer and the policy says to
+    /// handle anyway (nothing to mark or release then).
+    Run { dedup: bool },
+    /// Done already (or being settled here): skip it.
+    Skip,
+    /// The partition stopped first.
+    Stopped,
+}
+
+/// Claims the event id of `key` before its handler runs: skips a done id, waits while another
+/// consumer holds it, and follows the unavailable-store policy while the store cannot answer.
+async fn claim_event(
+    store: &dyn DedupStore,
+    key: &DedupKey,
+    meta: &RecordMeta,
+    part: &PartitionShared,
+    ctx: &WorkerCtx,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
+) -> ClaimStep {
+    // Handled already, its published records still in flight: a duplicate.
+    if unsettled
+        .lock()
+        .expect("unsettled ids")
+        .contains(&key.event_id)
+    {
+        ConsumerStats::bump(&ctx.stats.deduplicated);
+        tracing::debug!("duplicate skipped");
+        return ClaimStep::Skip;
+    }
+    let (mut pause, mut held) = (Duration::from_millis(100), Duration::from_millis(50));
+    loop {
+        let wait = match crate::reliability::dedup::claim(store, key, &ctx.claimer).await {
+            Ok(Claim::Acquired) => return ClaimStep::Run { dedup: true },
+            Ok(Claim::Done) => {
+                ConsumerStats::bump(&ctx.stats.deduplicated);
+                tracing::debug!("duplicate skipped");
+                return ClaimStep::Skip;
+            }
+            Ok(Claim::Held) => {
+                tracing::info!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, event_id = %key.event_id, wait = ?held, "event claimed by another consumer; waiting until it is done or the claim lapses");
+                held = (held * 2).min(Duration::from_secs(1));
+                held / 2
+            }
+            Err(error) => match ctx.options.dedup_policy {
+                UnavailablePolicy::ProcessAnyway => {
+                    ConsumerStats::bump(&ctx.stats.dedup_unavailable);
+                    tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "dedup store unavailable; handling without dedup");
+                    return ClaimStep::Run { dedup: false };
+                }
+                UnavailablePolicy::Pause => {
+                    tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, wait = ?pause, "dedup store unavailable; partition paused until it answers");
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    pause / 2
+                }
+            },
+        };
+        if !part.sleep(wait).await || ctx.stop.is_requested() {
+            return ClaimStep::Stopped;
+        }
+    }
+}
+
+/// Gives up this run's claim on a message whose handler failed or was stopped, so that a
+/// redelivery, here or elsewhere, runs it without waiting for the lease.
+async fn release_claim(claimed: Option<(&Arc<dyn DedupStore>, &DedupKey)>, ctx: &WorkerCtx) {
+    if let Some((store, key)) = claimed
+        && let Err(error) = store.release(key, &ctx.claimer).await
+    {
+        tracing::warn!(event_id = %key.event_id, %error, "could not release the event's dedup claim; it lapses after the store's lease");
+    }
+}
+
+/// Renews this run's claim before a retry. False when another consumer holds the event now.
+async fn renew_claim(claimed: Option<(&Arc<dyn DedupStore>, &DedupKey)>, ctx: &WorkerCtx) -> bool {
+    let Some((store, key)) = claimed else {
+        return true;
+    };
+    !matches!(
+        crate::reliability::dedup::claim(store.as_ref(), key, &ctx.claimer).await,
+        Ok(Claim::Held)
+    )
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -19,6 +19,7 @@ use crate::config::{BOOTSTRAP_ENV, KafkaConfig, ServiceConfig};
 use crate::dev_cluster::DevCluster;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
+use crate::reliability::dedup::DedupStore;
 use crate::service::{HandlerSpec, ServiceHandle, StreamServiceBuilder};
 use crate::topic::Catalog;
 
@@ -70,6 +71,12 @@ impl Setup {
     /// Gives handlers taking `State<S>` this value.
     pub fn with_state<S: Clone + Send + Sync + 'static>(&self, state: S) -> &Self {
         self.push(Box::new(move |b| b.with_state(state)))
+    }
+
+    /// Sets the dedup store of every handler, in place of the one the configuration names
+    /// (see [`StreamServiceBuilder::with_dedup`]).
+    pub fn with_dedup(&self, store: Arc<dyn DedupStore>) -> &Self {
+        self.push(Box::new(move |b| b.with_dedup(store)))
     }
 
     /// Adds a handler with its own options.

@@ -30,6 +30,7 @@ use crate::handler::{BoundHandler, Handler, HandlerError, Incoming, MessageHandl
 use crate::producer::MessageProducer;
 use crate::reliability::dedup::DedupStore;
 use crate::reliability::dedup::memory::MemoryDedupStore;
+use crate::reliability::dedup::redis::RedisDedupStore;
 use crate::reliability::retry::RetryPolicy;
 use crate::topic::{Catalog, TopicPattern};
 
@@ -219,7 +220,9 @@ impl StreamServiceBuilder {
         self
     }
 
-    /// Sets the dedup store shared by every handler (default: one in-memory store per group).
+    /// Sets the dedup store shared by every handler. Default: a [`RedisDedupStore`] when the
+    /// configuration names one ([`ServiceConfig::redis_url`], `STREAMKIT_REDIS_URL`), shared by
+    /// every group; otherwise one in-memory store per group. The service logs which at start-up.
     pub fn with_dedup(mut self, store: Arc<dyn DedupStore>) -> Self {
         self.dedup = Some(store);
         self
@@ -329,12 +332,20 @@ impl StreamServiceBuilder {
             None
         };
         let resources = Arc::new(self.resources);
+        let shared_dedup = match (self.dedup, &self.config.redis_url) {
+            (Some(store), _) => Some(store),
+            (None, Some(url)) => Some(Arc::new(
+                RedisDedupStore::new(url)?.claim_lease(self.config.dedup_claim_lease),
+            ) as Arc<dyn DedupStore>),
+            (None, None) => None,
+        };
+        let dedup_store = describe_dedup(shared_dedup.as_deref(), &self.config);
         let mut groups: Vec<GroupPlan> = Vec::new();
         for (spec, patterns) in self.handlers.into_iter().zip(parsed) {
             let handler = (spec.make)(Arc::clone(&resources));
             let dedup = if spec.dedup {
                 Some(
-                    self.dedup
+                    shared_dedup
                         .clone()
                         .unwrap_or_else(|| Arc::new(MemoryDedupStore::default())),
                 )
@@ -354,6 +365,8 @@ impl StreamServiceBuilder {
                         dedup_policy: self.config.dedup_policy,
                         dlq: spec.dlq,
                         commit_interval: self.config.commit_interval,
+                        commit_every: self.config.commit_every,
+                        instance: self.config.instance.clone(),
                         shutdown_timeout: self.config.shutdown_timeout,
                         ..ConsumerOptions::default()
                     };
@@ -383,6 +396,7 @@ impl StreamServiceBuilder {
         let stops = consumers.iter().map(|(c, _)| c.shutdown_handle()).collect();
         Ok(StreamService {
             name: self.name,
+            dedup_store,
             shutdown_timeout: self.config.shutdown_timeout,
             health_port: self.config.health_port,
             producer,
@@ -393,6 +407,29 @@ impl StreamServiceBuilder {
                 stats: Arc::new(stats),
             },
         })
+    }
+}
+
+/// The start-up log's words for the dedup store: which one, and what it does not cover.
+fn describe_dedup(store: Option<&dyn DedupStore>, config: &ServiceConfig) -> String {
+    match (store, &config.redis_url) {
+        (None, _) => "memory (per process: a restart or another instance does not see its ids; set STREAMKIT_REDIS_URL for Redis)".to_owned(),
+        (Some(s), Some(url)) if s.name() == "redis" => format!("redis at {}", redact_url(url)),
+        (Some(s), _) => format!("{} (given by the code)", s.name()),
+    }
+}
+
+/// `url` without its password (`redis://user:secret@host` becomes `redis://user:***@host`).
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://***@{host}"),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -502,6 +539,8 @@ pub struct ServiceReport {
 #[must_use = "a service does nothing until run"]
 pub struct StreamService {
     name: String,
+    /// Which dedup store the handlers use, for the start-up log.
+    dedup_store: String,
     shutdown_timeout: Duration,
     health_port: Option<u16>,
     producer: Option<MessageProducer>,
@@ -549,6 +588,7 @@ impl StreamService {
     pub async fn run_until_stopped(self) -> Result<ServiceReport> {
         let StreamService {
             name,
+            dedup_store,
             shutdown_timeout,
             health_port,
             producer,
@@ -562,7 +602,7 @@ impl StreamService {
         if let Some(p) = &producer {
             p.start().await?;
         }
-        tracing::info!(service = %name, groups = consumers.len(), "service starting");
+        tracing::info!(service = %name, groups = consumers.len(), dedup = %dedup_store, "service starting");
         let mut tasks = Vec::new();
         for (consumer, handler) in consumers {
             let group = consumer.group().to_owned();

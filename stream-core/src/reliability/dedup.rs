@@ -1,8 +1,9 @@
 //! Deduplication on the envelope id: the `DedupStore` trait and its key.
 //!
-//! Kafka delivers at least once; a handler runs effectively once because the consumer asks the
-//! store whether an event id is already done before calling the handler, and marks it done only
-//! after the handler succeeded. Two stores ship: [`memory::MemoryDedupStore`] (the default,
+//! Kafka delivers at least once; a handler runs effectively once because the consumer claims an
+//! event id in the store before calling the handler ([`DedupStore::claim`]: done already, held by
+//! another instance, or now ours), marks it done only after the handler succeeded, and releases
+//! the claim when the handler failed. Two stores ship: [`memory::MemoryDedupStore`] (the default,
 //! bounded, per process) and [`redis::RedisDedupStore`] (shared across restarts and instances).
 //! Keys are namespaced by service, consumer group and trading broker
 //! (`<service>:<group>:<broker>:<event id>`) so namespaces never see each other's ids.
@@ -71,6 +72,77 @@ pub enum DedupError {
     Unavailable(String),
 }
 
+/// What a [`DedupStore::claim`] found.
+///
+/// ```
+/// use stream_core::reliability::dedup::Claim;
+/// assert_ne!(Claim::Acquired, Claim::Held);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The id is now claimed by the caller (or its claim renewed): run the handler.
+    Acquired,
+    /// The id was marked done: skip it.
+    Done,
+    /// Another consumer holds a live claim on the id (it is running the handler): wait, then ask
+    /// again. A claim whose holder died lapses after the store's lease.
+    Held,
+}
+
+/// Who claims an event id: one consumer run of one instance.
+///
+/// A claim held by an earlier run of the same named instance (a process killed and restarted
+/// under the same `STREAMKIT_INSTANCE`) is taken over at once: that run is dead, since static
+/// group membership lets only one run of a name consume. Without an instance name a dead run's
+/// claims lapse after the store's lease.
+///
+/// ```
+/// use stream_core::reliability::dedup::ClaimOwner;
+/// let a = ClaimOwner::new(Some("risk-1"));
+/// let b = ClaimOwner::new(Some("risk-1"));
+/// assert_eq!(a.instance(), Some("risk-1"));
+/// assert_ne!(a.token(), b.token()); // two runs of one instance
+/// assert!(b.token().starts_with(a.instance_prefix()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimOwner {
+    instance: Option<String>,
+    token: String,
+    prefix_len: usize,
+}
+
+impl ClaimOwner {
+    /// The owner for this run of `instance` (none: an unnamed instance). Line breaks in the name
+    /// are replaced, since they separate the token's parts.
+    pub fn new(instance: Option<&str>) -> Self {
+        let instance = instance.map(|i| i.replace(['\n', '\r'], "_"));
+        let prefix = format!("claim:{}\n", instance.as_deref().unwrap_or(""));
+        let prefix_len = if instance.is_some() { prefix.len() } else { 0 };
+        let token = format!("{prefix}{}", Uuid::now_v7());
+        Self {
+            instance,
+            token,
+            prefix_len,
+        }
+    }
+
+    /// The instance name, if the owner has one.
+    pub fn instance(&self) -> Option<&str> {
+        self.instance.as_deref()
+    }
+
+    /// The value a claim of this owner is stored as (unique per run).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// What every run of this owner's instance starts its token with (empty without a name: no
+    /// run takes over another's claims).
+    pub fn instance_prefix(&self) -> &str {
+        &self.token[..self.prefix_len]
+    }
+}
+
 /// What the consumer does when the dedup store cannot answer.
 ///
 /// ```
@@ -90,8 +162,10 @@ pub enum UnavailablePolicy {
 
 /// Where handled event ids are remembered.
 ///
-/// Implementations must be cheap to call concurrently; the consumer calls [`DedupStore::is_done`]
-/// before a handler and [`DedupStore::mark_done`] after it succeeded.
+/// Implementations must be cheap to call concurrently; the consumer calls [`DedupStore::claim`]
+/// before a handler, [`DedupStore::mark_done`] after it succeeded and [`DedupStore::release`]
+/// after it failed. A store that only implements `is_done` and `mark_done` gets a claim that is
+/// a plain `is_done` check: enough within one process, not atomic across instances.
 pub trait DedupStore: Send + Sync + 'static {
     /// Whether `key` was marked done (within the store's retention).
     fn is_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<bool, DedupError>>;
@@ -100,9 +174,40 @@ pub trait DedupStore: Send + Sync + 'static {
     /// A short name for logs and metrics (`memory`, `redis`).
     fn name(&self) -> &'static str;
 
+    /// Claims `key` for `owner` before its handler runs, atomically where the store is shared:
+    /// of two consumers that ask at once, one gets [`Claim::Acquired`] and the other
+    /// [`Claim::Held`] until the first marks it done or releases it. Asking again with a claim
+    /// already held renews its lease. The default is [`DedupStore::is_done`].
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: &'a ClaimOwner,
+    ) -> BoxFuture<'a, Result<Claim, DedupError>> {
+        let _ = owner;
+        Box::pin(async move {
+            Ok(if self.is_done(key).await? {
+                Claim::Done
+            } else {
+                Claim::Acquired
+            })
+        })
+    }
+
+    /// Gives up `owner`'s claim on `key` (its handler failed: a redelivery may run it again).
+    /// A claim of someone else, or a done mark, is left as it is. The default does nothing.
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: &'a ClaimOwner,
+    ) -> BoxFuture<'a, Result<(), DedupError>> {
+        let _ = (key, owner);
+        Box::pin(async { Ok(()) })
+    }
+
     /// [`DedupStore::is_done`] answered at once, for a store that needs no I/O to answer (one in
     /// process memory); `None` (the default) means the consumer awaits `is_done`. Saves the
-    /// boxed future on every message.
+    /// boxed future on every message. Such a store is asked nothing else before a handler runs:
+    /// this answer is its claim.
     ///
     /// ```
     /// use stream_core::reliability::dedup::{DedupKey, DedupStore, memory::MemoryDedupStore};
@@ -131,11 +236,18 @@ pub trait DedupStore: Send + Sync + 'static {
     }
 }
 
-/// Asks `store` whether `key` is done, at once when it can answer at once.
-pub(crate) async fn is_done(store: &dyn DedupStore, key: &DedupKey) -> Result<bool, DedupError> {
+/// Claims `key` in `store`: at once when the store answers `is_done` at once (it keeps no claims
+/// of its own then), otherwise through [`DedupStore::claim`].
+pub(crate) async fn claim(
+    store: &dyn DedupStore,
+    key: &DedupKey,
+    owner: &ClaimOwner,
+) -> Result<Claim, DedupError> {
     match store.is_done_now(key) {
-        Some(answer) => answer,
-        None => store.is_done(key).await,
+        Some(Ok(true)) => Ok(Claim::Done),
+        Some(Ok(false)) => Ok(Claim::Acquired),
+        Some(Err(error)) => Err(error),
+        None => store.claim(key, owner).await,
     }
 }
 

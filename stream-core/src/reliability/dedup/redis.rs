@@ -2,7 +2,10 @@
 //!
 //! Keys are `<prefix><service>:<group>:<broker>:<event id>` (no prefix by default), set with an
 //! expiry (`SET key 1 EX <ttl>`), so namespaces of different services, consumer groups and trading
-//! brokers stay apart and old ids disappear on their own. The connection is a redis-rs
+//! brokers stay apart and old ids disappear on their own. Before a handler runs, its id is claimed
+//! in the same key by one Lua script (atomic in Redis): the key is set to the claimer's token
+//! with a lease (`PX`, default 60 s) unless it is done or held by another live claim. Marking done
+//! overwrites the claim; a failed handler's claim is deleted (only if it is still the caller's). The connection is a redis-rs
 //! `ConnectionManager`: it connects lazily and reconnects by itself; each command is bounded by
 //! a timeout, and any failure is reported as [`DedupError::Unavailable`], which the consumer turns
 //! into its configured [`UnavailablePolicy`](super::UnavailablePolicy). The store never panics
@@ -13,7 +16,30 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{DEFAULT_TTL, DedupError, DedupKey, DedupStore};
+use super::{Claim, ClaimOwner, DEFAULT_TTL, DedupError, DedupKey, DedupStore};
+
+/// How long a claim holds other instances back by default.
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(60);
+
+/// Claims `KEYS[1]` for token `ARGV[1]` with a lease of `ARGV[2]` ms. `ARGV[3]` is the token's
+/// instance prefix: a claim starting with it is an earlier run of the same instance, taken over.
+/// Returns 1 (acquired or renewed), 0 (done), 2 (held by another live claim).
+const CLAIM_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1]
+   or (ARGV[3] ~= '' and string.sub(v, 1, string.len(ARGV[3])) == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if string.sub(v, 1, 6) ~= 'claim:' then return 0 end
+return 2
+";
+
+/// Deletes `KEYS[1]` if it still holds claim `ARGV[1]`.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
 
 /// Dedup store in Redis.
 ///
@@ -30,6 +56,7 @@ use super::{DEFAULT_TTL, DedupError, DedupKey, DedupStore};
 pub struct RedisDedupStore {
     conn: ConnectionManager,
     ttl: Duration,
+    lease: Duration,
     prefix: String,
     timeout: Duration,
 }
@@ -38,6 +65,7 @@ impl std::fmt::Debug for RedisDedupStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisDedupStore")
             .field("ttl", &self.ttl)
+            .field("lease", &self.lease)
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
@@ -66,6 +94,7 @@ impl RedisDedupStore {
         Ok(Self {
             conn,
             ttl: DEFAULT_TTL,
+            lease: DEFAULT_CLAIM_LEASE,
             prefix: String::new(),
             timeout,
         })
@@ -75,6 +104,15 @@ impl RedisDedupStore {
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Sets how long a claim holds other instances back (at least one millisecond): the longest
+    /// a crashed unnamed instance's in-flight events wait before another instance runs them. A
+    /// handler's run, retries included, should end well within it; each retry renews it.
+    #[must_use]
+    pub fn claim_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
         self
     }
 
@@ -106,10 +144,11 @@ impl RedisDedupStore {
 impl DedupStore for RedisDedupStore {
     fn is_done<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<bool, DedupError>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("EXISTS");
+            let mut cmd = redis::cmd("GET");
             cmd.arg(self.redis_key(key));
-            let n: i64 = self.run(cmd).await?;
-            Ok(n > 0)
+            let value: Option<String> = self.run(cmd).await?;
+            // A live claim is an event still being handled, not a done one.
+            Ok(value.is_some_and(|v| !v.starts_with("claim:")))
         })
     }
 
@@ -127,5 +166,42 @@ impl DedupStore for RedisDedupStore {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: &'a ClaimOwner,
+    ) -> BoxFuture<'a, Result<Claim, DedupError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(CLAIM_SCRIPT)
+                .arg(1)
+                .arg(self.redis_key(key))
+                .arg(owner.token())
+                .arg(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX))
+                .arg(owner.instance_prefix());
+            match self.run::<i64>(cmd).await? {
+                1 => Ok(Claim::Acquired),
+                0 => Ok(Claim::Done),
+                _ => Ok(Claim::Held),
+            }
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: &'a ClaimOwner,
+    ) -> BoxFuture<'a, Result<(), DedupError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(RELEASE_SCRIPT)
+                .arg(1)
+                .arg(self.redis_key(key))
+                .arg(owner.token());
+            let _: i64 = self.run(cmd).await?;
+            Ok(())
+        })
     }
 }
