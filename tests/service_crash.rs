@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use rdkafka::{Message, Offset, TopicPartitionList};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use stream_core::codec::RawEnvelope;
 use stream_core::testing;
 use uuid::Uuid;
@@ -90,7 +90,11 @@ async fn sigkill_replays_at_most_the_commit_window() {
     for window in &windows {
         assert!(*window <= bound, "replay window {window} > {bound}");
     }
-    assert!(twice.len() as i64 <= KILLS as i64 * bound, "{}", twice.len());
+    assert!(
+        twice.len() as i64 <= KILLS as i64 * bound,
+        "{}",
+        twice.len()
+    );
 }
 
 async fn two_instances_with_redis_run_nothing_twice_that_had_finished() {
@@ -175,7 +179,11 @@ impl Inputs {
                 .env("KAFKA_BOOTSTRAP_SERVERS", testing::bootstrap_servers())
                 .output()
                 .expect("python producer");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let mut inputs = Inputs {
             ids: HashSet::new(),
@@ -415,8 +423,8 @@ fn output_topics() -> Vec<String> {
 async fn output_count() -> i64 {
     static READER: std::sync::OnceLock<BaseConsumer> = std::sync::OnceLock::new();
     tokio::task::spawn_blocking(|| {
-        let consumer = READER
-            .get_or_init(|| testing::kafka_config().to_client_config().create().unwrap());
+        let consumer =
+            READER.get_or_init(|| testing::kafka_config().to_client_config().create().unwrap());
         let mut latest = TopicPartitionList::new();
         for topic in output_topics() {
             for p in 0..PARTITIONS {
@@ -441,7 +449,10 @@ async fn output_count() -> i64 {
 async fn wait_for_outputs(n: i64) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while output_count().await < n {
-        assert!(Instant::now() < deadline, "fewer than {n} outputs after 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {n} outputs after 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -318,6 +318,33 @@ mod tests {
     }
 
     #[test]
+    fn commit_every_instance_and_claim_lease_are_read_and_checked() {
+        let cfg = ServiceConfig::from_toml_str(
+            "[service]\ncommit_every = 250\ninstance = \"risk-1\"\n[dedup]\nclaim_lease_ms = 9000",
+        )
+        .unwrap();
+        assert_eq!(cfg.commit_every, 250);
+        assert_eq!(cfg.instance.as_deref(), Some("risk-1"));
+        assert_eq!(cfg.dedup_claim_lease, std::time::Duration::from_secs(9));
+        let defaults = ServiceConfig::from_toml_str("").unwrap();
+        assert_eq!(defaults.commit_every, crate::consumer::DEFAULT_COMMIT_EVERY);
+        assert_eq!(defaults.instance, None);
+        let err = ServiceConfig::from_toml_str("[service]\ncommit_every = 0").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad configuration `service.commit_every`: expected a number of messages, at least 1, found `0`"
+        );
+        let err = ServiceConfig::from_toml_str("[service]\ninstance = \"risk 1\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("bad configuration `service.instance`: expected an instance name"),
+            "{err}"
+        );
+        let err = ServiceConfig::from_toml_str("[dedup]\nclaim_lease_ms = 0").unwrap_err();
+        assert!(err.to_string().contains("`dedup.claim_lease_ms`"), "{err}");
+    }
+
+    #[test]
     fn set_default_keeps_user_value() {
         let cfg = KafkaConfig::new("b:1")
             .set("linger.ms", "20")

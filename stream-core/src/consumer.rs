@@ -34,8 +34,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use foldhash::{HashMap, HashSet};
 use futures::FutureExt;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::KafkaError;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
@@ -501,6 +502,7 @@ impl MessageConsumer {
             partitions: Mutex::new(HashMap::default()),
             fatal: Mutex::new(None),
             commits: Arc::new(CommitTrigger::new(self.options.commit_every)),
+            recommit: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
             stats: Arc::clone(&self.stats),
             shutdown_timeout: self.options.shutdown_timeout,
@@ -544,10 +546,10 @@ impl MessageConsumer {
                     commit_interval,
                 );
                 let fatal = shared.fatal.lock().expect("fatal error").take();
-            let _ = done_tx.send(match fatal {
-                Some(error) => Err(Error::Kafka(error)),
-                None => Ok(report),
-            });
+                let _ = done_tx.send(match fatal {
+                    Some(error) => Err(Error::Kafka(error)),
+                    None => Ok(report),
+                });
             })
             .map_err(|e| Error::Config {
                 key: "consumer".into(),
@@ -627,7 +629,11 @@ impl CommitTrigger {
 /// Runs `wait` on the poll thread (a wait for room in a partition queue), committing meanwhile
 /// whenever `commit_every` messages have finished: a poll thread held up by backpressure must
 /// not hold commits back.
-fn block_on_committing<F: Future>(consumer: &BaseConsumer<Ctx>, shared: &Shared, wait: F) -> F::Output {
+fn block_on_committing<F: Future>(
+    consumer: &BaseConsumer<Ctx>,
+    shared: &Shared,
+    wait: F,
+) -> F::Output {
     shared.runtime.block_on(async {
         let mut wait = std::pin::pin!(wait);
         loop {
@@ -712,6 +718,8 @@ struct Shared {
     fatal: Mutex<Option<KafkaError>>,
     /// When the next background commit is due by count.
     commits: Arc<CommitTrigger>,
+    /// Set when a background commit failed: the next one sends every committable offset.
+    recommit: AtomicBool,
     runtime: tokio::runtime::Handle,
     stats: Arc<ConsumerStats>,
     shutdown_timeout: Duration,
@@ -762,7 +770,9 @@ impl Shared {
             if !finished && let Some(offset) = offsets.first_unfinished() {
                 unfinished.push((topic.to_string(), partition, offset));
             }
-            if let Some(next) = offsets.to_commit() {
+            // Everything finished, changed since the last commit or not: a background commit
+            // of it may have failed.
+            if let Some(next) = offsets.committable() {
                 let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(next));
             }
         }
@@ -786,23 +796,31 @@ struct Ctx {
     shared: Arc<Shared>,
 }
 
-impl ClientContext for Ctx {}
-
-impl ConsumerContext for Ctx {
-    /// Every commit's result, background ones included: a refused commit is counted and logged,
-    /// never silent (its offsets go again with the next commit).
-    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        if let Err(error) = result {
+impl ClientContext for Ctx {
+    /// librdkafka's log, into `tracing` (target `librdkafka`). A background commit's result comes
+    /// only this way (librdkafka reports an asynchronous commit that no callback took as a
+    /// `COMMITFAIL` line): it is counted, and the next commit sends every committable offset
+    /// again, changed or not.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        use RDKafkaLogLevel as L;
+        if fac == "COMMITFAIL" {
             ConsumerStats::bump(&self.shared.stats.commit_failures);
-            let partitions: Vec<String> = offsets
-                .elements()
-                .iter()
-                .map(|e| format!("{}[{}]@{:?}", e.topic(), e.partition(), e.offset()))
-                .collect();
-            tracing::warn!(group = %self.shared.group, %error, ?partitions, "offset commit failed; the offsets are committed again with the next commit");
+            self.shared.recommit.store(true, Ordering::Relaxed);
+            tracing::warn!(target: "librdkafka", group = %self.shared.group, "offset commit failed; the offsets are committed again with the next commit: {log_message}");
+            return;
+        }
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                tracing::error!(target: "librdkafka", "{fac} {log_message}")
+            }
+            L::Warning => tracing::warn!(target: "librdkafka", "{fac} {log_message}"),
+            L::Notice | L::Info => tracing::info!(target: "librdkafka", "{fac} {log_message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", "{fac} {log_message}"),
         }
     }
+}
 
+impl ConsumerContext for Ctx {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let keys: Vec<PartitionKey> = tpl
@@ -885,7 +903,11 @@ fn poll_loop(
                 // The client cannot go on (for example another member joined with this
                 // instance's `group.instance.id` and fenced this one): stop, loudly.
                 tracing::error!(group = %worker.group, %error, "fatal consumer error; stopping");
-                shared.fatal.lock().expect("fatal error").get_or_insert(error);
+                shared
+                    .fatal
+                    .lock()
+                    .expect("fatal error")
+                    .get_or_insert(error);
                 shutdown.shutdown();
             }
             Some(Err(error)) => {
@@ -930,10 +952,18 @@ fn poll_loop(
 fn commit_finished(consumer: &BaseConsumer<Ctx>, shared: &Shared, mode: CommitMode) {
     let mut tpl = TopicPartitionList::new();
     let mut marks = Vec::new();
+    let again = shared.recommit.swap(false, Ordering::Relaxed);
     {
         let map = shared.partitions.lock().expect("partitions");
         for ((topic, partition), state) in map.iter() {
-            if let Some(next) = state.shared.offsets.lock().expect("offsets").to_commit() {
+            let offsets = state.shared.offsets.lock().expect("offsets");
+            let next = if again {
+                offsets.committable()
+            } else {
+                offsets.to_commit()
+            };
+            drop(offsets);
+            if let Some(next) = next {
                 let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(next));
                 marks.push((Arc::clone(&state.shared), next));
             }
