@@ -344,6 +344,7 @@ mod tests {
 /// health_port = 9464           # STREAMKIT_HEALTH_PORT: serve /health/live, /health/ready, /metrics
 /// shutdown_timeout_ms = 30000  # STREAMKIT_SHUTDOWN_TIMEOUT_MS
 /// commit_interval_ms = 500     # STREAMKIT_COMMIT_INTERVAL_MS
+/// dlq_write_timeout_ms = 60000 # STREAMKIT_DLQ_WRITE_TIMEOUT_MS: then a failing dead letter stops the service
 ///
 /// [dedup]
 /// redis_url = "redis://127.0.0.1:16379"  # STREAMKIT_REDIS_URL: use the Redis store
@@ -379,6 +380,9 @@ pub struct ServiceConfig {
     pub redis_url: Option<String>,
     /// What happens while the dedup store is unavailable.
     pub dedup_policy: crate::reliability::dedup::UnavailablePolicy,
+    /// How long a dead-letter write that fails for a retryable reason is retried before the
+    /// consumer stops with an error (60 s).
+    pub dlq_write_timeout: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -390,6 +394,7 @@ impl Default for ServiceConfig {
             commit_interval: std::time::Duration::from_millis(500),
             redis_url: None,
             dedup_policy: Default::default(),
+            dlq_write_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -411,6 +416,7 @@ struct FileService {
     health_port: Option<u16>,
     shutdown_timeout_ms: Option<u64>,
     commit_interval_ms: Option<u64>,
+    dlq_write_timeout_ms: Option<u64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -517,6 +523,9 @@ impl ServiceConfig {
         if let Some(ms) = file.service.commit_interval_ms {
             cfg.commit_interval = std::time::Duration::from_millis(ms);
         }
+        if let Some(ms) = file.service.dlq_write_timeout_ms {
+            cfg.dlq_write_timeout = std::time::Duration::from_millis(ms);
+        }
         cfg.redis_url = file.dedup.redis_url;
         if let Some(p) = file.dedup.on_unavailable {
             cfg.dedup_policy = parse_policy("dedup.on_unavailable", &p)?;
@@ -552,6 +561,9 @@ impl ServiceConfig {
         }
         if let Some(ms) = num("STREAMKIT_COMMIT_INTERVAL_MS")? {
             self.commit_interval = std::time::Duration::from_millis(ms);
+        }
+        if let Some(ms) = num("STREAMKIT_DLQ_WRITE_TIMEOUT_MS")? {
+            self.dlq_write_timeout = std::time::Duration::from_millis(ms);
         }
         if let Ok(url) = std::env::var("STREAMKIT_REDIS_URL") {
             self.redis_url = Some(url);

@@ -959,8 +959,7 @@ impl Future for PendingDelivery {
                         let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
                         // The failed record carries its topic: no copy kept per send for this.
                         let topic = message.topic().to_owned();
-                        let err =
-                            ProduceError::from_kafka(error, &topic, payload, Stage::Delivery);
+                        let err = ProduceError::from_kafka(error, &topic, payload, Stage::Delivery);
                         if !matches!(err, ProduceError::Timeout { .. }) {
                             this.state = DeliveryState::Done;
                             return Poll::Ready(Err(err));
