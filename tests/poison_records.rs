@@ -145,7 +145,7 @@ fn header(m: &OwnedMessage, name: &str) -> Option<String> {
 
 /// 200 good signals with the poison records interleaved, over three partitions: each poison
 /// record has good ones behind it on its partition.
-fn interleaved(topic: &str, poisons: &mut Vec<Poison>) -> (Vec<Raw>, Vec<String>) {
+fn interleaved(topic: &str, poisons: &mut [Poison]) -> (Vec<Raw>, Vec<String>) {
     let mut records = Vec::new();
     let mut good_ids = Vec::new();
     let mut poison_at = 0;
