@@ -189,7 +189,7 @@ async fn oversized_message_names_its_size_and_the_limit() {
     }
     assert!(
         err.to_string()
-            .ends_with("bytes is larger than the limit of 10000 bytes (`message.max.bytes`)")
+            .ends_with("producer's limit of 10000 bytes; raise the producer's `message.max.bytes`")
     );
 }
 

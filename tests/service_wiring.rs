@@ -7,8 +7,12 @@ use stream_core::handler::HandlerError;
 use stream_core::service::StreamServiceBuilder;
 use stream_core::topic::Catalog;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Signal {}
+
+impl stream_core::Event for Signal {
+    const EVENT_TYPE: &'static str = "trading_signal";
+}
 
 async fn reads(Data(_s): Data<Signal>) -> Result<(), HandlerError> {
     Ok(())

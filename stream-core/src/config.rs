@@ -373,6 +373,7 @@ mod tests {
 /// commit_interval_ms = 500     # STREAMKIT_COMMIT_INTERVAL_MS: commit at least this often...
 /// commit_every = 1000          # STREAMKIT_COMMIT_EVERY: ...and once this many messages finished
 /// instance = "risk-1"          # STREAMKIT_INSTANCE (default: $HOSTNAME if exported; "" for none)
+/// dlq_write_timeout_ms = 60000 # STREAMKIT_DLQ_WRITE_TIMEOUT_MS: then a failing dead letter stops the service
 ///
 /// [dedup]
 /// redis_url = "redis://127.0.0.1:16379"  # STREAMKIT_REDIS_URL: use the Redis store
@@ -422,6 +423,9 @@ pub struct ServiceConfig {
     pub redis_url: Option<String>,
     /// What happens while the dedup store is unavailable.
     pub dedup_policy: crate::reliability::dedup::UnavailablePolicy,
+    /// How long a dead-letter write that fails for a retryable reason is retried before the
+    /// consumer stops with an error (60 s).
+    pub dlq_write_timeout: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -436,6 +440,7 @@ impl Default for ServiceConfig {
             dedup_claim_lease: crate::reliability::dedup::redis::DEFAULT_CLAIM_LEASE,
             redis_url: None,
             dedup_policy: Default::default(),
+            dlq_write_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -459,6 +464,7 @@ struct FileService {
     commit_interval_ms: Option<u64>,
     commit_every: Option<u64>,
     instance: Option<String>,
+    dlq_write_timeout_ms: Option<u64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -575,6 +581,9 @@ impl ServiceConfig {
         if let Some(ms) = file.dedup.claim_lease_ms {
             cfg.dedup_claim_lease = lease("dedup.claim_lease_ms", ms)?;
         }
+        if let Some(ms) = file.service.dlq_write_timeout_ms {
+            cfg.dlq_write_timeout = std::time::Duration::from_millis(ms);
+        }
         cfg.redis_url = file.dedup.redis_url;
         if let Some(p) = file.dedup.on_unavailable {
             cfg.dedup_policy = parse_policy("dedup.on_unavailable", &p)?;
@@ -629,6 +638,9 @@ impl ServiceConfig {
         }
         if let Some(ms) = num("STREAMKIT_DEDUP_CLAIM_LEASE_MS")? {
             self.dedup_claim_lease = lease("STREAMKIT_DEDUP_CLAIM_LEASE_MS", ms)?;
+        }
+        if let Some(ms) = num("STREAMKIT_DLQ_WRITE_TIMEOUT_MS")? {
+            self.dlq_write_timeout = std::time::Duration::from_millis(ms);
         }
         if let Ok(url) = std::env::var("STREAMKIT_REDIS_URL") {
             self.redis_url = Some(url);

@@ -48,9 +48,10 @@ use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler};
 use crate::offsets::PartitionOffsets;
 use crate::producer::MessageProducer;
 use crate::record::{InPlace, RecordMeta};
+use crate::reliability::contract;
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::{Claim, ClaimOwner, DedupKey, DedupStore, UnavailablePolicy};
-use crate::reliability::dlq::{DeadLetter, DeadLetterWriter};
+use crate::reliability::dlq::{DeadLetter, DeadLetterWriter, WriteError, Written};
 use crate::reliability::retry::RetryPolicy;
 use crate::topic::{Broker, Subscription};
 
@@ -82,6 +83,8 @@ pub struct ConsumerStats {
     pub rebalances: AtomicU64,
     /// When the poll loop last ran, in milliseconds since the epoch (liveness).
     pub last_poll_ms: AtomicU64,
+    /// Messages that could not be dead-lettered: each stops its consumer with an error.
+    pub dead_letter_failures: AtomicU64,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -111,6 +114,7 @@ impl ConsumerStats {
             commit_failures: g(&self.commit_failures),
             paused: g(&self.paused),
             assigned_partitions: g(&self.assigned_partitions),
+            dead_letter_failures: g(&self.dead_letter_failures),
         }
     }
 }
@@ -138,6 +142,8 @@ pub struct StatsSnapshot {
     pub paused: u64,
     /// See [`ConsumerStats::assigned_partitions`].
     pub assigned_partitions: u64,
+    /// See [`ConsumerStats::dead_letter_failures`].
+    pub dead_letter_failures: u64,
 }
 
 /// Stops a running consumer from anywhere; cheap to clone.
@@ -215,7 +221,8 @@ pub struct ConsumerOptions {
     pub dedup_policy: UnavailablePolicy,
     /// Whether failed messages go to `<topic>.dlq` (otherwise they are logged and skipped).
     pub dlq: bool,
-    /// Partitions of dead-letter topics created on first use.
+    /// Partitions of a dead-letter topic created on first use when those of the topic it serves
+    /// cannot be read (it gets as many as that topic otherwise).
     pub dlq_partitions: i32,
     /// The longest time between background commits of finished offsets.
     pub commit_interval: Duration,
@@ -233,6 +240,11 @@ pub struct ConsumerOptions {
     /// How often topic metadata is refreshed, i.e. how soon a new topic matching a pattern is
     /// picked up (`topic.metadata.refresh.interval.ms`).
     pub metadata_refresh: Duration,
+    /// How long a dead-letter write that fails for a retryable reason (broker unreachable,
+    /// timeout) is retried, with backoff, before the consumer gives up: it then stops with
+    /// [`Error::DeadLetter`], the message's offset uncommitted. A dead letter that cannot fit
+    /// even as a reference stops it at once. 60 s by default.
+    pub dlq_write_timeout: Duration,
 }
 
 impl Default for ConsumerOptions {
@@ -250,6 +262,7 @@ impl Default for ConsumerOptions {
             partition_queue: 1024,
             shutdown_timeout: Duration::from_secs(30),
             metadata_refresh: Duration::from_secs(10),
+            dlq_write_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -425,6 +438,13 @@ impl MessageConsumer {
         self
     }
 
+    /// Sets how long a failing dead-letter write is retried before the consumer stops
+    /// ([`ConsumerOptions::dlq_write_timeout`]).
+    pub fn dlq_write_timeout(mut self, timeout: Duration) -> Self {
+        self.options.dlq_write_timeout = timeout;
+        self
+    }
+
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group
@@ -531,7 +551,9 @@ impl MessageConsumer {
             stats: Arc::clone(&self.stats),
             stop: self.shutdown.clone(),
             claimer: ClaimOwner::new(instance.as_deref()),
+            failure: Mutex::new(None),
         });
+        let failed = Arc::clone(&worker);
         let shutdown = self.shutdown.clone();
         let commit_interval = self.options.commit_interval;
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -555,10 +577,14 @@ impl MessageConsumer {
                 key: "consumer".into(),
                 message: format!("could not start the poll thread: {e}"),
             })?;
-        done_rx.await.map_err(|_| Error::Config {
+        let report = done_rx.await.map_err(|_| Error::Config {
             key: "consumer".into(),
             message: "the poll thread ended without a report".into(),
-        })?
+        })??;
+        match failed.failure.lock().expect("failure").take() {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
     }
 }
 
@@ -865,6 +891,8 @@ struct WorkerCtx {
     group: String,
     stats: Arc<ConsumerStats>,
     stop: ShutdownHandle,
+    /// Why the consumer stopped on its own (a message that could not be dead-lettered).
+    failure: Mutex<Option<Error>>,
 }
 
 fn poll_loop(
@@ -1387,7 +1415,10 @@ async fn settle(
             }
             dead_letter(
                 &incoming.record,
-                format!("a record the handler published was not delivered: {error}"),
+                format!(
+                    "a record the handler published was not delivered: {}",
+                    error.source_error()
+                ),
                 error.kind(),
                 attempts,
                 (now, now),
@@ -1402,6 +1433,19 @@ async fn settle(
         .expect("unsettled ids")
         .remove(&incoming.envelope.id);
     finished
+}
+
+/// The record's envelope, or why it cannot go to the handler: it has no value (a tombstone), it
+/// does not decode, or it breaks its topic's contract.
+fn decode_checked(meta: &RecordMeta, ctx: &WorkerCtx) -> Result<RawEnvelope, (String, ErrorKind)> {
+    let Some(value) = meta.value() else {
+        let error = "the record has no value (a tombstone), so no envelope to handle";
+        return Err((error.to_owned(), ErrorKind::Decode));
+    };
+    let envelope = RawEnvelope::decode(value).map_err(|e| (e.to_string(), ErrorKind::Decode))?;
+    contract::check(&envelope, meta, ctx.handler.as_ref())
+        .map_err(|v| (v.to_string(), ErrorKind::Contract))?;
+    Ok(envelope)
 }
 
 /// Handles one record.
@@ -1420,23 +1464,12 @@ async fn process(
         }
     };
     let Work { meta } = work;
-    let envelope = match RawEnvelope::decode(meta.value().unwrap_or_default()) {
+    let envelope = match decode_checked(&meta, ctx) {
         Ok(env) => env,
-        Err(error) => {
+        Err((error, kind)) => {
             let now = Utc::now();
-            tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "undecodable record");
-            return finished(
-                dead_letter(
-                    &meta,
-                    error.to_string(),
-                    ErrorKind::Decode,
-                    0,
-                    (now, now),
-                    part,
-                    ctx,
-                )
-                .await,
-            );
+            tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, kind = kind.as_str(), "record refused before its handler");
+            return finished(dead_letter(&meta, error, kind, 0, (now, now), part, ctx).await);
         }
     };
     let span = tracing::Span::current();
@@ -1502,10 +1535,17 @@ async fn process(
         let r = &incoming.record;
         tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempts, %error, "handler failed; dead-lettering");
         release_claim(claimed, ctx).await;
+        // A payload that does not decode never reached the handler's code: like an envelope
+        // that does not decode, it counts no attempt.
+        let attempts = if error.kind() == ErrorKind::Decode {
+            0
+        } else {
+            attempts
+        };
         return finished(
             dead_letter(
                 &incoming.record,
-                error.to_string(),
+                error.source_error().to_string(),
                 error.kind(),
                 attempts,
                 (first, now),
@@ -1640,9 +1680,10 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Writes a dead letter (the record as received: key, value, headers), retrying until the broker
-/// acknowledges it or the partition stops.
-/// True when written (or dead-lettering is off and the message is skipped).
+/// Writes a dead letter (the record as received: key, value, headers; or a reference to it when
+/// it does not fit). True when written (or dead-lettering is off and the message is skipped);
+/// false when the partition stopped first or the write failed for good, which stops the
+/// consumer ([`fail_consumer`]).
 ///
 /// Boxed, like [`PartitionShared::sleep`]: a message's future holds it only when it is needed,
 /// instead of every message's future carrying its state (the record's copy of headers, the write
@@ -1688,22 +1729,47 @@ async fn write_dead_letter(
         first_failure: first,
         last_failure: last,
     };
+    let deadline = Instant::now() + ctx.options.dlq_write_timeout;
     let mut pause = Duration::from_millis(200);
     loop {
-        match writer.write(&letter).await {
-            Ok(()) => {
+        let failure = match writer.write(&letter).await {
+            Ok(written) => {
+                if let Written::Reference { reason } = written {
+                    tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %reason, "record too large to dead-letter whole; wrote a reference dead letter (the original stays at its offset)");
+                }
                 ConsumerStats::bump(&ctx.stats.dead_lettered);
                 return true;
             }
-            Err(error) => {
-                tracing::error!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %error, "dead-letter write failed; the offset stays uncommitted and the write is retried");
-                if !part.sleep(pause).await {
-                    return false;
-                }
-                pause = (pause * 2).min(Duration::from_secs(10));
-            }
+            Err(failure) => failure,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !failure.retryable || left.is_zero() {
+            fail_consumer(meta, failure, ctx);
+            return false;
         }
+        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %failure, retry_for = ?left, "dead-letter write failed; the offset stays uncommitted and the write is retried");
+        if !part.sleep(pause.min(left)).await {
+            return false;
+        }
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
+}
+
+/// A message could not be dead-lettered: stop the consumer, loudly, rather than skip the
+/// message or let its partition wait in silence. Its offset stays unfinished, so nothing from it
+/// on is committed; `run` returns [`Error::DeadLetter`] and liveness fails
+/// ([`ConsumerStats::dead_letter_failures`]).
+fn fail_consumer(meta: &RecordMeta, failure: WriteError, ctx: &WorkerCtx) {
+    ConsumerStats::bump(&ctx.stats.dead_letter_failures);
+    tracing::error!(group = %ctx.group, topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %failure, "could not dead-letter a message; stopping the consumer (nothing from this offset on is committed)");
+    let error = Error::DeadLetter {
+        topic: meta.topic.to_string(),
+        partition: meta.partition,
+        offset: meta.offset,
+        reason: failure.reason,
+    };
+    ctx.failure.lock().expect("failure").get_or_insert(error);
+    ctx.stop.shutdown();
 }
 
 #[cfg(test)]

@@ -50,4 +50,20 @@ pub enum Error {
     /// The Kafka client reported an error.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// A message could not be dead-lettered, so its consumer stopped rather than skip it or
+    /// wait forever; its offset and every later one of its partition stay uncommitted.
+    #[error(
+        "could not dead-letter `{topic}` partition {partition} offset {offset}, so the consumer \
+         stopped (nothing from that offset on is committed): {reason}"
+    )]
+    DeadLetter {
+        /// The message's topic.
+        topic: String,
+        /// Its partition.
+        partition: i32,
+        /// Its offset.
+        offset: i64,
+        /// Why the dead letter could not be written.
+        reason: String,
+    },
 }

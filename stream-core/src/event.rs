@@ -71,6 +71,25 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// ```
     const EVENT_TYPE: &'static str;
 
+    /// Other event types this payload type reads, besides [`Self::EVENT_TYPE`]: for a payload
+    /// that decodes several events (an enum, untagged), so that handlers taking it are sent
+    /// those envelopes too instead of having them dead-lettered as contract breaks (see
+    /// [`reliability::contract`](crate::reliability::contract)). None by default.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// #[serde(untagged)]
+    /// enum MarketEvent {
+    ///     Tick { symbol: String, price: rust_decimal::Decimal },
+    ///     Halt { symbol: String, reason: String },
+    /// }
+    /// impl stream_core::Event for MarketEvent {
+    ///     const EVENT_TYPE: &'static str = "market_tick";
+    ///     const ACCEPTS: &'static [&'static str] = &["trading_halt"];
+    /// }
+    /// ```
+    const ACCEPTS: &'static [&'static str] = &[];
+
     /// [`Self::EVENT_TYPE`] as an [`EventType`].
     ///
     /// ```

@@ -13,14 +13,14 @@
 //! | [`State<S>`] | shared application state given to the service with `.with_state(s)` |
 //!
 //! A payload that does not match `T` fails extraction with a decode error: the message goes to the
-//! dead-letter topic with the field path in its `dlq.error` header.
+//! dead-letter topic with the field path in its `dlq.error` header. An envelope of another event
+//! type than `T`'s never reaches the handler (see [`reliability::contract`](crate::reliability::contract)).
 
 use foldhash::HashMap;
 use std::any::{Any, TypeId};
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::envelope::EventEnvelope;
@@ -37,6 +37,10 @@ pub enum Requirement {
     State(TypeId, &'static str),
     /// A producer, added with `.add_producer()`.
     Producer,
+    /// Reads envelopes of this event type (a payload extractor's `T::EVENT_TYPE` or one of
+    /// `T::ACCEPTS`); the consumer dead-letters envelopes of types no requirement names (see
+    /// [`reliability::contract`](crate::reliability::contract)).
+    EventType(&'static str),
 }
 
 /// Values a service hands to every handler: its shared states, by type.
@@ -104,9 +108,20 @@ pub trait FromMessage: Sized + Send + 'static {
     fn requirement() -> Option<Requirement> {
         None
     }
+
+    /// Every requirement of this extractor: [`FromMessage::requirement`], and for a payload
+    /// extractor the event types it reads.
+    fn requirements() -> Vec<Requirement> {
+        Self::requirement().into_iter().collect()
+    }
 }
 
 /// The typed envelope: metadata and payload.
+///
+/// `T` is an [`Event`]: the handler reads envelopes whose `event_type` is `T::EVENT_TYPE` (or
+/// one of `T::ACCEPTS`), and the consumer dead-letters any other as a contract break before the
+/// handler runs ([`reliability::contract`](crate::reliability::contract)).
+/// `Envelope<serde_json::Value>` reads every event type.
 ///
 /// ```
 /// use stream_core::extract::Envelope;
@@ -121,10 +136,29 @@ pub trait FromMessage: Sized + Send + 'static {
 #[derive(Debug, Clone)]
 pub struct Envelope<T>(pub EventEnvelope<T>);
 
-impl<T: DeserializeOwned + Send + 'static> FromMessage for Envelope<T> {
+impl<T: Event> FromMessage for Envelope<T> {
     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
         msg.typed::<T>().map(Envelope)
     }
+
+    fn requirements() -> Vec<Requirement> {
+        payload_event_types::<T>()
+    }
+}
+
+/// An untyped payload reads every event type.
+impl FromMessage for Envelope<serde_json::Value> {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        msg.typed::<serde_json::Value>().map(Envelope)
+    }
+}
+
+/// The event types a payload extractor of `T` reads.
+fn payload_event_types<T: Event>() -> Vec<Requirement> {
+    std::iter::once(T::EVENT_TYPE)
+        .chain(T::ACCEPTS.iter().copied())
+        .map(Requirement::EventType)
+        .collect()
 }
 
 impl<T> std::ops::Deref for Envelope<T> {
@@ -134,7 +168,7 @@ impl<T> std::ops::Deref for Envelope<T> {
     }
 }
 
-/// The payload only.
+/// The payload only; `T` as for [`Envelope<T>`].
 ///
 /// ```
 /// use stream_core::extract::Data;
@@ -147,9 +181,20 @@ impl<T> std::ops::Deref for Envelope<T> {
 #[derive(Debug, Clone)]
 pub struct Data<T>(pub T);
 
-impl<T: DeserializeOwned + Send + 'static> FromMessage for Data<T> {
+impl<T: Event> FromMessage for Data<T> {
     fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
         msg.typed::<T>().map(|e| Data(e.data))
+    }
+
+    fn requirements() -> Vec<Requirement> {
+        payload_event_types::<T>()
+    }
+}
+
+/// An untyped payload reads every event type.
+impl FromMessage for Data<serde_json::Value> {
+    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+        msg.typed::<serde_json::Value>().map(|e| Data(e.data))
     }
 }
 

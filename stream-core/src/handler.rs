@@ -17,6 +17,7 @@ use crate::codec::{CodecError, RawEnvelope};
 use crate::envelope::EventEnvelope;
 use crate::producer::{CausalProducer, MessageProducer, PendingDelivery};
 pub use crate::record::{RecordHeaders, RecordMeta};
+use crate::reliability::contract::EventTypes;
 
 /// Whether an error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub enum ErrorKind {
     Decode,
     /// The handler panicked: dead-lettered at once (a bug does not heal on retry).
     Panic,
+    /// The envelope breaks its topic's contract (an event type the handler does not read, a
+    /// `broker` other than the topic's): dead-lettered before the handler runs.
+    Contract,
 }
 
 impl ErrorKind {
@@ -40,6 +44,7 @@ impl ErrorKind {
             Self::Permanent => "permanent",
             Self::Decode => "decode",
             Self::Panic => "panic",
+            Self::Contract => "contract",
         }
     }
 }
@@ -231,6 +236,14 @@ impl Incoming {
 pub trait MessageHandler: Send + Sync + 'static {
     /// Handles one message; called again with the same message on a retry.
     fn call(&self, message: Arc<Incoming>) -> BoxFuture<'static, Result<(), HandlerError>>;
+
+    /// The event types this handler reads from `topic`; the consumer dead-letters an envelope of
+    /// any other type before calling it (see [`crate::reliability::contract`]). Every type, by
+    /// default.
+    fn event_types(&self, topic: &str) -> &EventTypes {
+        let _ = topic;
+        &EventTypes::ANY
+    }
 }
 
 impl<F, Fut> MessageHandler for F
@@ -270,7 +283,8 @@ impl<E: Into<HandlerError> + Send> IntoHandlerResult for Result<(), E> {
 /// ```
 /// use stream_core::extract::{Context, Data};
 /// use stream_core::handler::{Handler, HandlerError};
-/// #[derive(serde::Deserialize)] struct Tick { px: u64 }
+/// #[derive(serde::Serialize, serde::Deserialize)] struct Tick { px: u64 }
+/// impl stream_core::Event for Tick { const EVENT_TYPE: &'static str = "market_tick"; }
 /// async fn on_tick(Data(t): Data<Tick>, ctx: Context) -> Result<(), HandlerError> {
 ///     println!("{} on {}", t.px, ctx.broker());
 ///     Ok(())
@@ -280,7 +294,8 @@ impl<E: Into<HandlerError> + Send> IntoHandlerResult for Result<(), E> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a streamkit handler",
-    note = "a handler is an `async fn` whose arguments are all extractors (Envelope<T>, Data<T>, Context, Broker, Key, Headers, State<S>) and that returns `Result<(), E>` with `E: Into<HandlerError>`, or `()`"
+    note = "a handler is an `async fn` whose arguments are all extractors (Envelope<T>, Data<T>, Context, Broker, Key, Headers, State<S>) and that returns `Result<(), E>` with `E: Into<HandlerError>`, or `()`",
+    note = "the `T` of `Envelope<T>` and `Data<T>` is an `Event` (`#[derive(Event)]`), or `serde_json::Value`"
 )]
 pub trait Handler<Args>: Clone + Send + Sync + 'static {
     /// Builds the arguments from `message` and runs the handler.
@@ -327,7 +342,7 @@ macro_rules! impl_handler {
             #[allow(unused_mut)]
             fn requirements() -> Vec<crate::extract::Requirement> {
                 let mut out = Vec::new();
-                $( out.extend($arg::requirement()); )*
+                $( out.extend($arg::requirements()); )*
                 out
             }
         }
@@ -348,23 +363,37 @@ impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
 pub struct BoundHandler<H, Args> {
     handler: H,
     resources: Arc<crate::extract::Resources>,
+    event_types: EventTypes,
     _args: std::marker::PhantomData<fn() -> Args>,
 }
 
-impl<H, Args> BoundHandler<H, Args> {
-    /// Binds `handler` to `resources`.
+impl<H: Handler<Args>, Args> BoundHandler<H, Args> {
+    /// Binds `handler` to `resources`; it reads the event types of its payload extractors
+    /// ([`EventTypes::of`] its [`Handler::requirements`]).
     pub fn new(handler: H, resources: Arc<crate::extract::Resources>) -> Self {
         Self {
             handler,
             resources,
+            event_types: EventTypes::of(&H::requirements()),
             _args: std::marker::PhantomData,
         }
+    }
+
+    /// Lets the handler read `event_types` as well (what `HandlerSpec::accept` gives).
+    #[must_use]
+    pub fn accepting(mut self, event_types: &EventTypes) -> Self {
+        self.event_types = self.event_types.and(event_types);
+        self
     }
 }
 
 impl<H: Handler<Args>, Args: 'static> MessageHandler for BoundHandler<H, Args> {
     fn call(&self, message: Arc<Incoming>) -> BoxFuture<'static, Result<(), HandlerError>> {
         self.handler.call(message, &self.resources)
+    }
+
+    fn event_types(&self, _topic: &str) -> &EventTypes {
+        &self.event_types
     }
 }
 

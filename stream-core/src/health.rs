@@ -3,7 +3,8 @@
 //! Three paths, served by `tiny_http` on a thread of its own, bound to the configured port on all
 //! interfaces (it is meant for Kubernetes probes and Prometheus scrapes):
 //!
-//! - `GET /health/live`: 200 while every consumer's poll loop runs, else 503;
+//! - `GET /health/live`: 200 while every consumer's poll loop runs, else 503; 503 too once a
+//!   consumer stopped on a message it could not dead-letter;
 //! - `GET /health/ready`: 200 once every consumer group has its first assignment, else 503;
 //! - `GET /metrics`: the consumer counters in the Prometheus text format, labelled by group.
 
@@ -80,7 +81,12 @@ fn respond(url: &str, handle: &ServiceHandle) -> (u16, String) {
     match url {
         "/health/live" => match handle.is_live() {
             true => (200, "live\n".into()),
-            false => (503, "a consumer poll loop is stuck\n".into()),
+            false => (
+                503,
+                "a consumer poll loop is stuck, or a consumer stopped on a message it could not \
+                 dead-letter\n"
+                    .into(),
+            ),
         },
         "/health/ready" => match handle.is_ready() {
             true => (200, "ready\n".into()),
@@ -96,7 +102,7 @@ pub fn metrics_text(handle: &ServiceHandle) -> String {
     let stats = handle.stats();
     let mut out = String::new();
     type Get = fn(&crate::consumer::StatsSnapshot) -> u64;
-    let metrics: [(&str, &str, &str, Get); 9] = [
+    let metrics: [(&str, &str, &str, Get); 10] = [
         (
             "streamkit_messages_received_total",
             "counter",
@@ -144,6 +150,12 @@ pub fn metrics_text(handle: &ServiceHandle) -> String {
             "counter",
             "Times a partition was paused because its handler fell behind.",
             |s| s.paused,
+        ),
+        (
+            "streamkit_dead_letter_failures_total",
+            "counter",
+            "Messages that could not be dead-lettered (each stops its consumer).",
+            |s| s.dead_letter_failures,
         ),
         (
             "streamkit_assigned_partitions",

@@ -49,7 +49,8 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 /// let err = ProduceError::MessageTooLarge { size: 2_000_000, limit: 1_000_000, payload: vec![] };
 /// assert_eq!(
 ///     err.to_string(),
-///     "message of 2000000 bytes is larger than the limit of 1000000 bytes (`message.max.bytes`)"
+///     "message of 2000000 bytes (its value; key and headers count too) is larger than the \
+///      producer's limit of 1000000 bytes; raise the producer's `message.max.bytes`"
 /// );
 /// ```
 #[derive(Error)]
@@ -63,9 +64,11 @@ pub enum ProduceError {
         /// The encoded record value.
         payload: Vec<u8>,
     },
-    /// The encoded record is larger than the producer's `message.max.bytes`.
+    /// The record (value, key and headers, as librdkafka counts it) is larger than the
+    /// producer's `message.max.bytes`: librdkafka refused it before sending.
     #[error(
-        "message of {size} bytes is larger than the limit of {limit} bytes (`message.max.bytes`)"
+        "message of {size} bytes (its value; key and headers count too) is larger than the \
+         producer's limit of {limit} bytes; raise the producer's `message.max.bytes`"
     )]
     MessageTooLarge {
         /// Size of the encoded value.
@@ -77,6 +80,8 @@ pub enum ProduceError {
     },
     /// The broker refused the record as too large, although it is within the producer's limit:
     /// the topic's `max.message.bytes` (or the broker's `message.max.bytes`) is lower.
+    /// Only the broker's answer gives this error; librdkafka's own check gives
+    /// [`ProduceError::MessageTooLarge`].
     ///
     /// ```
     /// use stream_core::producer::ProduceError;
@@ -87,13 +92,15 @@ pub enum ProduceError {
     /// };
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "the broker refused a message of 2100 bytes to `paper.orders.archive` as too large \
-    ///      (the topic's `max.message.bytes` is lower than the producer's `message.max.bytes`)"
+    ///     "the broker refused a message of 2100 bytes to `paper.orders.archive` as too large: \
+    ///      the topic's `max.message.bytes` (or the broker's `message.max.bytes`) is lower; \
+    ///      raise `max.message.bytes` on the topic"
     /// );
     /// ```
     #[error(
-        "the broker refused a message of {size} bytes to `{topic}` as too large (the topic's \
-         `max.message.bytes` is lower than the producer's `message.max.bytes`)"
+        "the broker refused a message of {size} bytes to `{topic}` as too large: the topic's \
+         `max.message.bytes` (or the broker's `message.max.bytes`) is lower; raise \
+         `max.message.bytes` on the topic"
     )]
     RefusedAsTooLarge {
         /// The topic of the send.
@@ -184,7 +191,9 @@ impl ProduceError {
         }
     }
 
-    fn from_kafka(error: KafkaError, topic: &str, payload: Vec<u8>, limit: usize) -> Self {
+    /// `error` as reported at `stage`: librdkafka's own size check and the broker's refusal
+    /// share one error code, and only the stage tells which limit refused the record.
+    fn from_kafka(error: KafkaError, topic: &str, payload: Vec<u8>, stage: Stage) -> Self {
         use RDKafkaErrorCode as C;
         let code = match &error {
             KafkaError::MessageProduction(code) => Some(*code),
@@ -195,16 +204,17 @@ impl ProduceError {
                 topic: topic.to_owned(),
                 payload,
             },
-            // librdkafka reports its own check and the broker's refusal with the same code.
-            Some(C::MessageSizeTooLarge) if payload.len() <= limit => Self::RefusedAsTooLarge {
-                topic: topic.to_owned(),
-                size: payload.len(),
-                payload,
-            },
-            Some(C::MessageSizeTooLarge) => Self::MessageTooLarge {
-                size: payload.len(),
-                limit,
-                payload,
+            Some(C::MessageSizeTooLarge) => match stage {
+                Stage::HandOver { limit } => Self::MessageTooLarge {
+                    size: payload.len(),
+                    limit,
+                    payload,
+                },
+                Stage::Delivery => Self::RefusedAsTooLarge {
+                    topic: topic.to_owned(),
+                    size: payload.len(),
+                    payload,
+                },
             },
             Some(C::MessageTimedOut) => Self::Timeout { payload },
             Some(C::AllBrokersDown | C::BrokerTransportFailure | C::Resolve) => {
@@ -216,6 +226,14 @@ impl ProduceError {
             _ => Self::Kafka { error, payload },
         }
     }
+}
+
+/// Where a send failed: handing the record to librdkafka (its checks, against the producer's
+/// `limit`) or in the delivery report (the broker's answer).
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    HandOver { limit: usize },
+    Delivery,
 }
 
 /// What a producer does beyond librdkafka's properties.
@@ -667,7 +685,6 @@ impl MessageProducer {
                 state: DeliveryState::Waiting(delivery),
                 inner: Arc::clone(&self.inner),
                 id,
-                limit,
             })),
             // Queue full: wait for room. Unknown partition: the topic's metadata is not settled
             // yet (just created, or growing); librdkafka refreshes it, so wait too.
@@ -685,7 +702,12 @@ impl MessageProducer {
                     code,
                 }))
             }
-            Err((error, _)) => Err(ProduceError::from_kafka(error, topic, payload, limit)),
+            Err((error, _)) => Err(ProduceError::from_kafka(
+                error,
+                topic,
+                payload,
+                Stage::HandOver { limit },
+            )),
         }
     }
 
@@ -718,7 +740,9 @@ impl MessageProducer {
                         KafkaError::MessageProduction(blocked.code),
                         topic,
                         blocked.payload,
-                        self.inner.max_message_bytes,
+                        Stage::HandOver {
+                            limit: self.inner.max_message_bytes,
+                        },
                     ));
                 }
                 return Err(ProduceError::QueueFull {
@@ -750,27 +774,49 @@ impl MessageProducer {
         value: &[u8],
         headers: OwnedHeaders,
     ) -> Result<(), ProduceError> {
+        self.send_raw(topic, key, Some(value), headers).await
+    }
+
+    /// [`MessageProducer::send_record`] for a value that may be absent: `None` writes a
+    /// tombstone (a record with a null value), as Kafka's compacted topics use them.
+    ///
+    /// A too-large record is [`ProduceError::MessageTooLarge`] when librdkafka refused it against
+    /// the producer's `message.max.bytes` and [`ProduceError::RefusedAsTooLarge`] when the broker
+    /// did (the topic's limit).
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: OwnedHeaders,
+    ) -> Result<(), ProduceError> {
+        let failed = |error, stage| {
+            let payload = value.map(<[u8]>::to_vec).unwrap_or_default();
+            ProduceError::from_kafka(error, topic, payload, stage)
+        };
         let limit = self.inner.max_message_bytes;
-        let mut record = FutureRecord::to(topic).payload(value).headers(headers);
-        if let Some(k) = key {
-            record = record.key(k);
-        }
-        match self
-            .inner
-            .producer
-            .send(
-                record,
-                rdkafka::util::Timeout::After(self.inner.queue_deadline),
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err((error, _)) => Err(ProduceError::from_kafka(
-                error,
-                topic,
-                value.to_vec(),
-                limit,
-            )),
+        let started = Instant::now();
+        let mut headers = Some(headers);
+        let delivery = loop {
+            let mut record = FutureRecord::<[u8], [u8]>::to(topic);
+            record.headers = headers.take();
+            record.payload = value;
+            record.key = key;
+            match self.inner.producer.send_result(record) {
+                Ok(delivery) => break delivery,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record))
+                    if started.elapsed() < self.inner.queue_deadline =>
+                {
+                    headers = record.headers;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((error, _)) => return Err(failed(error, Stage::HandOver { limit })),
+            }
+        };
+        match delivery.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((error, _))) => Err(failed(error, Stage::Delivery)),
+            Err(_canceled) => Err(failed(KafkaError::Canceled, Stage::Delivery)),
         }
     }
 
@@ -866,7 +912,6 @@ impl Meta<'_> {
 pub struct PendingDelivery {
     state: DeliveryState,
     id: Uuid,
-    limit: usize,
     inner: Arc<Inner>,
 }
 
@@ -914,7 +959,7 @@ impl Future for PendingDelivery {
                         let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
                         // The failed record carries its topic: no copy kept per send for this.
                         let topic = message.topic().to_owned();
-                        let err = ProduceError::from_kafka(error, &topic, payload, this.limit);
+                        let err = ProduceError::from_kafka(error, &topic, payload, Stage::Delivery);
                         if !matches!(err, ProduceError::Timeout { .. }) {
                             this.state = DeliveryState::Done;
                             return Poll::Ready(Err(err));

@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::extract::{Requirement, Resources};
 use crate::handler::{BoundHandler, Handler, HandlerError, Incoming, MessageHandler};
 use crate::producer::MessageProducer;
+use crate::reliability::contract::EventTypes;
 use crate::reliability::dedup::DedupStore;
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::redis::RedisDedupStore;
@@ -42,7 +43,7 @@ type GroupPlan = (
     Vec<String>,
 );
 
-type MakeHandler = Box<dyn FnOnce(Arc<Resources>) -> Arc<dyn MessageHandler> + Send>;
+type MakeHandler = Box<dyn FnOnce(Arc<Resources>, EventTypes) -> Arc<dyn MessageHandler> + Send>;
 
 /// One handler with its subscription and options.
 ///
@@ -63,6 +64,7 @@ pub struct HandlerSpec {
     retry: Option<RetryPolicy>,
     dlq: bool,
     dedup: bool,
+    accept: EventTypes,
 }
 
 impl std::fmt::Debug for HandlerSpec {
@@ -86,13 +88,15 @@ impl HandlerSpec {
             name: name.to_owned(),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             group: group.to_owned(),
-            make: Box::new(move |resources| {
-                Arc::new(BoundHandler::new(handler, resources)) as Arc<dyn MessageHandler>
+            make: Box::new(move |resources, accept| {
+                Arc::new(BoundHandler::new(handler, resources).accepting(&accept))
+                    as Arc<dyn MessageHandler>
             }),
             requirements: H::requirements(),
             retry: None,
             dlq: true,
             dedup: true,
+            accept: EventTypes::Only(Vec::new()),
         }
     }
 
@@ -109,6 +113,12 @@ impl HandlerSpec {
     /// The subscribed topics and patterns.
     pub fn topics(&self) -> &[String] {
         &self.topics
+    }
+
+    /// The event types the handler reads: its payload type's and those it accepts
+    /// ([`HandlerSpec::accept`]).
+    pub fn event_types(&self) -> EventTypes {
+        EventTypes::of(&self.requirements).and(&self.accept)
     }
 
     /// A retry policy for this handler (default: the service's).
@@ -129,6 +139,28 @@ impl HandlerSpec {
     #[must_use]
     pub fn dedup(mut self, enabled: bool) -> Self {
         self.dedup = enabled;
+        self
+    }
+
+    /// Lets the handler read envelopes of `event_types` as well as those of its payload type:
+    /// without it, the consumer dead-letters them as contract breaks (see
+    /// [`reliability::contract`](crate::reliability::contract)). What
+    /// `#[stream_handler(accept = [...])]` sets.
+    ///
+    /// ```
+    /// use stream_core::extract::Envelope;
+    /// use stream_core::service::HandlerSpec;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
+    /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "trading_signal"; }
+    /// async fn on_signal(_s: Envelope<Signal>) {}
+    /// let spec = HandlerSpec::new("on_signal", &["*.signals.raw"], "risk.signals", on_signal)
+    ///     .accept(&["manual_signal"]);
+    /// # let _ = spec;
+    /// ```
+    #[must_use]
+    pub fn accept(mut self, event_types: &[&str]) -> Self {
+        let more = EventTypes::only(event_types.iter().map(|t| (*t).to_owned()));
+        self.accept = self.accept.and(&more);
         self
     }
 }
@@ -342,7 +374,7 @@ impl StreamServiceBuilder {
         let dedup_store = describe_dedup(shared_dedup.as_deref(), &self.config);
         let mut groups: Vec<GroupPlan> = Vec::new();
         for (spec, patterns) in self.handlers.into_iter().zip(parsed) {
-            let handler = (spec.make)(Arc::clone(&resources));
+            let handler = (spec.make)(Arc::clone(&resources), spec.accept);
             let dedup = if spec.dedup {
                 Some(
                     shared_dedup
@@ -368,6 +400,7 @@ impl StreamServiceBuilder {
                         commit_every: self.config.commit_every,
                         instance: self.config.instance.clone(),
                         shutdown_timeout: self.config.shutdown_timeout,
+                        dlq_write_timeout: self.config.dlq_write_timeout,
                         ..ConsumerOptions::default()
                     };
                     groups.push((spec.group, vec![(patterns, handler)], options, spec.topics));
@@ -446,6 +479,10 @@ impl MessageHandler for SingleRoute {
     ) -> futures::future::BoxFuture<'static, std::result::Result<(), HandlerError>> {
         self.0.call(message)
     }
+
+    fn event_types(&self, topic: &str) -> &EventTypes {
+        self.0.event_types(topic)
+    }
 }
 
 /// Routes a group's messages to the handler whose patterns match the topic.
@@ -472,6 +509,18 @@ impl MessageHandler for Router {
                 "no handler of this group subscribes to `{topic}`"
             )))
         })
+    }
+
+    fn event_types(&self, topic: &str) -> &EventTypes {
+        let route = crate::topic::Topic::parse(topic).ok().and_then(|t| {
+            self.routes
+                .iter()
+                .find(|(patterns, _)| patterns.iter().any(|p| p.matches(&t)))
+        });
+        match route {
+            Some((_, handler)) => handler.event_types(topic),
+            None => &EventTypes::ANY,
+        }
     }
 }
 
@@ -508,12 +557,14 @@ impl ServiceHandle {
             && !self.stop.is_requested()
     }
 
-    /// Live: every consumer's poll loop ran within the last 10 seconds.
+    /// Live: every consumer's poll loop ran within the last 10 seconds, and no consumer gave
+    /// up on a message it could not dead-letter (that one stops, and so does the service).
     pub fn is_live(&self) -> bool {
         let now = crate::consumer::now_ms();
         self.stats.iter().all(|(_, s)| {
             let last = s.last_poll_ms.load(Ordering::Relaxed);
-            last == 0 || now.saturating_sub(last) < 10_000
+            let polling = last == 0 || now.saturating_sub(last) < 10_000;
+            polling && s.dead_letter_failures.load(Ordering::Relaxed) == 0
         })
     }
 
@@ -606,7 +657,19 @@ impl StreamService {
         let mut tasks = Vec::new();
         for (consumer, handler) in consumers {
             let group = consumer.group().to_owned();
-            tasks.push((group, tokio::spawn(consumer.run_boxed(handler))));
+            let handle = handle.clone();
+            // A consumer that fails stops the others at once, not when its turn to be awaited
+            // comes.
+            tasks.push((
+                group,
+                tokio::spawn(async move {
+                    let result = consumer.run_boxed(handler).await;
+                    if result.is_err() {
+                        handle.shutdown();
+                    }
+                    result
+                }),
+            ));
         }
         let mut report = ServiceReport::default();
         let mut first_error = None;

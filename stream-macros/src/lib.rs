@@ -65,6 +65,7 @@ mod topics;
 /// | `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)` | retry policy: attempts in all, first included |
 /// | `dlq = false` | log and skip failed messages instead of dead-lettering them |
 /// | `dedup = false` | no dedup on the envelope id |
+/// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
 /// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
 /// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |
 ///
@@ -96,6 +97,13 @@ mod topics;
 ///
 /// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
 /// async fn validate(fill: Envelope<OrderFilled>) -> Result<(), HandlerError> { Ok(()) }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // error: `accept` takes a list of event type strings, e.g. `accept = ["market_tick"]`
+/// #[streamkit::stream_handler(topics = "paper.signals.raw", group = "risk", accept = "market_tick")]
+/// async fn validate() -> Result<(), streamkit::prelude::HandlerError> { Ok(()) }
 /// # fn main() {}
 /// ```
 ///

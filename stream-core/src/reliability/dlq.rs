@@ -1,8 +1,10 @@
 //! Dead-letter topics: where a message goes when it cannot be handled.
 //!
 //! A message goes to `<topic>.dlq` after its last retry, at once for a permanent error or a panic,
-//! and at once when it cannot be decoded. The dead letter is the original record, unchanged: same
-//! key, same value bytes, original headers kept, plus headers that say what happened:
+//! and at once when it cannot be decoded or breaks its topic's contract
+//! ([`contract`](crate::reliability::contract)). The dead letter is the original record,
+//! unchanged: same key, same value bytes (a tombstone stays a tombstone: null value), original
+//! headers kept, plus headers that say what happened:
 //!
 //! | header | value |
 //! |---|---|
@@ -10,21 +12,33 @@
 //! | `dlq.original_partition` | its partition, decimal |
 //! | `dlq.original_offset` | its offset, decimal |
 //! | `dlq.error` | the error text |
-//! | `dlq.error_kind` | `retryable`, `permanent`, `decode` or `panic` |
-//! | `dlq.attempts` | handler attempts made (0 when it could not be decoded) |
+//! | `dlq.error_kind` | `retryable`, `permanent`, `decode`, `contract` or `panic` |
+//! | `dlq.attempts` | handler attempts made (0 when it could not be decoded or broke the contract) |
 //! | `dlq.first_failure` / `dlq.last_failure` | RFC 3339 UTC times |
 //! | `dlq.service` / `dlq.group` | who gave up on it |
 //!
-//! Only once the broker acknowledged the dead letter may the original offset be committed; if the
-//! write fails the consumer keeps trying and the partition waits (nothing is skipped).
-//! Dead-letter topics are created on first use (streamkit never relies on broker auto-creation).
+//! **Reference dead letters.** A record can be too large to be written again with those
+//! headers: over the producer's `message.max.bytes` (which counts key and headers), or over the
+//! dead-letter topic's `max.message.bytes`. Then a *reference* is written instead: the same key
+//! and `dlq.*` headers, `dlq.value_truncated = true`, `dlq.original_value_bytes` (the value's
+//! size), `dlq.value_truncated_reason` (which limit refused it, its value, and the property to
+//! raise), and the first [`REFERENCE_VALUE_BYTES`] bytes of the value; the original headers are
+//! left out. The original stays readable at its topic, partition and offset for the topic's
+//! retention.
+//!
+//! Only once the broker acknowledged the dead letter may the original offset be committed.
+//! What the consumer does when a dead letter cannot be written is its failure policy
+//! ([`ConsumerOptions::dlq_write_timeout`](crate::consumer::ConsumerOptions::dlq_write_timeout)).
+//! Dead-letter topics are created on first use (streamkit never relies on broker
+//! auto-creation), with as many partitions as the topic they serve, so that the dead letters of
+//! different keys spread as the originals did.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::Producer;
@@ -55,6 +69,64 @@ pub mod headers {
     pub const SERVICE: &str = "dlq.service";
     /// The consumer group that gave up.
     pub const GROUP: &str = "dlq.group";
+    /// `true` on a reference dead letter: the value is cut to its first bytes.
+    pub const VALUE_TRUNCATED: &str = "dlq.value_truncated";
+    /// On a reference dead letter: the original value's size in bytes.
+    pub const ORIGINAL_VALUE_BYTES: &str = "dlq.original_value_bytes";
+    /// On a reference dead letter: which limit refused the whole record, and how to raise it.
+    pub const VALUE_TRUNCATED_REASON: &str = "dlq.value_truncated_reason";
+}
+
+/// How many bytes of the value a reference dead letter keeps.
+pub const REFERENCE_VALUE_BYTES: usize = 1024;
+
+/// What [`DeadLetterWriter::write`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The whole record.
+    Whole,
+    /// A reference dead letter, because the whole record did not fit (`reason` says which
+    /// limit refused it).
+    Reference {
+        /// Which limit refused the whole record, its value, and the property to raise.
+        reason: String,
+    },
+}
+
+/// Why a dead letter could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteError {
+    /// Whether trying again may help (the broker unreachable, a timeout); a dead letter that does
+    /// not fit even as a reference is not.
+    pub retryable: bool,
+    /// What went wrong, naming the limit that refused it if one did.
+    pub reason: String,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+fn too_large(error: &ProduceError) -> bool {
+    matches!(
+        error,
+        ProduceError::MessageTooLarge { .. } | ProduceError::RefusedAsTooLarge { .. }
+    )
+}
+
+fn write_error(error: ProduceError) -> WriteError {
+    let retryable = !matches!(
+        error,
+        ProduceError::Serialization(_) | ProduceError::Topic(_)
+    );
+    WriteError {
+        retryable,
+        reason: error.to_string(),
+    }
 }
 
 /// The dead-letter topic of `topic`.
@@ -77,7 +149,7 @@ pub struct DeadLetter<'a> {
     pub offset: i64,
     /// Original key.
     pub key: Option<&'a [u8]>,
-    /// Original value bytes.
+    /// Original value bytes (`None`: a tombstone).
     pub value: Option<&'a [u8]>,
     /// Original headers.
     pub headers: &'a [(String, Vec<u8>)],
@@ -113,8 +185,8 @@ impl std::fmt::Debug for DeadLetterWriter {
 }
 
 impl DeadLetterWriter {
-    /// A writer sending through `producer`; `config` is used to create dead-letter topics with
-    /// `partitions` partitions.
+    /// A writer sending through `producer`; `config` is used to create dead-letter topics, with
+    /// the partitions of the topic they serve (`partitions` when those cannot be read).
     pub fn new(
         config: &KafkaConfig,
         producer: MessageProducer,
@@ -132,13 +204,58 @@ impl DeadLetterWriter {
         })
     }
 
-    /// Writes `letter` to its dead-letter topic and waits for the broker's acknowledgement.
-    pub async fn write(&self, letter: &DeadLetter<'_>) -> Result<(), ProduceError> {
+    /// Writes `letter` to its dead-letter topic and waits for the broker's acknowledgement: the
+    /// whole record, or a reference dead letter when the whole record does not fit.
+    pub async fn write(&self, letter: &DeadLetter<'_>) -> Result<Written, WriteError> {
         let topic = dlq_topic(letter.topic);
-        self.ensure_topic(&topic).await;
-        let mut headers = OwnedHeaders::new_with_capacity(letter.headers.len() + 10);
-        for (k, v) in letter.headers {
-            headers = headers.insert(Header {
+        self.ensure_topic(&topic, letter.topic).await;
+        let whole = self.headers(letter, letter.headers, &[]);
+        let refused = match self
+            .producer
+            .send_raw(&topic, letter.key, letter.value, whole)
+            .await
+        {
+            Ok(()) => return Ok(Written::Whole),
+            Err(error) if too_large(&error) => error,
+            Err(error) => return Err(write_error(error)),
+        };
+        let reason = self.too_large_reason(&topic, &refused).await;
+        let value = letter.value;
+        let size = value.map_or(0, <[u8]>::len).to_string();
+        let extra = [
+            (headers::VALUE_TRUNCATED, "true"),
+            (headers::ORIGINAL_VALUE_BYTES, size.as_str()),
+            (headers::VALUE_TRUNCATED_REASON, reason.as_str()),
+        ];
+        let reference = self.headers(letter, &[], &extra);
+        let prefix = value.map(|v| &v[..v.len().min(REFERENCE_VALUE_BYTES)]);
+        match self
+            .producer
+            .send_raw(&topic, letter.key, prefix, reference)
+            .await
+        {
+            Ok(()) => Ok(Written::Reference { reason }),
+            Err(error) if too_large(&error) => Err(WriteError {
+                retryable: false,
+                reason: format!(
+                    "not even a reference dead letter fits: {}",
+                    self.too_large_reason(&topic, &error).await
+                ),
+            }),
+            Err(error) => Err(write_error(error)),
+        }
+    }
+
+    /// The original `kept` headers and the `dlq.*` headers of `letter`, then `extra`.
+    fn headers(
+        &self,
+        letter: &DeadLetter<'_>,
+        kept: &[(String, Vec<u8>)],
+        extra: &[(&str, &str)],
+    ) -> OwnedHeaders {
+        let mut out = OwnedHeaders::new_with_capacity(kept.len() + 10 + extra.len());
+        for (k, v) in kept {
+            out = out.insert(Header {
                 key: k,
                 value: Some(v.as_slice()),
             });
@@ -152,7 +269,7 @@ impl DeadLetterWriter {
         let last = letter
             .last_failure
             .to_rfc3339_opts(SecondsFormat::Micros, true);
-        for (k, v) in [
+        let own = [
             (headers::ORIGINAL_TOPIC, letter.topic),
             (headers::ORIGINAL_PARTITION, &partition),
             (headers::ORIGINAL_OFFSET, &offset),
@@ -163,54 +280,88 @@ impl DeadLetterWriter {
             (headers::LAST_FAILURE, &last),
             (headers::SERVICE, &self.service),
             (headers::GROUP, &self.group),
-        ] {
-            headers = headers.insert(Header {
+        ];
+        for (k, v) in own.iter().chain(extra) {
+            out = out.insert(Header {
                 key: k,
-                value: Some(v),
+                value: Some(*v),
             });
         }
-        self.producer
-            .send_record(
-                &topic,
-                letter.key,
-                letter.value.unwrap_or_default(),
-                headers,
-            )
-            .await
+        out
     }
 
-    async fn ensure_topic(&self, topic: &str) {
-        if self.known.lock().expect("dlq topics").contains(topic) {
-            return;
+    /// Which limit refused a record to `topic` (`error` is too large), with its value and the
+    /// property to raise.
+    async fn too_large_reason(&self, topic: &str, error: &ProduceError) -> String {
+        match error {
+            ProduceError::MessageTooLarge { size, limit, .. } => format!(
+                "the record ({size} bytes of value, plus its key and headers) is over the \
+                 producer's limit of {limit} bytes; raise the service's `message.max.bytes` \
+                 to dead-letter such records whole"
+            ),
+            ProduceError::RefusedAsTooLarge { size, .. } => {
+                let limit = match self.topic_limit(topic).await {
+                    Some(v) => format!("`max.message.bytes` of {v} bytes"),
+                    None => "`max.message.bytes` (or the broker's `message.max.bytes`)".into(),
+                };
+                format!(
+                    "the broker refused the record ({size} bytes of value, plus its key and \
+                     headers) as over the {limit} of `{topic}`; raise `max.message.bytes` on \
+                     `{topic}` to dead-letter such records whole"
+                )
+            }
+            other => other.to_string(),
         }
-        // -1: the cluster's default replication factor.
-        // Most of the time the topic is there already: ask the metadata first (cheap, and
-        // answered by every cluster, the mock one included), create it only when missing.
+    }
+
+    /// The topic's `max.message.bytes`, if the cluster says.
+    async fn topic_limit(&self, topic: &str) -> Option<String> {
+        let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
+        let specifier = ResourceSpecifier::Topic(topic);
+        let results = self
+            .admin
+            .describe_configs([&specifier], &opts)
+            .await
+            .ok()?;
+        let resource = results.into_iter().next()?.ok()?;
+        resource.get("max.message.bytes")?.value.clone()
+    }
+
+    /// The partition count of `topic`, if the cluster says.
+    async fn partitions_of(&self, topic: &str) -> Option<i32> {
         let producer = self.producer.clone();
         let name = topic.to_owned();
-        let exists = tokio::task::spawn_blocking(move || {
-            producer
+        tokio::task::spawn_blocking(move || {
+            let metadata = producer
                 .rdkafka()
                 .client()
                 .fetch_metadata(Some(&name), Duration::from_secs(5))
-                .ok()
-                .and_then(|m| {
-                    m.topics()
-                        .first()
-                        .map(|t| t.error().is_none() && !t.partitions().is_empty())
-                })
-                .unwrap_or(false)
+                .ok()?;
+            let t = metadata.topics().first()?;
+            let n = t.partitions().len();
+            (t.error().is_none() && n > 0).then_some(n as i32)
         })
         .await
-        .unwrap_or(false);
-        if exists {
+        .ok()
+        .flatten()
+    }
+
+    async fn ensure_topic(&self, topic: &str, source: &str) {
+        if self.known.lock().expect("dlq topics").contains(topic) {
+            return;
+        }
+        // Most of the time the topic is there already: ask the metadata first (cheap, and
+        // answered by every cluster, the mock one included), create it only when missing.
+        if self.partitions_of(topic).await.is_some() {
             self.known
                 .lock()
                 .expect("dlq topics")
                 .insert(topic.to_owned());
             return;
         }
-        let new = NewTopic::new(topic, self.partitions, TopicReplication::Fixed(-1));
+        let partitions = self.partitions_of(source).await.unwrap_or(self.partitions);
+        // -1: the cluster's default replication factor.
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1));
         let opts = AdminOptions::new()
             .operation_timeout(Some(Duration::from_secs(10)))
             .request_timeout(Some(Duration::from_secs(15)));

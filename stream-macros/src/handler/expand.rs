@@ -132,6 +132,9 @@ pub(crate) fn expand(
     if let Some(d) = &args.dedup {
         options.extend(quote!(.dedup(#d)));
     }
+    if let Some(accepted) = &args.accept {
+        options.extend(quote!(.accept(&[#(#accepted),*])));
+    }
     let extractors = extractor_checks(func, krate);
     let events = event_type_checks(func, args, event_types, krate);
     quote! {

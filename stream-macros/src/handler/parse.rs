@@ -7,7 +7,7 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 
 use crate::errors::Errors;
 
-pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, concurrency, crate";
+pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, concurrency, accept, crate";
 const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
@@ -28,6 +28,8 @@ pub(crate) struct Args {
     pub dlq: Option<LitBool>,
     pub dedup: Option<LitBool>,
     pub concurrency: Option<LitInt>,
+    /// Event types read besides the payload type's (`accept = ["market_tick"]`).
+    pub accept: Option<Vec<LitStr>>,
     pub krate: Option<Path>,
 }
 
@@ -82,6 +84,29 @@ fn lit_int(expr: &Expr, name: &str, errors: &mut Errors) -> Option<LitInt> {
             None
         }
     }
+}
+
+/// `accept = ["market_tick", ...]`: a list of non-empty event type strings.
+fn accept_list(expr: &Expr, errors: &mut Errors) -> Vec<LitStr> {
+    let Expr::Array(ExprArray { elems, .. }) = expr else {
+        errors.push(syn::Error::new_spanned(
+            expr,
+            "`accept` takes a list of event type strings, e.g. `accept = [\"market_tick\"]`",
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in elems {
+        let Some(s) = lit_str(e, "an event type string such as \"market_tick\"", errors) else {
+            continue;
+        };
+        if s.value().trim().is_empty() {
+            errors.push(syn::Error::new_spanned(&s, "an event type cannot be empty"));
+        } else {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Parses the attribute's tokens.
@@ -207,6 +232,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     once(&mut args.concurrency, n, "concurrency", span, errors);
                 }
             }
+            ("accept", Meta::NameValue(nv)) => {
+                let accepted = accept_list(&nv.value, errors);
+                once(&mut args.accept, accepted, "accept", span, errors);
+            }
             ("crate", Meta::NameValue(nv)) => {
                 if let Some(s) = lit_str(
                     &nv.value,
@@ -222,7 +251,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     }
                 }
             }
-            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "crate", _) => {
+            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "accept" | "crate", _) => {
                 errors.push(syn::Error::new_spanned(
                     &meta,
                     format!("expected `{name} = ...`"),

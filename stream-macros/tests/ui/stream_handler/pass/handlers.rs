@@ -28,7 +28,8 @@ async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), H
     retry(attempts = 5, backoff_ms = 10, max_backoff_ms = 1000),
     dlq = true,
     dedup = false,
-    concurrency = 4
+    concurrency = 4,
+    accept = ["manual_signal", "validated_signal_v2"]
 )]
 async fn place(Data(_s): Data<ValidatedSignal>, _b: Broker, _k: Key, _h: Headers, State(_l): State<Limits>) {}
 
@@ -47,6 +48,10 @@ fn main() {
     let mut names: Vec<&str> = streamkit::registry::registered().map(|h| h.name).collect();
     names.sort();
     assert_eq!(names, ["match", "place", "validate"]);
+    let place_spec = streamkit::registry::registered().find(|h| h.name == "place").map(|h| (h.make)()).unwrap();
+    let reads = place_spec.event_types();
+    assert!(reads.allows("validated_signal") && reads.allows("manual_signal"), "{reads}");
+    assert!(!reads.allows("trading_signal"), "{reads}");
     // The functions stay callable as written.
     let _ = validate;
     let _ = place;
