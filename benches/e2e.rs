@@ -764,7 +764,12 @@ async fn pipeline_streamkit(
         rejected: Arc::default(),
         wait_for_ack,
     };
-    let service = StreamServiceBuilder::new("bench-risk", ServiceConfig::with_kafka(kafka.clone()))
+    // The service reads its settings from the environment as a deployed one does
+    // (`STREAMKIT_COMMIT_EVERY`, for one).
+    let config = ServiceConfig::with_kafka(kafka.clone())
+        .merge_env()
+        .expect("service settings");
+    let service = StreamServiceBuilder::new("bench-risk", config)
         .add_producer()
         .with_state(state.clone())
         .add_consumer_handler(&[input], &testing::unique_name("bench-sk-risk"), risk_check)
