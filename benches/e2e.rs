@@ -55,12 +55,13 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use streamkit::config::{KafkaConfig, ServiceConfig};
 use streamkit::consumer::MessageConsumer;
-use streamkit::extract::{Context, Envelope, Resources, State};
+use streamkit::handler::extract::{Context, Envelope, Resources, State};
 use streamkit::handler::{BoundHandler, HandlerError};
-use streamkit::producer::MessageProducer;
+use streamkit::kafka::config::KafkaConfig;
+use streamkit::kafka::producer::MessageProducer;
 use streamkit::service::StreamServiceBuilder;
+use streamkit::service::config::ServiceConfig;
 use streamkit::{Event, testing};
 use uuid::Uuid;
 

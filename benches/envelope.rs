@@ -12,7 +12,7 @@
 //!   target is stated against;
 //! - `plain_mirror`: plain serde_json on a struct with the envelope's fields and default serde
 //!   impls (uuid, chrono), giving the same ~320 bytes: what the envelope costs with no codec rules;
-//! - `envelope`: `stream_core::codec`, with its timestamp, Decimal and error rules.
+//! - `envelope`: `stream_core::envelope::codec`, with its timestamp, Decimal and error rules.
 //!
 //! And event-id generation: [`new_event_id`] (thread-local UUIDv7 context), `Uuid::now_v7()`
 //! (process-wide mutex), and what 10 bytes from the OS cost (`getrandom`,
@@ -26,8 +26,8 @@ use criterion::{Criterion, Throughput, criterion_group};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use stream_topics::Broker;
-use streamkit::codec::{self, RawEnvelope};
-use streamkit::id::new_event_id;
+use streamkit::envelope::codec::{self, RawEnvelope};
+use streamkit::envelope::id::new_event_id;
 use streamkit::{EventEnvelope, EventType};
 use uuid::Uuid;
 

@@ -18,8 +18,8 @@ mod trading {
 
 use std::time::Duration;
 
-use streamkit::dev_cluster::DevCluster;
-use streamkit::producer::MessageProducer;
+use streamkit::kafka::dev_cluster::DevCluster;
+use streamkit::kafka::producer::MessageProducer;
 
 #[tokio::main]
 async fn main() -> streamkit::Result<()> {

@@ -17,12 +17,12 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use streamkit::Event;
-use streamkit::config::ServiceConfig;
-use streamkit::dev_cluster::DevCluster;
-use streamkit::extract::{Context, Envelope, State};
 use streamkit::handler::HandlerError;
-use streamkit::producer::MessageProducer;
+use streamkit::handler::extract::{Context, Envelope, State};
+use streamkit::kafka::dev_cluster::DevCluster;
+use streamkit::kafka::producer::MessageProducer;
 use streamkit::service::StreamServiceBuilder;
+use streamkit::service::config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TradingSignal {

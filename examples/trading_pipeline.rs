@@ -25,7 +25,7 @@ mod trading;
 
 use std::time::Instant;
 
-use streamkit::dev_cluster::DevCluster;
+use streamkit::kafka::dev_cluster::DevCluster;
 use trading::pipeline::BROKERS;
 
 fn ticks_from_args() -> u64 {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::{ConsumerOptions, MessageConsumer};
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::{Event, testing};
 
 const PER_PARTITION: u64 = 150;

@@ -12,7 +12,7 @@ use rdkafka::message::Headers;
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::MessageConsumer;
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::reliability::dlq::{dlq_topic, headers};
 use stream_core::reliability::retry::RetryPolicy;
 use stream_core::{Event, testing};

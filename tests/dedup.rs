@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use stream_core::consumer::MessageConsumer;
 use stream_core::envelope::EventEnvelope;
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::reliability::dedup::DedupStore;
 use stream_core::reliability::dedup::memory::MemoryDedupStore;
 use stream_core::reliability::dedup::redis::RedisDedupStore;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::MessageConsumer;
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::reliability::dedup::UnavailablePolicy;
 use stream_core::reliability::dedup::redis::RedisDedupStore;
 use stream_core::{Event, testing};

@@ -14,11 +14,11 @@ use python_producer::{Raw, produce, signal_json};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use serde::{Deserialize, Serialize};
-use stream_core::config::ServiceConfig;
-use stream_core::extract::Envelope;
 use stream_core::handler::HandlerError;
+use stream_core::handler::extract::Envelope;
 use stream_core::reliability::dlq::dlq_topic;
 use stream_core::service::StreamServiceBuilder;
+use stream_core::service::config::ServiceConfig;
 use stream_core::{Error, Event, testing};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -111,7 +111,7 @@ async fn a_dead_letter_topic_that_refuses_writes_stops_the_service_loudly() {
     let stats = handle.stats()[0].1;
     assert_eq!(stats.dead_letter_failures, 1, "{stats:?}");
     assert_eq!(stats.dead_lettered, 0, "{stats:?}");
-    let metrics = stream_core::health::metrics_text(&handle);
+    let metrics = stream_core::service::health::metrics_text(&handle);
     assert!(
         metrics.contains(&format!(
             "streamkit_dead_letter_failures_total{{group=\"{group}\"}} 1"
@@ -119,7 +119,7 @@ async fn a_dead_letter_topic_that_refuses_writes_stops_the_service_loudly() {
         "{metrics}"
     );
     let port = free_port();
-    let _health = stream_core::health::serve(port, handle.clone()).unwrap();
+    let _health = stream_core::service::health::serve(port, handle.clone()).unwrap();
     let status = tokio::task::spawn_blocking(move || http_status(port, "/health/live"))
         .await
         .unwrap();

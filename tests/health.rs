@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use stream_core::config::ServiceConfig;
 use stream_core::handler::HandlerError;
 use stream_core::service::StreamServiceBuilder;
+use stream_core::service::config::ServiceConfig;
 use stream_core::testing;
 
 fn get(port: u16, path: &str) -> (u16, String) {

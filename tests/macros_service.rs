@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rdkafka::Message;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use stream_core::codec::RawEnvelope;
+use stream_core::envelope::codec::RawEnvelope;
 use stream_core::testing;
 use streamkit::prelude::*;
 
@@ -98,7 +98,8 @@ async fn check(setup: Setup) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let producer =
-        streamkit::producer::MessageProducer::new(&testing::kafka_config(), "servicetest").unwrap();
+        streamkit::kafka::producer::MessageProducer::new(&testing::kafka_config(), "servicetest")
+            .unwrap();
     let mut sent: HashMap<uuid::Uuid, String> = HashMap::new();
     for (i, broker) in ["paper", "zerodha", "paper", "zerodha"].iter().enumerate() {
         let s = TradingSignal {
@@ -183,7 +184,7 @@ async fn check(setup: Setup) {
             fail(format!("{handler} did not see both brokers: {on:?}"));
         }
     }
-    if streamkit::registry::registered().count() != 3 {
+    if streamkit::service::registry::registered().count() != 3 {
         fail("the registry does not hold the three handlers".into());
     }
     println!("test three_handlers_two_groups_under_stream_service ... ok");

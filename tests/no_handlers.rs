@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 #[test]
 fn service_without_handlers_fails() {
-    assert_eq!(stream_core::registry::registered().count(), 0);
-    let code = stream_core::runtime::run_service("empty", None, |_setup| async { Ok(()) });
+    assert_eq!(stream_core::service::registry::registered().count(), 0);
+    let code = stream_core::service::runtime::run_service("empty", None, |_setup| async { Ok(()) });
     assert_eq!(code, ExitCode::FAILURE);
 }
 
@@ -18,7 +18,7 @@ fn setup_handlers_count() {
     async fn on_tick() -> Result<(), stream_core::handler::HandlerError> {
         Ok(())
     }
-    let code = stream_core::runtime::run_service("one", None, |setup| async move {
+    let code = stream_core::service::runtime::run_service("one", None, |setup| async move {
         setup.add_consumer_handler(&["paper.market.ticks"], "one.ticks", on_tick);
         Ok(())
     });

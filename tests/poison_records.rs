@@ -15,11 +15,11 @@ use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use stream_core::config::ServiceConfig;
-use stream_core::extract::{Context, Envelope};
 use stream_core::handler::HandlerError;
+use stream_core::handler::extract::{Context, Envelope};
 use stream_core::reliability::dlq::{REFERENCE_VALUE_BYTES, dlq_topic, headers};
 use stream_core::service::StreamServiceBuilder;
+use stream_core::service::config::ServiceConfig;
 use stream_core::{Event, testing};
 
 const PARTITIONS: i32 = 3;
@@ -215,7 +215,7 @@ async fn check_outputs(output: &str, good_ids: &[String]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for m in testing::read_all(output).await {
         let env: stream_core::envelope::EventEnvelope<Handled> =
-            stream_core::codec::decode(m.payload().unwrap()).unwrap();
+            stream_core::envelope::codec::decode(m.payload().unwrap()).unwrap();
         assert_eq!(env.data.broker, "paper");
         *seen.entry(env.data.signal_id).or_default() += 1;
     }

@@ -8,9 +8,9 @@ use std::time::Duration;
 use rdkafka::Message;
 use rdkafka::message::Headers;
 use serde::{Deserialize, Serialize};
-use stream_core::codec;
-use stream_core::config::KafkaConfig;
-use stream_core::producer::{MessageProducer, ProduceError};
+use stream_core::envelope::codec;
+use stream_core::kafka::config::KafkaConfig;
+use stream_core::kafka::producer::{MessageProducer, ProduceError};
 use stream_core::{Error, Event, testing};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

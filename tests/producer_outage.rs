@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use rdkafka::Message;
 use serde::{Deserialize, Serialize};
-use stream_core::codec;
-use stream_core::config::KafkaConfig;
-use stream_core::producer::MessageProducer;
+use stream_core::envelope::codec;
+use stream_core::kafka::config::KafkaConfig;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::{Event, testing};
 
 #[derive(Debug, Serialize, Deserialize)]

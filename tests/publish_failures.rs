@@ -12,10 +12,10 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::message::Headers;
 use serde::{Deserialize, Serialize};
-use stream_core::codec;
 use stream_core::consumer::MessageConsumer;
+use stream_core::envelope::codec;
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::reliability::dlq::{dlq_topic, headers};
 use stream_core::{Event, testing};
 

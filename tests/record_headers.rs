@@ -11,9 +11,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message};
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::MessageConsumer;
+use stream_core::envelope::codec;
 use stream_core::handler::{HandlerError, Incoming};
 use stream_core::reliability::dlq::dlq_topic;
-use stream_core::{Event, EventEnvelope, codec, testing};
+use stream_core::{Event, EventEnvelope, testing};
 
 /// The headers a handler saw, as owned pairs.
 type Headers = Vec<(String, Vec<u8>)>;

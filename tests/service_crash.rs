@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use stream_core::codec::RawEnvelope;
+use stream_core::envelope::codec::RawEnvelope;
 use stream_core::testing;
 use uuid::Uuid;
 

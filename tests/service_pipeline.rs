@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use rdkafka::Message;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use stream_core::codec;
-use stream_core::config::ServiceConfig;
 use stream_core::envelope::EventEnvelope;
-use stream_core::extract::{Context, Envelope, State};
+use stream_core::envelope::codec;
 use stream_core::handler::HandlerError;
-use stream_core::producer::MessageProducer;
+use stream_core::handler::extract::{Context, Envelope, State};
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::service::StreamServiceBuilder;
+use stream_core::service::config::ServiceConfig;
 use stream_core::{Broker, Event, testing};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

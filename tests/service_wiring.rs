@@ -1,10 +1,10 @@
 //! `StreamServiceBuilder::build` checks the wiring before anything connects; each mistake is an
 //! error naming the handler. No broker is needed: nothing connects.
 
-use stream_core::config::ServiceConfig;
-use stream_core::extract::{Context, Data, State};
 use stream_core::handler::HandlerError;
+use stream_core::handler::extract::{Context, Data, State};
 use stream_core::service::StreamServiceBuilder;
+use stream_core::service::config::ServiceConfig;
 use stream_core::topic::Catalog;
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::MessageConsumer;
 use stream_core::handler::{HandlerError, Incoming};
-use stream_core::producer::MessageProducer;
+use stream_core::kafka::producer::MessageProducer;
 use stream_core::{Event, testing};
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -7,11 +7,11 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use stream_core::Event;
-use stream_core::extract::{Context, Envelope};
 use stream_core::handler::HandlerError;
+use stream_core::handler::extract::{Context, Envelope};
 use stream_core::reliability::dlq::headers;
 use stream_core::service::StreamServiceBuilder;
-use stream_core::testkit::TestKit;
+use stream_core::testing::kit::TestKit;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TradingSignal {

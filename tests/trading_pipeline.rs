@@ -8,7 +8,7 @@ mod trading;
 
 use std::collections::HashMap;
 
-use stream_core::dev_cluster::DevCluster;
+use stream_core::kafka::dev_cluster::DevCluster;
 use stream_core::testing;
 use trading::pipeline::BROKERS;
 use trading::summary::same_money;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use streamkit::codec::{self, CodecError, RawEnvelope};
+use streamkit::envelope::codec::{self, CodecError, RawEnvelope};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TradingSignal {

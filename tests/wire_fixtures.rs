@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use stream_topics::Broker;
-use streamkit::codec::{self, RawEnvelope};
+use streamkit::envelope::codec::{self, RawEnvelope};
 use streamkit::{Event, EventEnvelope, EventType};
 use uuid::Uuid;
 

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use stream_topics::Broker;
 use streamkit::EventEnvelope;
-use streamkit::codec;
+use streamkit::envelope::codec;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

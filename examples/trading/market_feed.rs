@@ -4,7 +4,7 @@
 //! is the same every time; each broker gets its own prices.
 
 use rust_decimal::Decimal;
-use streamkit::producer::MessageProducer;
+use streamkit::kafka::producer::MessageProducer;
 use uuid::Uuid;
 
 use super::events::MarketTick;

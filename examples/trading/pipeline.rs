@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use streamkit::config::ServiceConfig;
-use streamkit::dev_cluster::DevCluster;
-use streamkit::producer::MessageProducer;
+use streamkit::kafka::dev_cluster::DevCluster;
+use streamkit::kafka::producer::MessageProducer;
+use streamkit::service::config::ServiceConfig;
 use streamkit::service::{ServiceReport, StreamServiceBuilder};
 use streamkit::topic::Catalog;
 
@@ -53,7 +53,7 @@ pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Res
         .with_state(super::strategy::LastPrices::default())
         .with_state(super::risk_manager::Exposure::default())
         .with_state(books.clone());
-    for entry in streamkit::registry::registered() {
+    for entry in streamkit::service::registry::registered() {
         builder = builder.add_handler((entry.make)());
     }
     let service = builder.build()?;

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rdkafka::Message;
 use rust_decimal::Decimal;
-use streamkit::codec::RawEnvelope;
-use streamkit::config::KafkaConfig;
+use streamkit::envelope::codec::RawEnvelope;
+use streamkit::kafka::config::KafkaConfig;
 use uuid::Uuid;
 
 use super::events::{OrderFilled, PnlSnapshot};

@@ -1,47 +1,57 @@
 #![warn(missing_docs)]
 //! The runtime of streamkit.
 //!
-//! Everything a stream service does at run time lives here, usable by hand without the macros:
-//! the [`EventEnvelope`] and its JSON wire format ([`codec`]), topics and
-//! trading-broker namespaces ([`topic`]), the idempotent [`MessageProducer`](producer::MessageProducer),
-//! configuration ([`config`]), and [`dev_cluster`], the zero-setup cluster of the examples. The `stream-macros` crate expands into calls of this crate only.
+//! Everything a stream service does at run time lives here, usable by hand without the macros.
+//! The folders follow a message's way, each one using only those above it:
+//!
+//! - [`envelope`]: the wire contract ([`EventEnvelope`], [`Event`], ids, the JSON
+//!   [`codec`](envelope::codec)); no Kafka, no tokio.
+//! - [`topic`]: topics, `*` patterns and trading-broker namespaces (the `stream-topics` grammar).
+//! - [`kafka`]: librdkafka's clients: [`KafkaConfig`], records, subscriptions, topic admin,
+//!   the idempotent [`MessageProducer`], the examples' [`DevCluster`](kafka::dev_cluster::DevCluster).
+//! - [`handler`]: what user code sees: [`Incoming`](handler::Incoming), [`HandlerError`], the
+//!   extractors and [`Context`](handler::extract::Context).
+//! - [`reliability`]: retries, dead letters, dedup stores and claims, envelope contracts.
+//! - [`consumer`]: the [`MessageConsumer`]: polling, one worker per partition, one message's
+//!   life, contiguous commits.
+//! - [`service`]: one service process: [`StreamServiceBuilder`](service::StreamServiceBuilder),
+//!   [`ServiceConfig`], health and metrics, the `#[stream_handler]` registry, and the runtime
+//!   `#[stream_service]` calls.
+//! - `testing` (feature `testing`): broker helpers and the test kit.
+//!
+//! The `stream-macros` crate expands into calls of this crate only, through [`__private`].
 
-pub mod codec;
-pub mod config;
 pub mod consumer;
-pub mod dev_cluster;
 pub mod envelope;
 pub mod error;
-pub mod event;
-pub mod extract;
 pub mod handler;
-pub mod health;
-pub mod id;
-pub mod offsets;
-pub mod producer;
-pub mod record;
-pub mod registry;
+pub mod kafka;
 pub mod reliability;
-pub mod runtime;
 pub mod service;
-pub mod service_name;
-pub mod topic;
-
 #[cfg(feature = "testing")]
 pub mod testing;
-#[cfg(feature = "testing")]
-pub mod testkit;
+pub mod topic;
 
-pub use envelope::{EventEnvelope, Lineage};
+pub use consumer::{ConsumerOptions, MessageConsumer};
+pub use envelope::{Event, EventEnvelope, EventType, Lineage, ServiceName};
 pub use error::{Error, Result};
-pub use event::{Event, EventType};
-pub use service_name::ServiceName;
+pub use handler::HandlerError;
+pub use kafka::config::KafkaConfig;
+pub use kafka::producer::MessageProducer;
+pub use service::config::ServiceConfig;
 pub use topic::{Broker, Topic, TopicPattern};
 
-/// Re-exports for generated code. Not public API: may change in any release.
+/// The paths generated code uses. Not public API: may change in any release; the macros name
+/// nothing of this crate outside it, so the runtime's files can move without breaking services.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::HANDLERS;
+    pub use crate::envelope::Event;
+    pub use crate::error::Result;
+    pub use crate::handler::extract::FromMessage;
+    pub use crate::reliability::retry::RetryPolicy;
+    pub use crate::service::HandlerSpec;
+    pub use crate::service::registry::{HANDLERS, HandlerEntry};
+    pub use crate::service::runtime::{Setup, run_service};
     pub use linkme;
 
     /// String equality usable in constants (the macros' event-type assertions).

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use stream_core::EventEnvelope;
-use stream_core::codec::{self, RawEnvelope};
+use stream_core::envelope::codec::{self, RawEnvelope};
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Signal {

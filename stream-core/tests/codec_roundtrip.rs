@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use stream_core::codec::{self, RawEnvelope};
+use stream_core::envelope::codec::{self, RawEnvelope};
+use stream_core::envelope::timestamp;
 use stream_core::{EventEnvelope, EventType};
 use stream_topics::Broker;
 use uuid::Uuid;
@@ -128,7 +129,7 @@ proptest! {
     fn timestamps_are_written_as_chrono_formats_them(t in instant()) {
         // The writer computes the calendar itself; chrono is the reference.
         let want = t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        prop_assert_eq!(codec::timestamp::format(&t), Some(want));
+        prop_assert_eq!(timestamp::format(&t), Some(want));
     }
 
     #[test]

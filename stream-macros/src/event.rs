@@ -154,7 +154,7 @@ fn expand(input: &DeriveInput, args: &Args) -> TokenStream {
     };
     quote! {
         #[automatically_derived]
-        impl #krate::Event for #ident {
+        impl #krate::__private::Event for #ident {
             const EVENT_TYPE: &'static str = #event_type;
         }
     }
@@ -215,7 +215,7 @@ mod tests {
     fn expands_with_the_default_crate_path() {
         let out = expand_str("struct TradingSignal { a: u8 }");
         assert!(
-            out.contains(":: streamkit :: Event for TradingSignal"),
+            out.contains(":: streamkit :: __private :: Event for TradingSignal"),
             "{out}"
         );
         assert!(out.contains("\"trading_signal\""), "{out}");
@@ -231,7 +231,10 @@ mod tests {
         assert!(out.contains("`type` specified more than once"), "{out}");
         assert!(out.contains("is not a path"), "{out}");
         // The impl is still emitted so the rest of the crate type-checks.
-        assert!(out.contains("impl :: streamkit :: Event for S"), "{out}");
+        assert!(
+            out.contains("impl :: streamkit :: __private :: Event for S"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod topics;
 ///
 /// # fn main() {
 /// // Registered at link time; `#[stream_service]` (or `registry::registered()`) finds it.
-/// let entry = streamkit::registry::registered().find(|h| h.name == "validate").unwrap();
+/// let entry = streamkit::service::registry::registered().find(|h| h.name == "validate").unwrap();
 /// let spec = (entry.make)();
 /// assert_eq!(spec.group(), "risk-manager.signals");
 /// assert_eq!(spec.topics(), ["*.signals.raw"]);
@@ -144,7 +144,7 @@ pub fn stream_handler(
 ///
 /// The exact minimal form is `#[stream_service(name = "...")] async fn main() ->
 /// streamkit::Result<()> { Ok(()) }`. It expands to `fn main() -> ExitCode` calling
-/// `streamkit::runtime::run_service(name, catalog, body)`, where all the behaviour lives (callable
+/// `streamkit::service::runtime::run_service(name, catalog, body)`, where all the behaviour lives (callable
 /// by hand): it builds the tokio runtime, loads the configuration (`KAFKA_BOOTSTRAP_SERVERS`,
 /// `STREAMKIT_CONFIG`, `STREAMKIT_*`; when nothing names a cluster, librdkafka's in-process mock
 /// cluster, which it announces), collects every `#[stream_handler]` linked into the binary, adds the producer, runs

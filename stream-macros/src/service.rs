@@ -1,5 +1,5 @@
 //! `#[stream_service(name = "...")]` on `async fn main`: parse, validate, and expand into one
-//! call of `streamkit::runtime::run_service`, where all behaviour lives.
+//! call of `streamkit::service::runtime::run_service`, where all behaviour lives.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -181,12 +181,12 @@ pub(crate) fn stream_service(attr: TokenStream, item: TokenStream) -> TokenStrea
         #(#attrs)*
         fn main() -> ::std::process::ExitCode {
             async fn __streamkit_main(#inputs) #output #body
-            #krate::runtime::run_service(
+            #krate::__private::run_service(
                 #name,
                 #catalog_text,
-                |__streamkit_setup: #krate::runtime::Setup| async move {
+                |__streamkit_setup: #krate::__private::Setup| async move {
                     let __streamkit_future = __streamkit_main(#setup);
-                    let result: #krate::Result<()> = #awaited;
+                    let result: #krate::__private::Result<()> = #awaited;
                     result
                 },
             )

@@ -10,7 +10,7 @@
 //!
 //! The binary is its own service process: with `MACROTEST_CHILD` set, `main` is what
 //! `#[stream_service(name = "macrotest")]` expands to, one call of
-//! `streamkit::runtime::run_service` with this crate's `topics.toml` and a setup body that adds
+//! `streamkit::service::runtime::run_service` with this crate's `topics.toml` and a setup body that adds
 //! state. Without it, `main` is the test: it starts that child, publishes signals for both trading
 //! brokers, reads back what really landed in the topics, checks each output's broker and its
 //! causation chain (`causation_id` = the input's id, `correlation_id` kept), then stops the child
@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use stream_core::testing;
+use streamkit::kafka::producer::MessageProducer;
 use streamkit::prelude::*;
-use streamkit::producer::MessageProducer;
-use streamkit::runtime::{self, Setup};
+use streamkit::service::runtime::{self, Setup};
 use streamkit::topic::Catalog;
 use uuid::Uuid;
 
@@ -177,18 +177,19 @@ fn main() -> ExitCode {
 /// The registry holds exactly the three handlers of this binary, each with the subscription,
 /// group and name its attribute gave.
 fn handlers_are_registered_with_their_arguments() {
-    let mut found: Vec<(String, String, String, Vec<String>)> = streamkit::registry::registered()
-        .map(|entry| {
-            let spec = (entry.make)();
-            assert_eq!(spec.name(), entry.name);
-            (
-                entry.name.to_owned(),
-                entry.module_path.to_owned(),
-                spec.group().to_owned(),
-                spec.topics().to_vec(),
-            )
-        })
-        .collect();
+    let mut found: Vec<(String, String, String, Vec<String>)> =
+        streamkit::service::registry::registered()
+            .map(|entry| {
+                let spec = (entry.make)();
+                assert_eq!(spec.name(), entry.name);
+                (
+                    entry.name.to_owned(),
+                    entry.module_path.to_owned(),
+                    spec.group().to_owned(),
+                    spec.topics().to_vec(),
+                )
+            })
+            .collect();
     found.sort();
     let s = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
     assert_eq!(
@@ -340,7 +341,7 @@ async fn read_run<T: serde::de::DeserializeOwned>(
                 continue;
             };
             // Other runs, and other events, may share the topic: keep only this run's.
-            let Ok(envelope) = streamkit::codec::decode::<T>(payload) else {
+            let Ok(envelope) = streamkit::envelope::codec::decode::<T>(payload) else {
                 continue;
             };
             let (r, seq) = run_of(&envelope.data);

@@ -19,8 +19,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::codec::RawEnvelope;
-use crate::extract::Requirement;
+use crate::envelope::codec::RawEnvelope;
+use crate::handler::extract::Requirement;
 use crate::handler::{MessageHandler, RecordMeta};
 
 /// The event types a handler reads.

@@ -43,9 +43,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::Producer;
 
-use crate::config::KafkaConfig;
 use crate::handler::ErrorKind;
-use crate::producer::{MessageProducer, ProduceError};
+use crate::kafka::config::KafkaConfig;
+use crate::kafka::producer::{MessageProducer, ProduceError};
 
 /// Header names written on dead letters.
 pub mod headers {

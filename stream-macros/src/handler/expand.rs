@@ -55,7 +55,7 @@ pub(crate) fn extractor_checks(func: &ItemFn, krate: &Path) -> TokenStream {
     quote! {
         #[allow(dead_code)]
         const _: () = {
-            fn __streamkit_is_extractor<T: #krate::extract::FromMessage>() {}
+            fn __streamkit_is_extractor<T: #krate::__private::FromMessage>() {}
             fn __streamkit_check() {
                 #(#checks)*
             }
@@ -123,7 +123,7 @@ pub(crate) fn expand(
             }
         };
         options.extend(quote! {
-            .retry(#krate::reliability::retry::RetryPolicy::default() #attempts #backoff)
+            .retry(#krate::__private::RetryPolicy::default() #attempts #backoff)
         });
     }
     if let Some(d) = &args.dlq {
@@ -146,12 +146,12 @@ pub(crate) fn expand(
         #[allow(non_upper_case_globals)]
         #[#krate::__private::linkme::distributed_slice(#krate::__private::HANDLERS)]
         #[linkme(crate = #krate::__private::linkme)]
-        static #static_name: #krate::registry::HandlerEntry = #krate::registry::HandlerEntry {
+        static #static_name: #krate::__private::HandlerEntry = #krate::__private::HandlerEntry {
             name: #name,
             module_path: ::core::module_path!(),
             make: {
-                fn __streamkit_make() -> #krate::service::HandlerSpec {
-                    #krate::service::HandlerSpec::new(#name, &[#(#topics),*], #group, #ident) #options
+                fn __streamkit_make() -> #krate::__private::HandlerSpec {
+                    #krate::__private::HandlerSpec::new(#name, &[#(#topics),*], #group, #ident) #options
                 }
                 __streamkit_make
             },

@@ -45,10 +45,10 @@ fn main() {
     assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
     assert_eq!(topics::signals_raw::EVENT, "trading_signal");
     assert_eq!(topics::BROKERS, &["paper", "zerodha"]);
-    let mut names: Vec<&str> = streamkit::registry::registered().map(|h| h.name).collect();
+    let mut names: Vec<&str> = streamkit::service::registry::registered().map(|h| h.name).collect();
     names.sort();
     assert_eq!(names, ["match", "place", "validate"]);
-    let place_spec = streamkit::registry::registered().find(|h| h.name == "place").map(|h| (h.make)()).unwrap();
+    let place_spec = streamkit::service::registry::registered().find(|h| h.name == "place").map(|h| (h.make)()).unwrap();
     let reads = place_spec.event_types();
     assert!(reads.allows("validated_signal") && reads.allows("manual_signal"), "{reads}");
     assert!(!reads.allows("trading_signal"), "{reads}");

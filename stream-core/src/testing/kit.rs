@@ -9,11 +9,11 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use stream_core::config::ServiceConfig;
-//! use stream_core::extract::{Context, Data};
+//! use stream_core::service::config::ServiceConfig;
+//! use stream_core::handler::extract::{Context, Data};
 //! use stream_core::handler::HandlerError;
 //! use stream_core::service::StreamServiceBuilder;
-//! use stream_core::testkit::TestKit;
+//! use stream_core::testing::kit::TestKit;
 //! # #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)] struct Signal { qty: u32 }
 //! # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "trading_signal"; }
 //!
@@ -47,13 +47,14 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::codec;
-use crate::config::{KafkaConfig, ServiceConfig};
-use crate::dev_cluster::DevCluster;
 use crate::envelope::EventEnvelope;
+use crate::envelope::codec;
+use crate::envelope::event::Event;
 use crate::error::{Error, Result};
-use crate::event::Event;
-use crate::producer::MessageProducer;
+use crate::kafka::config::KafkaConfig;
+use crate::kafka::dev_cluster::DevCluster;
+use crate::kafka::producer::MessageProducer;
+use crate::service::config::ServiceConfig;
 use crate::service::{ServiceHandle, StreamService};
 
 /// Partitions of the topics a kit creates.

@@ -1,6 +1,6 @@
 //! `MessageProducer`: idempotent publishing that wraps payloads in envelopes.
 //!
-//! Every record streamkit writes is an [`EventEnvelope`] encoded by [`codec`](mod@crate::codec), keyed
+//! Every record streamkit writes is an [`EventEnvelope`] encoded by [`codec`](mod@crate::envelope::codec), keyed
 //! by the caller's partition key, with headers `event_type`, `event_id`, `correlation_id`
 //! (`causation_id` when there is one) and `content-type: application/json`, so routers can filter
 //! without parsing values.
@@ -30,12 +30,12 @@ use serde::Serialize;
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::codec::{self, CodecError, RawEnvelope};
-use crate::config::KafkaConfig;
+use crate::envelope::codec::{self, CodecError, RawEnvelope};
+use crate::envelope::event::{Event, EventType};
+use crate::envelope::service_name::ServiceName;
 use crate::envelope::{EventEnvelope, Lineage};
 use crate::error::{Error, Result};
-use crate::event::{Event, EventType};
-use crate::service_name::ServiceName;
+use crate::kafka::config::KafkaConfig;
 use crate::topic::Broker;
 
 /// librdkafka's default `message.max.bytes`.
@@ -45,7 +45,7 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 /// ([`ProduceError::into_payload`]), so nothing is lost in the caller's hands.
 ///
 /// ```
-/// use stream_core::producer::ProduceError;
+/// use stream_core::kafka::producer::ProduceError;
 /// let err = ProduceError::MessageTooLarge { size: 2_000_000, limit: 1_000_000, payload: vec![] };
 /// assert_eq!(
 ///     err.to_string(),
@@ -84,7 +84,7 @@ pub enum ProduceError {
     /// [`ProduceError::MessageTooLarge`].
     ///
     /// ```
-    /// use stream_core::producer::ProduceError;
+    /// use stream_core::kafka::producer::ProduceError;
     /// let err = ProduceError::RefusedAsTooLarge {
     ///     topic: "paper.orders.archive".into(),
     ///     size: 2_100,
@@ -240,7 +240,7 @@ enum Stage {
 ///
 /// ```
 /// use std::time::Duration;
-/// use stream_core::producer::ProducerOptions;
+/// use stream_core::kafka::producer::ProducerOptions;
 /// let opts = ProducerOptions::default().queue_deadline(Duration::from_secs(5));
 /// assert_eq!(opts.queue_deadline, Duration::from_secs(5));
 /// ```
@@ -324,7 +324,7 @@ impl ShutdownReport {
 /// Publishes envelopes to Kafka with idempotence and `acks=all`. Cheap to clone (one client).
 ///
 /// ```no_run
-/// use stream_core::{config::KafkaConfig, producer::MessageProducer, Event};
+/// use stream_core::{KafkaConfig, MessageProducer, Event};
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Heartbeat { seq: u64 }
 /// impl Event for Heartbeat { const EVENT_TYPE: &'static str = "heartbeat"; }
@@ -1009,10 +1009,10 @@ impl Future for PendingDelivery {
 /// their context).
 ///
 /// ```no_run
-/// # use stream_core::{producer::MessageProducer, envelope::Lineage, Event};
+/// # use stream_core::{MessageProducer, envelope::Lineage, Event};
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct OrderPlaced { qty: u32 }
 /// # impl Event for OrderPlaced { const EVENT_TYPE: &'static str = "order_placed"; }
-/// # async fn f(producer: MessageProducer, cause: Lineage) -> Result<(), stream_core::producer::ProduceError> {
+/// # async fn f(producer: MessageProducer, cause: Lineage) -> Result<(), stream_core::kafka::producer::ProduceError> {
 /// let out = producer.caused_by(cause);
 /// out.send("paper.orders.placed", "strategy-7", &OrderPlaced { qty: 10 }).await?;
 /// # Ok(()) }

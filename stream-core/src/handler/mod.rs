@@ -6,6 +6,8 @@
 //! a `MessageHandler`; a closure `Fn(Arc<Incoming>) -> impl Future<Output = Result<(), HandlerError>>`
 //! is one too.
 
+pub mod extract;
+
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -13,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{CodecError, RawEnvelope};
 use crate::envelope::EventEnvelope;
-use crate::producer::{CausalProducer, MessageProducer, PendingDelivery};
-pub use crate::record::{RecordHeaders, RecordMeta};
+use crate::envelope::codec::{CodecError, RawEnvelope};
+use crate::kafka::producer::{CausalProducer, MessageProducer, PendingDelivery};
+pub use crate::kafka::record::{RecordHeaders, RecordMeta};
 use crate::reliability::contract::EventTypes;
 
 /// Whether an error is worth retrying.
@@ -197,7 +199,7 @@ impl Incoming {
     /// committable, its id marked done) only once the broker acknowledged it, and if it fails the
     /// message goes to the dead-letter topic. The handler returns without waiting, and the
     /// partition's next message is handled meanwhile. What
-    /// [`Context::publish`](crate::extract::Context::publish) does with each record it hands to
+    /// [`Context::publish`](crate::handler::extract::Context::publish) does with each record it hands to
     /// librdkafka; deliveries deferred after the handler returned are not awaited.
     pub fn defer(&self, delivery: PendingDelivery) {
         self.deferred
@@ -281,7 +283,7 @@ impl<E: Into<HandlerError> + Send> IntoHandlerResult for Result<(), E> {
 /// `add_consumer_handler` and the `#[stream_handler]` macro end in this one trait.
 ///
 /// ```
-/// use stream_core::extract::{Context, Data};
+/// use stream_core::handler::extract::{Context, Data};
 /// use stream_core::handler::{Handler, HandlerError};
 /// #[derive(serde::Serialize, serde::Deserialize)] struct Tick { px: u64 }
 /// impl stream_core::Event for Tick { const EVENT_TYPE: &'static str = "market_tick"; }
@@ -302,11 +304,11 @@ pub trait Handler<Args>: Clone + Send + Sync + 'static {
     fn call(
         &self,
         message: Arc<Incoming>,
-        resources: &crate::extract::Resources,
+        resources: &crate::handler::extract::Resources,
     ) -> BoxFuture<'static, Result<(), HandlerError>>;
 
     /// What the handler's extractors need from the service.
-    fn requirements() -> Vec<crate::extract::Requirement>;
+    fn requirements() -> Vec<crate::handler::extract::Requirement>;
 }
 
 macro_rules! impl_handler {
@@ -316,13 +318,13 @@ macro_rules! impl_handler {
             F: Fn($($arg),*) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = R> + Send + 'static,
             R: IntoHandlerResult + 'static,
-            $($arg: crate::extract::FromMessage,)*
+            $($arg: crate::handler::extract::FromMessage,)*
         {
             #[allow(non_snake_case, unused_variables)]
             fn call(
                 &self,
                 message: Arc<Incoming>,
-                resources: &crate::extract::Resources,
+                resources: &crate::handler::extract::Resources,
             ) -> BoxFuture<'static, Result<(), HandlerError>> {
                 $(
                     let $arg = match $arg::from_message(&message, resources) {
@@ -340,7 +342,7 @@ macro_rules! impl_handler {
             }
 
             #[allow(unused_mut)]
-            fn requirements() -> Vec<crate::extract::Requirement> {
+            fn requirements() -> Vec<crate::handler::extract::Requirement> {
                 let mut out = Vec::new();
                 $( out.extend($arg::requirements()); )*
                 out
@@ -362,7 +364,7 @@ impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
 /// A [`Handler`] bound to the service's resources: what the consumer calls.
 pub struct BoundHandler<H, Args> {
     handler: H,
-    resources: Arc<crate::extract::Resources>,
+    resources: Arc<crate::handler::extract::Resources>,
     event_types: EventTypes,
     _args: std::marker::PhantomData<fn() -> Args>,
 }
@@ -370,7 +372,7 @@ pub struct BoundHandler<H, Args> {
 impl<H: Handler<Args>, Args> BoundHandler<H, Args> {
     /// Binds `handler` to `resources`; it reads the event types of its payload extractors
     /// ([`EventTypes::of`] its [`Handler::requirements`]).
-    pub fn new(handler: H, resources: Arc<crate::extract::Resources>) -> Self {
+    pub fn new(handler: H, resources: Arc<crate::handler::extract::Resources>) -> Self {
         Self {
             handler,
             resources,
@@ -400,8 +402,8 @@ impl<H: Handler<Args>, Args: 'static> MessageHandler for BoundHandler<H, Args> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::KafkaConfig;
-    use crate::extract::{Context, Envelope, Resources};
+    use crate::handler::extract::{Context, Envelope, Resources};
+    use crate::kafka::config::KafkaConfig;
     use crate::topic::Broker;
 
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -437,7 +439,7 @@ mod tests {
             quantity: 100,
             price: "2450.55".parse().unwrap(),
         };
-        let bytes = crate::codec::encode(
+        let bytes = crate::envelope::codec::encode(
             &EventEnvelope::builder("trading_signal", &signal)
                 .broker(Broker::new("paper").unwrap())
                 .source("strategy")

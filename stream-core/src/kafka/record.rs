@@ -19,7 +19,7 @@ use crate::topic::Broker;
 /// Where a message came from: its record's coordinates, key, value and headers.
 ///
 /// ```
-/// use stream_core::record::{RecordHeaders, RecordMeta};
+/// use stream_core::kafka::record::{RecordHeaders, RecordMeta};
 /// use stream_core::Broker;
 ///
 /// let record = RecordMeta::new("paper.signals.raw", Broker::new("paper")?, 2, 41)
@@ -112,7 +112,7 @@ impl RecordMeta {
     /// headers yet.
     ///
     /// ```
-    /// let r = stream_core::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
+    /// let r = stream_core::kafka::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
     /// assert_eq!((r.key(), r.value(), r.headers().len()), (None, None, 0));
     /// # Ok::<(), stream_core::topic::TopicError>(())
     /// ```
@@ -150,7 +150,7 @@ impl RecordMeta {
     /// With this key.
     ///
     /// ```
-    /// # let r = stream_core::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
+    /// # let r = stream_core::kafka::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
     /// assert_eq!(r.with_key("k").key(), Some(&b"k"[..]));
     /// # Ok::<(), stream_core::topic::TopicError>(())
     /// ```
@@ -162,7 +162,7 @@ impl RecordMeta {
     /// With this value.
     ///
     /// ```
-    /// # let r = stream_core::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
+    /// # let r = stream_core::kafka::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
     /// assert_eq!(r.with_value(b"{}".to_vec()).value(), Some(&b"{}"[..]));
     /// # Ok::<(), stream_core::topic::TopicError>(())
     /// ```
@@ -174,7 +174,7 @@ impl RecordMeta {
     /// With these headers.
     ///
     /// ```
-    /// # let r = stream_core::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
+    /// # let r = stream_core::kafka::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
     /// let r = r.with_headers([("a", "1")].into_iter().collect());
     /// assert_eq!(r.header("a"), Some(&b"1"[..]));
     /// # Ok::<(), stream_core::topic::TopicError>(())
@@ -187,7 +187,7 @@ impl RecordMeta {
     /// With this timestamp (milliseconds since the epoch).
     ///
     /// ```
-    /// # let r = stream_core::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
+    /// # let r = stream_core::kafka::record::RecordMeta::new("paper.x", stream_core::Broker::new("paper")?, 0, 0);
     /// assert_eq!(r.with_timestamp_ms(1_764_185_325_000).timestamp_ms, Some(1_764_185_325_000));
     /// # Ok::<(), stream_core::topic::TopicError>(())
     /// ```
@@ -320,7 +320,7 @@ impl fmt::Debug for RecordMeta {
 /// record. A header without a value reads as an empty value.
 ///
 /// ```
-/// use stream_core::record::RecordHeaders;
+/// use stream_core::kafka::record::RecordHeaders;
 /// let mut headers = RecordHeaders::new();
 /// headers.push("event_type", Some(b"trading_signal"));
 /// headers.push("trace", None);

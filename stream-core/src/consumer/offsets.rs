@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 /// The commit state of one partition.
 ///
 /// ```
-/// use stream_core::offsets::PartitionOffsets;
+/// use stream_core::consumer::offsets::PartitionOffsets;
 /// let mut p = PartitionOffsets::default();
 /// p.dispatched(10);
 /// p.dispatched(12); // 11 was a transaction marker

@@ -10,18 +10,20 @@
 //!    [`DedupStore`] whether the id is done (then it is skipped and counted), calls the handler,
 //!    retries retryable errors in place per the [`RetryPolicy`], and dead-letters what still
 //!    fails. A panic in a handler is caught and treated as an error.
-//!    A handler that publishes with [`Context::publish`](crate::extract::Context::publish) does
+//!    A handler that publishes with [`Context::publish`](crate::handler::extract::Context::publish) does
 //!    not wait for the broker: the worker awaits those deliveries, in order, alongside the next
 //!    messages, and the message is finished (marked done, committable) once they are
 //!    acknowledged, or dead-lettered if one fails.
 //! 3. An offset is committed only when it and everything before it in its partition is finished
-//!    ([`offsets`](crate::offsets)). Commits happen in the background once `commit_every`
+//!    ([`offsets`](crate::consumer::offsets)). Commits happen in the background once `commit_every`
 //!    messages have finished or `commit_interval` has passed, whichever comes first, and
 //!    synchronously when partitions are revoked and at shutdown. What a crash replays is bounded
 //!    by those two settings.
 //!
 //! `enable.auto.commit` is always off. Delivery is at-least-once; with dedup on, handlers run
 //! effectively once.
+
+pub mod offsets;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -41,19 +43,20 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
-use crate::codec::RawEnvelope;
-use crate::config::KafkaConfig;
+use crate::consumer::offsets::PartitionOffsets;
+use crate::envelope::codec::RawEnvelope;
 use crate::error::{Error, Result};
 use crate::handler::{ErrorKind, HandlerError, Incoming, MessageHandler};
-use crate::offsets::PartitionOffsets;
-use crate::producer::MessageProducer;
-use crate::record::{InPlace, RecordMeta};
+use crate::kafka::config::KafkaConfig;
+use crate::kafka::producer::MessageProducer;
+use crate::kafka::record::{InPlace, RecordMeta};
+use crate::kafka::subscription::Subscription;
 use crate::reliability::contract;
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::{Claim, ClaimOwner, DedupKey, DedupStore, UnavailablePolicy};
 use crate::reliability::dlq::{DeadLetter, DeadLetterWriter, WriteError, Written};
 use crate::reliability::retry::RetryPolicy;
-use crate::topic::{Broker, Subscription};
+use crate::topic::Broker;
 
 /// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`].
 #[derive(Debug, Default)]
@@ -287,7 +290,7 @@ impl std::fmt::Debug for ConsumerOptions {
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use stream_core::{config::KafkaConfig, consumer::MessageConsumer, handler::{Incoming, HandlerError}};
+/// use stream_core::{KafkaConfig, MessageConsumer, handler::{Incoming, HandlerError}};
 /// # async fn run() -> stream_core::Result<()> {
 /// let consumer = MessageConsumer::new(
 ///     &KafkaConfig::new("127.0.0.1:19092"),
@@ -489,7 +492,7 @@ impl MessageConsumer {
             self.options.service,
             instance
                 .clone()
-                .unwrap_or_else(crate::producer::default_instance)
+                .unwrap_or_else(crate::kafka::producer::default_instance)
         );
         let mut config = self
             .config
@@ -1323,7 +1326,7 @@ struct Unsettled {
     deliveries: crate::handler::Deliveries,
     resolved: usize,
     /// The first of them that failed.
-    failure: Option<crate::producer::ProduceError>,
+    failure: Option<crate::kafka::producer::ProduceError>,
     /// Whether to mark the event done in the dedup store once they are acknowledged.
     dedup: bool,
     attempts: u32,
@@ -1405,7 +1408,7 @@ async fn settle(
             true
         }
         Some(error) => {
-            let error = crate::extract::handler_error(error);
+            let error = crate::handler::extract::handler_error(error);
             let now = Utc::now();
             let r = &incoming.record;
             tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, %error, "a record the handler published was not delivered; dead-lettering");
@@ -1775,8 +1778,8 @@ fn fail_consumer(meta: &RecordMeta, failure: WriteError, ctx: &WorkerCtx) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev_cluster::DevCluster;
-    use crate::event::Event;
+    use crate::envelope::event::Event;
+    use crate::kafka::dev_cluster::DevCluster;
 
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Tick {

@@ -27,7 +27,7 @@ pub static HANDLERS: [HandlerEntry];
 ///
 /// ```
 /// // A binary without `#[stream_handler]` has none.
-/// assert_eq!(stream_core::registry::registered().count(), 0);
+/// assert_eq!(stream_core::service::registry::registered().count(), 0);
 /// ```
 pub fn registered() -> impl Iterator<Item = &'static HandlerEntry> {
     HANDLERS.iter()

@@ -15,11 +15,12 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::config::{BOOTSTRAP_ENV, KafkaConfig, ServiceConfig};
-use crate::dev_cluster::DevCluster;
 use crate::error::{Error, Result};
 use crate::handler::Handler;
+use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
+use crate::kafka::dev_cluster::DevCluster;
 use crate::reliability::dedup::DedupStore;
+use crate::service::config::ServiceConfig;
 use crate::service::{HandlerSpec, ServiceHandle, StreamServiceBuilder};
 use crate::topic::Catalog;
 
@@ -36,7 +37,7 @@ type Step = Box<dyn FnOnce(StreamServiceBuilder) -> StreamServiceBuilder + Send>
 /// beyond the registered ones. Cheap to clone; everything is applied after the body returns.
 ///
 /// ```no_run
-/// use stream_core::runtime::{run_service, Setup};
+/// use stream_core::service::runtime::{run_service, Setup};
 ///
 /// #[derive(Clone, Default)]
 /// struct Limits { max_quantity: u32 }
@@ -169,7 +170,7 @@ where
     F: FnOnce(Setup) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    let handlers: Vec<_> = crate::registry::registered().collect();
+    let handlers: Vec<_> = crate::service::registry::registered().collect();
     // A cluster named anywhere (the environment, or a STREAMKIT_CONFIG file) is used, never
     // replaced by the mock: a file-configured deployment must not silently run in-process.
     // With nothing configured, the mock cluster lives as long as the service.

@@ -5,7 +5,7 @@
 //! of events (`correlation_id`, shared by the whole chain, and `causation_id`, the id of the
 //! event whose handler produced it), where it comes from (`broker`, `source`), what it is
 //! (`event_type`) and when it was made (`timestamp`). [`Lineage`] is the part a new event
-//! inherits from its cause. How an envelope is written on the wire is [`codec`](crate::codec)'s
+//! inherits from its cause. How an envelope is written on the wire is [`codec`](crate::envelope::codec)'s
 //! business.
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use stream_topics::Broker;
 use uuid::Uuid;
 
-use crate::event::{Event, EventType};
-use crate::id::new_event_id;
-use crate::service_name::ServiceName;
+use crate::envelope::event::{Event, EventType};
+use crate::envelope::id::new_event_id;
+use crate::envelope::service_name::ServiceName;
 
 /// The envelope schema version this crate writes (the `version` field).
 ///
@@ -27,7 +27,7 @@ pub const ENVELOPE_VERSION: u32 = 1;
 /// An event and its metadata: one Kafka record's value.
 ///
 /// The fields are in wire order. `timestamp` has microsecond precision, as on the wire:
-/// [`EventEnvelope::new`], the builder and [`decode`](crate::codec::decode) truncate to it, so an
+/// [`EventEnvelope::new`], the builder and [`decode`](crate::envelope::codec::decode) truncate to it, so an
 /// envelope decodes to what was encoded.
 ///
 /// ```
@@ -74,7 +74,7 @@ pub struct EventEnvelope<T> {
     /// The name of the service that produced it.
     pub source: ServiceName,
     /// When it was made, in UTC, to the microsecond.
-    #[serde(with = "crate::codec::timestamp")]
+    #[serde(with = "crate::envelope::timestamp")]
     pub timestamp: DateTime<Utc>,
     /// The envelope schema version ([`ENVELOPE_VERSION`]); 1 when absent on read.
     #[serde(default = "default_version")]

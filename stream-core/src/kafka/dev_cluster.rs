@@ -13,8 +13,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use crate::config::{BOOTSTRAP_ENV, KafkaConfig};
 use crate::error::{Error, Result};
+use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 
 /// A real cluster from the environment, or librdkafka's in-process mock cluster.
 ///
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 ///
 /// ```no_run
 /// # async fn run() -> stream_core::Result<()> {
-/// let cluster = stream_core::dev_cluster::DevCluster::from_env()?;
+/// let cluster = stream_core::kafka::dev_cluster::DevCluster::from_env()?;
 /// println!("{}", cluster.describe());
 /// cluster.create_topics(&["paper.signals.raw"], 3).await?;
 /// let config = cluster.config();

@@ -24,9 +24,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::envelope::EventEnvelope;
-use crate::event::Event;
+use crate::envelope::event::Event;
 use crate::handler::{HandlerError, Incoming, RecordHeaders};
-use crate::producer::{CausalProducer, ProduceError};
+use crate::kafka::producer::{CausalProducer, ProduceError};
 use crate::topic::Broker;
 
 /// What an extractor needs from the service for the handler to work; checked by
@@ -80,7 +80,7 @@ impl Resources {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use stream_core::extract::{FromMessage, Resources};
+/// use stream_core::handler::extract::{FromMessage, Resources};
 /// use stream_core::handler::{HandlerError, Incoming};
 ///
 /// /// The strategy id, read from a header.
@@ -124,7 +124,7 @@ pub trait FromMessage: Sized + Send + 'static {
 /// `Envelope<serde_json::Value>` reads every event type.
 ///
 /// ```
-/// use stream_core::extract::Envelope;
+/// use stream_core::handler::extract::Envelope;
 /// use stream_core::handler::HandlerError;
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Tick { price: rust_decimal::Decimal }
@@ -171,7 +171,7 @@ impl<T> std::ops::Deref for Envelope<T> {
 /// The payload only; `T` as for [`Envelope<T>`].
 ///
 /// ```
-/// use stream_core::extract::Data;
+/// use stream_core::handler::extract::Data;
 /// # #[derive(serde::Deserialize)] struct Fill { qty: u32 }
 /// async fn on_fill(Data(fill): Data<Fill>) -> Result<(), stream_core::handler::HandlerError> {
 ///     println!("filled {}", fill.qty);
@@ -239,7 +239,7 @@ impl FromMessage for Broker {
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
-/// use stream_core::extract::State;
+/// use stream_core::handler::extract::State;
 /// #[derive(Clone, Default)]
 /// struct Positions { open: Arc<AtomicU64> }
 /// async fn on_fill(State(p): State<Positions>) -> Result<(), stream_core::handler::HandlerError> {
@@ -274,7 +274,7 @@ impl<S: Clone + Send + Sync + 'static> FromMessage for State<S> {
 /// to its id, so a chain of events can be followed from the first tick to the last fill.
 ///
 /// ```no_run
-/// use stream_core::extract::{Context, Data};
+/// use stream_core::handler::extract::{Context, Data};
 /// use stream_core::handler::HandlerError;
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
 /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "validated_signal"; }
@@ -367,7 +367,7 @@ impl Context {
     ///
     /// These sends return futures rather than being `async fn`s so that the handler's own future,
     /// which holds one and is allocated per message, stays small (see
-    /// [`MessageProducer::enqueue_with`](crate::producer::MessageProducer::enqueue_with)).
+    /// [`MessageProducer::enqueue_with`](crate::kafka::producer::MessageProducer::enqueue_with)).
     pub fn send<T: Event>(
         &self,
         topic: &str,
@@ -391,7 +391,7 @@ impl Context {
     /// full queue past its deadline); delivery failures come later, as described.
     ///
     /// ```no_run
-    /// use stream_core::extract::{Context, Data};
+    /// use stream_core::handler::extract::{Context, Data};
     /// use stream_core::handler::HandlerError;
     /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
     /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "validated_signal"; }

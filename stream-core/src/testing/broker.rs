@@ -19,7 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use crate::config::{BOOTSTRAP_ENV, KafkaConfig};
+use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 
 /// The one line a broker test prints when no broker address is set.
 pub const MISSING_BROKER: &str = "KAFKA_BOOTSTRAP_SERVERS is not set: run `scripts/test` (it starts Kafka and Redis), \

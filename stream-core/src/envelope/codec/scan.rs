@@ -19,11 +19,13 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use stream_topics::Broker;
 use uuid::Uuid;
 
-use crate::envelope::{ENVELOPE_VERSION, EventEnvelope};
-use crate::event::EventType;
-use crate::service_name::ServiceName;
+use crate::envelope::event::EventType;
+use crate::envelope::event_envelope::{ENVELOPE_VERSION, EventEnvelope};
+use crate::envelope::service_name::ServiceName;
 
-use super::{NEEDS_ESCAPE, hex, timestamp};
+use super::hex;
+use crate::envelope::escape::NEEDS_ESCAPE;
+use crate::envelope::timestamp;
 
 /// The envelope in `text`, or `None` when it is not in the form this reader takes (or not valid).
 pub(super) fn envelope<T: DeserializeOwned>(text: &str) -> Option<EventEnvelope<T>> {
@@ -485,8 +487,8 @@ mod tests {
     /// ones shorter than four and longer than sixteen bytes (`same_short`'s other cases).
     #[test]
     fn the_names_kept_per_thread_never_leak_into_another_envelope() {
-        use crate::codec;
-        use crate::service_name::ServiceName;
+        use crate::envelope::codec;
+        use crate::envelope::service_name::ServiceName;
         use crate::topic::Broker;
 
         let brokers = ["paper", "kite1", "kite2", "paper2", "pa"].map(|b| Broker::new(b).unwrap());

@@ -47,7 +47,7 @@ impl ServiceName {
     /// ```
     pub fn new(text: impl Into<Arc<str>>) -> Self {
         let text = text.into();
-        let plain = !text.bytes().any(crate::codec::needs_escape);
+        let plain = !text.bytes().any(crate::envelope::escape::needs_escape);
         ServiceName { text, plain }
     }
 

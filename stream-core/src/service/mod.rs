@@ -16,23 +16,28 @@
 //! fetching, lets in-flight handlers finish within the shutdown timeout, commits, flushes the
 //! producer and leaves the groups.
 
+pub mod config;
+pub mod health;
+pub mod registry;
+pub mod runtime;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::config::ServiceConfig;
 use crate::consumer::{
     ConsumerOptions, ConsumerReport, ConsumerStats, MessageConsumer, ShutdownHandle,
 };
 use crate::error::{Error, Result};
-use crate::extract::{Requirement, Resources};
+use crate::handler::extract::{Requirement, Resources};
 use crate::handler::{BoundHandler, Handler, HandlerError, Incoming, MessageHandler};
-use crate::producer::MessageProducer;
+use crate::kafka::producer::MessageProducer;
 use crate::reliability::contract::EventTypes;
 use crate::reliability::dedup::DedupStore;
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::redis::RedisDedupStore;
 use crate::reliability::retry::RetryPolicy;
+use crate::service::config::ServiceConfig;
 use crate::topic::{Catalog, TopicPattern};
 
 /// One consumer group as `build` plans it: name, routes, options, topics.
@@ -148,7 +153,7 @@ impl HandlerSpec {
     /// `#[stream_handler(accept = [...])]` sets.
     ///
     /// ```
-    /// use stream_core::extract::Envelope;
+    /// use stream_core::handler::extract::Envelope;
     /// use stream_core::service::HandlerSpec;
     /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
     /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "trading_signal"; }
@@ -168,8 +173,8 @@ impl HandlerSpec {
 /// Builds a [`StreamService`].
 ///
 /// ```no_run
-/// use stream_core::config::ServiceConfig;
-/// use stream_core::extract::{Context, Data};
+/// use stream_core::service::config::ServiceConfig;
+/// use stream_core::handler::extract::{Context, Data};
 /// use stream_core::handler::HandlerError;
 /// use stream_core::service::StreamServiceBuilder;
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
@@ -647,7 +652,7 @@ impl StreamService {
             handle,
         } = self;
         let _health = match health_port {
-            Some(port) => Some(crate::health::serve(port, handle.clone())?),
+            Some(port) => Some(crate::service::health::serve(port, handle.clone())?),
             None => None,
         };
         if let Some(p) = &producer {

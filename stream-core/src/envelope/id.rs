@@ -17,7 +17,7 @@ thread_local! {
 /// A new UUIDv7 for an event: time-ordered, and strictly increasing within a thread.
 ///
 /// ```
-/// use stream_core::id::new_event_id;
+/// use stream_core::envelope::id::new_event_id;
 ///
 /// let a = new_event_id();
 /// let b = new_event_id();

@@ -1,0 +1,1 @@
+//! Topic administration: the one place that creates and checks topics.

@@ -1,0 +1,11 @@
+//! librdkafka's clients and what they are configured with: [`KafkaConfig`](config::KafkaConfig),
+//! records and their headers, subscriptions, the admin calls that create and check topics, the
+//! idempotent [`MessageProducer`](producer::MessageProducer), and the zero-setup
+//! [`DevCluster`](dev_cluster::DevCluster) of the examples.
+
+pub mod admin;
+pub mod config;
+pub mod dev_cluster;
+pub mod producer;
+pub mod record;
+pub mod subscription;
