@@ -50,6 +50,23 @@ pub enum Error {
     /// The Kafka client reported an error.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The runtime could not do its own work: a thread or task would not start or ended without
+    /// a result. Not the user's configuration (that is [`Error::Config`]).
+    #[error("{what}: {message}")]
+    Runtime {
+        /// The part of the runtime that failed (`consumer of group `risk``, `health server`).
+        what: String,
+        /// What happened.
+        message: String,
+    },
+    /// A topic could not be created or read on the cluster.
+    #[error("topic `{topic}`: {message}")]
+    TopicAdmin {
+        /// The topic.
+        topic: String,
+        /// What the cluster answered.
+        message: String,
+    },
     /// A message could not be dead-lettered, so its consumer stopped rather than skip it or
     /// wait forever; its offset and every later one of its partition stay uncommitted.
     #[error(

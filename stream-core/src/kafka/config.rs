@@ -224,6 +224,18 @@ impl fmt::Debug for KafkaConfig {
     }
 }
 
+/// A librdkafka client that could not be created: a property it refused names its key; anything
+/// else is the client's own error.
+pub(crate) fn client_creation_error(error: rdkafka::error::KafkaError) -> Error {
+    match error {
+        rdkafka::error::KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+            key,
+            message: format!("librdkafka rejected `{value}`: {desc}"),
+        },
+        other => Error::Kafka(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,179 @@
+//! A partition's worker: a tokio task that takes the partition's records one by one through
+//! [`process`](crate::consumer::message::process), and settles handled messages, oldest first,
+//! as the records their handlers published are acknowledged.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use foldhash::HashSet;
+use tokio::sync::{Notify, mpsc};
+use tracing::Instrument;
+
+use crate::consumer::message::{Outcome, process};
+use crate::consumer::offsets::PartitionOffsets;
+use crate::consumer::partition::{AssignedPartition, PartitionControl, QueuedRecord};
+use crate::consumer::pipeline::Pipeline;
+use crate::consumer::settle::{Unsettled, settle};
+use crate::consumer::state::ConsumerState;
+use crate::kafka::record::RecordMeta;
+use crate::reliability::dedup::DedupKey;
+
+/// The `tracing` target of the span the consumer opens around each message (`message`, with
+/// `topic`, `partition`, `offset`, `broker`, `event_id` and `correlation_id`). The span is at
+/// DEBUG: with a subscriber recording it, it costs more per message than the rest of the
+/// consumer, so it is off at the usual INFO. Switch it on to see which message a handler's log
+/// lines belong to, for example `RUST_LOG=info,streamkit::message=debug`. The consumer's own
+/// warnings about a message (retries, dead letters, undecodable records) name its topic,
+/// partition and offset whether it is on or not.
+///
+/// ```
+/// assert_eq!(stream_core::consumer::MESSAGE_SPAN_TARGET, "streamkit::message");
+/// ```
+pub const MESSAGE_SPAN_TARGET: &str = "streamkit::message";
+
+pub(super) fn spawn_worker(
+    state: &Arc<ConsumerState>,
+    pipeline: &Arc<Pipeline>,
+    capacity: usize,
+) -> AssignedPartition {
+    let (tx, rx) = mpsc::channel(capacity);
+    let part = Arc::new(PartitionControl {
+        offsets: Mutex::new(PartitionOffsets::default()),
+        commits: Arc::clone(&state.commits),
+        stop: AtomicBool::new(false),
+        stopped: Notify::new(),
+    });
+    let task = state
+        .runtime
+        .spawn(run_worker(rx, Arc::clone(&part), Arc::clone(pipeline)));
+    AssignedPartition {
+        tx,
+        overflow: Default::default(),
+        paused: false,
+        control: part,
+        task,
+    }
+}
+
+/// The span around one message, at DEBUG under its own target: see [`MESSAGE_SPAN_TARGET`] for
+/// why, and how to switch it on.
+pub(super) fn message_span(meta: &RecordMeta) -> tracing::Span {
+    tracing::debug_span!(
+        target: MESSAGE_SPAN_TARGET,
+        "message",
+        topic = %meta.topic,
+        partition = meta.partition,
+        offset = meta.offset,
+        broker = %meta.broker,
+        event_id = tracing::field::Empty,
+        correlation_id = tracing::field::Empty,
+    )
+}
+
+pub(super) async fn run_worker(
+    mut rx: mpsc::Receiver<QueuedRecord>,
+    part: Arc<PartitionControl>,
+    pipeline: Arc<Pipeline>,
+) {
+    let (part, pipeline) = (&*part, &*pipeline);
+    // The ids of handled messages whose published records are still in flight (a duplicate of
+    // one of them is skipped, as if it were already marked done)...
+    let unsettled = Mutex::new(HashSet::<uuid::Uuid>::default());
+    let unsettled = &unsettled;
+    // ...and those messages, oldest first. One loop handles messages and settles them: it looks
+    // at acknowledgements between messages without waiting for them (no wake-up from the
+    // producer's thread while messages keep coming), and waits for them only when it has
+    // nothing else to do, when `partition_queue` messages are waiting, or while a handler waits.
+    let mut waiting: VecDeque<Unsettled> = VecDeque::new();
+    let room = pipeline.options.partition_queue.max(1);
+    // One dedup key each for handling and settling, their event ids set per message: a
+    // partition's topic, and with it the broker, never changes.
+    let (mut key, mut settle_key) = (None, None);
+    loop {
+        while waiting.front_mut().is_some_and(Unsettled::delivered_now) {
+            if !settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await {
+                return;
+            }
+        }
+        let next = if waiting.is_empty() {
+            rx.recv().await
+        } else if waiting.len() >= room {
+            front_delivered(&mut waiting).await;
+            continue;
+        } else {
+            tokio::select! {
+                biased;
+                work = rx.recv() => work,
+                () = front_delivered(&mut waiting) => continue,
+            }
+        };
+        let Some(work) = next else { break };
+        if part.is_stopped() {
+            break;
+        }
+        let offset = work.meta.offset;
+        let span = message_span(&work.meta);
+        let mut processing =
+            std::pin::pin!(process(work, part, pipeline, unsettled, &mut key).instrument(span));
+        // While the handler waits (on I/O, `Context::send`, a retry's back-off), the messages
+        // before it keep settling. A settle is never started inside the `select!`, so none is
+        // abandoned half done when the handler finishes first.
+        let mut settling = true;
+        let outcome = loop {
+            if !settling || waiting.is_empty() {
+                break processing.as_mut().await;
+            }
+            tokio::select! {
+                biased;
+                outcome = processing.as_mut() => break outcome,
+                () = front_delivered(&mut waiting) => {
+                    settling = settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await;
+                }
+            }
+        };
+        match outcome {
+            Outcome::Finished => part.finish(offset),
+            Outcome::Unsettled(u) => waiting.push_back(u),
+            Outcome::Stopped => break,
+        }
+        if !settling {
+            return; // stopped while dead-lettering: what is still waiting is delivered again
+        }
+    }
+    // No more messages: settle what was handled, in order, as its acknowledgements come in.
+    while !waiting.is_empty() {
+        front_delivered(&mut waiting).await;
+        if !settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await {
+            return;
+        }
+    }
+}
+
+/// Resolves once the oldest waiting message's deliveries are all done (never, if none waits).
+pub(super) fn front_delivered(waiting: &mut VecDeque<Unsettled>) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| match waiting.front_mut() {
+        Some(u) => u.poll_delivered(cx),
+        None => Poll::Pending,
+    })
+}
+
+/// Settles the oldest waiting message, whose deliveries are all done, and finishes its offset.
+/// False when the partition stopped first (its offset stays unfinished: delivered again).
+pub(super) async fn settle_front(
+    waiting: &mut VecDeque<Unsettled>,
+    part: &PartitionControl,
+    pipeline: &Pipeline,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+) -> bool {
+    let u = waiting.pop_front().expect("a waiting message");
+    let offset = u.incoming.record.offset;
+    if !settle(u, part, pipeline, unsettled, key).await {
+        return false;
+    }
+    part.finish(offset);
+    true
+}
