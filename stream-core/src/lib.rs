@@ -49,7 +49,7 @@ pub mod __private {
     pub use crate::error::Result;
     pub use crate::handler::extract::FromMessage;
     pub use crate::reliability::retry::RetryPolicy;
-    pub use crate::service::HandlerSpec;
+    pub use crate::service::handler_spec::HandlerSpec;
     pub use crate::service::registry::{HANDLERS, HandlerEntry};
     pub use crate::service::runtime::{Setup, run_service};
     pub use linkme;

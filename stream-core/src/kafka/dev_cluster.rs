@@ -8,12 +8,11 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
 use crate::error::{Error, Result};
+use crate::kafka::admin::{Replication, TopicAdmin};
 use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 
 /// A real cluster from the environment, or librdkafka's in-process mock cluster.
@@ -95,23 +94,9 @@ impl DevCluster {
             }
             return Ok(());
         }
-        let admin: AdminClient<DefaultClientContext> =
-            self.config().for_producer().to_client_config().create()?;
-        let new: Vec<NewTopic<'_>> = topics
-            .iter()
-            .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
-            .collect();
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        for r in admin.create_topics(&new, &opts).await? {
-            if let Err((topic, code)) = r
-                && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
-            {
-                return Err(Error::Config {
-                    key: "topics".into(),
-                    message: format!("could not create `{topic}`: {code}"),
-                });
-            }
-        }
-        Ok(())
+        let topics: Vec<(&str, i32)> = topics.iter().map(|t| (*t, partitions)).collect();
+        TopicAdmin::new(&self.config())?
+            .create(&topics, Replication::Fixed(1), Duration::from_secs(30))
+            .await
     }
 }

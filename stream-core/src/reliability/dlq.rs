@@ -38,12 +38,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::Producer;
 
 use crate::handler::ErrorKind;
+use crate::kafka::admin::{Replication, TopicAdmin};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::producer::{MessageProducer, ProduceError};
 
@@ -168,7 +166,7 @@ pub struct DeadLetter<'a> {
 /// Writes dead letters for one consumer group, creating dead-letter topics on first use.
 pub struct DeadLetterWriter {
     producer: MessageProducer,
-    admin: AdminClient<DefaultClientContext>,
+    admin: TopicAdmin,
     service: String,
     group: String,
     partitions: i32,
@@ -196,7 +194,7 @@ impl DeadLetterWriter {
     ) -> crate::Result<Self> {
         Ok(Self {
             producer,
-            admin: config.for_producer().to_client_config().create()?,
+            admin: TopicAdmin::new(config)?,
             service: service.to_owned(),
             group: group.to_owned(),
             partitions,
@@ -316,34 +314,14 @@ impl DeadLetterWriter {
 
     /// The topic's `max.message.bytes`, if the cluster says.
     async fn topic_limit(&self, topic: &str) -> Option<String> {
-        let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
-        let specifier = ResourceSpecifier::Topic(topic);
-        let results = self
-            .admin
-            .describe_configs([&specifier], &opts)
-            .await
-            .ok()?;
-        let resource = results.into_iter().next()?.ok()?;
-        resource.get("max.message.bytes")?.value.clone()
+        self.admin.topic_setting(topic, "max.message.bytes").await
     }
 
     /// The partition count of `topic`, if the cluster says.
     async fn partitions_of(&self, topic: &str) -> Option<i32> {
-        let producer = self.producer.clone();
-        let name = topic.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let metadata = producer
-                .rdkafka()
-                .client()
-                .fetch_metadata(Some(&name), Duration::from_secs(5))
-                .ok()?;
-            let t = metadata.topics().first()?;
-            let n = t.partitions().len();
-            (t.error().is_none() && n > 0).then_some(n as i32)
-        })
-        .await
-        .ok()
-        .flatten()
+        let topics = [topic.to_owned()];
+        let found = self.admin.partitions(&topics, Duration::from_secs(5)).await;
+        found.ok()?.into_iter().next().flatten()
     }
 
     async fn ensure_topic(&self, topic: &str, source: &str) {
@@ -360,25 +338,20 @@ impl DeadLetterWriter {
             return;
         }
         let partitions = self.partitions_of(source).await.unwrap_or(self.partitions);
-        // -1: the cluster's default replication factor.
-        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1));
-        let opts = AdminOptions::new()
-            .operation_timeout(Some(Duration::from_secs(10)))
-            .request_timeout(Some(Duration::from_secs(15)));
-        match self.admin.create_topics([&new], &opts).await {
-            Ok(results) => {
-                let ok = results.iter().all(|r| match r {
-                    Ok(_) => true,
-                    Err((_, code)) => *code == rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
-                });
-                if ok {
-                    self.known
-                        .lock()
-                        .expect("dlq topics")
-                        .insert(topic.to_owned());
-                } else {
-                    tracing::warn!(topic, ?results, "could not create dead-letter topic");
-                }
+        let created = self
+            .admin
+            .create(
+                &[(topic, partitions)],
+                Replication::ClusterDefault,
+                Duration::from_secs(10),
+            )
+            .await;
+        match created {
+            Ok(()) => {
+                self.known
+                    .lock()
+                    .expect("dlq topics")
+                    .insert(topic.to_owned());
             }
             Err(error) => tracing::warn!(topic, %error, "could not create dead-letter topic"),
         }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
-use crate::service::ServiceHandle;
+use crate::service::handle::ServiceHandle;
 
 /// A running health server; stops when dropped.
 pub struct HealthServer {
@@ -70,9 +70,9 @@ pub fn serve(port: u16, handle: ServiceHandle) -> Result<HealthServer> {
                     .respond(tiny_http::Response::from_string(body).with_status_code(status));
             }
         })
-        .map_err(|e| Error::Config {
-            key: "service.health_port".into(),
-            message: format!("cannot start the health thread: {e}"),
+        .map_err(|e| Error::Runtime {
+            what: "health server".into(),
+            message: format!("cannot start its thread: {e}"),
         })?;
     Ok(HealthServer { server, stop, port })
 }

@@ -5,7 +5,7 @@
 //! module (generated code reaches it through `streamkit::__private::linkme`, so users need no
 //! linkme dependency); replacing it touches only this file and the macro's expansion.
 
-use crate::service::HandlerSpec;
+use crate::service::handler_spec::HandlerSpec;
 
 /// One registered handler: its name, where it was declared, and how to build its
 /// [`HandlerSpec`].

@@ -10,18 +10,16 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::types::RDKafkaErrorCode;
-
 use crate::error::{Error, Result};
 use crate::handler::Handler;
+use crate::kafka::admin::{Replication, TopicAdmin};
 use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 use crate::kafka::dev_cluster::DevCluster;
 use crate::reliability::dedup::DedupStore;
+use crate::service::builder::StreamServiceBuilder;
 use crate::service::config::ServiceConfig;
-use crate::service::{HandlerSpec, ServiceHandle, StreamServiceBuilder};
+use crate::service::handle::ServiceHandle;
+use crate::service::handler_spec::HandlerSpec;
 use crate::topic::Catalog;
 
 /// The environment variable that makes a service build and check everything, print its wiring and
@@ -254,26 +252,8 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
         })
         .collect();
     let names: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
-    let metadata = kafka.clone();
-    let found = tokio::task::spawn_blocking(move || -> Result<Vec<Option<i32>>> {
-        let kafka = metadata;
-        let consumer: BaseConsumer = kafka.for_consumer().to_client_config().create()?;
-        names
-            .iter()
-            .map(|t| {
-                let meta = consumer.fetch_metadata(Some(t), Duration::from_secs(10))?;
-                Ok(meta.topics().first().and_then(|mt| {
-                    (mt.error().is_none() && !mt.partitions().is_empty())
-                        .then_some(mt.partitions().len() as i32)
-                }))
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| Error::Config {
-        key: "topics.toml".into(),
-        message: format!("metadata task failed: {e}"),
-    })??;
+    let admin = TopicAdmin::new(kafka)?;
+    let found = admin.partitions(&names, Duration::from_secs(10)).await?;
     let mut missing = Vec::new();
     let mut problems = Vec::new();
     for ((topic, partitions), have) in wanted.iter().zip(found) {
@@ -286,7 +266,14 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
         }
     }
     if create && !missing.is_empty() {
-        create_topics(kafka, &missing).await?;
+        let missing: Vec<(&str, i32)> = missing.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+        admin
+            .create(
+                &missing,
+                Replication::ClusterDefault,
+                Duration::from_secs(30),
+            )
+            .await?;
     } else if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
         problems.push(format!(
@@ -302,30 +289,6 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
             message: problems.join("; "),
         })
     }
-}
-
-/// Creates `topics` (name, partitions) on the cluster of `kafka`; ones that exist meanwhile are
-/// fine.
-async fn create_topics(kafka: &KafkaConfig, topics: &[(String, i32)]) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> =
-        kafka.for_producer().to_client_config().create()?;
-    // -1: the broker's `default.replication.factor` (KIP-464), right for one node and for many.
-    let new: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(-1)))
-        .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&new, &opts).await? {
-        if let Err((topic, code)) = result
-            && code != RDKafkaErrorCode::TopicAlreadyExists
-        {
-            return Err(Error::Config {
-                key: "topics.toml".into(),
-                message: format!("could not create `{topic}`: {code}"),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default `info`),

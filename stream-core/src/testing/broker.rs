@@ -13,12 +13,11 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use crate::kafka::admin::{Replication, TopicAdmin};
 use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 
 /// The one line a broker test prints when no broker address is set.
@@ -85,11 +84,8 @@ pub fn unique_topic(broker: &str, domain: &str, event: &str) -> String {
     format!("{broker}.{}.{event}", unique_name(domain))
 }
 
-fn admin(config: &KafkaConfig) -> AdminClient<DefaultClientContext> {
-    config
-        .to_client_config()
-        .create()
-        .expect("admin client for the test broker")
+fn admin(config: &KafkaConfig) -> TopicAdmin {
+    TopicAdmin::new(config).expect("admin client for the test broker")
 }
 
 /// Creates `topics` with `partitions` partitions each (replication factor 1), waiting until the
@@ -100,50 +96,25 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
 
 /// [`create_topics`] on the cluster of `config` (for tests that run a broker of their own).
 pub async fn create_topics_on(config: &KafkaConfig, topics: &[&str], partitions: i32) {
-    let config = config.clone();
-    let admin = admin(&config);
-    let new: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
-        .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics(&new, &opts)
+    let admin = admin(config);
+    let wanted: Vec<(&str, i32)> = topics.iter().map(|t| (*t, partitions)).collect();
+    admin
+        .create(&wanted, Replication::Fixed(1), Duration::from_secs(30))
         .await
         .expect("create_topics");
-    for r in results {
-        if let Err((topic, code)) = r
-            && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
-        {
-            panic!("could not create topic {topic}: {code}");
-        }
-    }
     // Metadata propagation: wait until every partition has a leader.
     let names: Vec<String> = topics.iter().map(|s| s.to_string()).collect();
-    wait_until(Duration::from_secs(30), "topics to have leaders", || {
-        let config = config.clone();
-        let names = names.clone();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                let consumer: BaseConsumer = config.to_client_config().create().unwrap();
-                names.iter().all(|t| {
-                    consumer
-                        .fetch_metadata(Some(t), Duration::from_secs(5))
-                        .ok()
-                        .and_then(|m| {
-                            m.topics().first().map(|mt| {
-                                mt.error().is_none()
-                                    && mt.partitions().len() >= partitions as usize
-                                    && mt.partitions().iter().all(|p| p.leader() >= 0)
-                            })
-                        })
-                        .unwrap_or(false)
-                })
-            })
-            .await
-            .unwrap_or(false)
-        }
-    })
+    let timeout = Duration::from_secs(5);
+    wait_until(
+        Duration::from_secs(30),
+        "topics to have leaders",
+        || async {
+            let counts = admin.partitions(&names, timeout).await;
+            let led = admin.have_leaders(&names, timeout).await;
+            counts.is_ok_and(|c| c.iter().all(|n| n.is_some_and(|n| n >= partitions)))
+                && led.is_ok_and(|led| led.iter().all(|l| *l))
+        },
+    )
     .await;
 }
 
@@ -154,9 +125,9 @@ pub async fn create_topic(topic: &str, partitions: i32) {
 
 /// Deletes topics (missing ones are ignored).
 pub async fn delete_topics(topics: &[&str]) {
-    let admin = admin(&kafka_config());
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let _ = admin.delete_topics(topics, &opts).await;
+    let _ = admin(&kafka_config())
+        .delete(topics, Duration::from_secs(30))
+        .await;
 }
 
 /// Every record currently in `topic`, read from the start of each partition up to its high

@@ -95,9 +95,9 @@ impl RunningService {
     pub async fn stop(mut self) -> Result<crate::service::ServiceReport> {
         self.handle.shutdown();
         let task = self.task.take().expect("running service task");
-        task.await.map_err(|e| Error::Config {
-            key: "service".into(),
-            message: format!("service task failed: {e}"),
+        task.await.map_err(|e| Error::Runtime {
+            what: "test kit".into(),
+            message: format!("the service task failed: {e}"),
         })?
     }
 }
@@ -213,8 +213,8 @@ impl TestKit {
         let reader = self.reader(topic)?;
         let msg = tokio::time::timeout(timeout, reader.recv())
             .await
-            .map_err(|_| Error::Config {
-                key: "testkit".into(),
+            .map_err(|_| Error::Runtime {
+                what: "test kit".into(),
                 message: format!("nothing arrived on `{topic}` within {timeout:?}"),
             })??;
         Ok(msg.detach())
@@ -227,8 +227,8 @@ impl TestKit {
             Err(_) => Ok(()),
             Ok(msg) => {
                 let msg = msg?;
-                Err(Error::Config {
-                    key: "testkit".into(),
+                Err(Error::Runtime {
+                    what: "test kit".into(),
                     message: format!(
                         "expected nothing on `{topic}`, got a record at offset {}",
                         msg.offset()

@@ -1,0 +1,133 @@
+//! [`HandlerSpec`]: one handler with its subscription and options, as the builder and the
+//! `#[stream_handler]` registry hand it over.
+
+use std::sync::Arc;
+
+use crate::handler::extract::{Requirement, Resources};
+use crate::handler::{BoundHandler, Handler, MessageHandler};
+use crate::reliability::contract::EventTypes;
+use crate::reliability::retry::RetryPolicy;
+
+/// Makes the handler once the service's shared resources and the accepted event types are known.
+pub(super) type MakeHandler =
+    Box<dyn FnOnce(Arc<Resources>, EventTypes) -> Arc<dyn MessageHandler> + Send>;
+
+/// One handler with its subscription and options.
+///
+/// ```
+/// use stream_core::service::HandlerSpec;
+/// use stream_core::reliability::retry::RetryPolicy;
+/// async fn on_fill() -> Result<(), stream_core::handler::HandlerError> { Ok(()) }
+/// let spec = HandlerSpec::new("on_fill", &["*.orders.filled"], "portfolio.fills", on_fill)
+///     .retry(RetryPolicy::default().max_attempts(5));
+/// assert_eq!(spec.group(), "portfolio.fills");
+/// ```
+pub struct HandlerSpec {
+    pub(super) name: String,
+    pub(super) topics: Vec<String>,
+    pub(super) group: String,
+    pub(super) make: MakeHandler,
+    pub(super) requirements: Vec<Requirement>,
+    pub(super) retry: Option<RetryPolicy>,
+    pub(super) dlq: bool,
+    pub(super) dedup: bool,
+    pub(super) accept: EventTypes,
+}
+
+impl std::fmt::Debug for HandlerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerSpec")
+            .field("name", &self.name)
+            .field("topics", &self.topics)
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HandlerSpec {
+    /// A handler named `name` for `topics` (names or `*` patterns) in consumer group `group`.
+    pub fn new<H, Args>(name: &str, topics: &[&str], group: &str, handler: H) -> Self
+    where
+        H: Handler<Args>,
+        Args: 'static,
+    {
+        Self {
+            name: name.to_owned(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            group: group.to_owned(),
+            make: Box::new(move |resources, accept| {
+                Arc::new(BoundHandler::new(handler, resources).accepting(&accept))
+                    as Arc<dyn MessageHandler>
+            }),
+            requirements: H::requirements(),
+            retry: None,
+            dlq: true,
+            dedup: true,
+            accept: EventTypes::Only(Vec::new()),
+        }
+    }
+
+    /// The handler's name (in errors and logs).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The subscribed topics and patterns.
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
+    /// The event types the handler reads: its payload type's and those it accepts
+    /// ([`HandlerSpec::accept`]).
+    pub fn event_types(&self) -> EventTypes {
+        EventTypes::of(&self.requirements).and(&self.accept)
+    }
+
+    /// A retry policy for this handler (default: the service's).
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Whether failed messages go to the dead-letter topic (default true).
+    #[must_use]
+    pub fn dlq(mut self, enabled: bool) -> Self {
+        self.dlq = enabled;
+        self
+    }
+
+    /// Whether this handler deduplicates on the envelope id (default true).
+    #[must_use]
+    pub fn dedup(mut self, enabled: bool) -> Self {
+        self.dedup = enabled;
+        self
+    }
+
+    /// Lets the handler read envelopes of `event_types` as well as those of its payload type:
+    /// without it, the consumer dead-letters them as contract breaks (see
+    /// [`reliability::contract`](crate::reliability::contract)). What
+    /// `#[stream_handler(accept = [...])]` sets.
+    ///
+    /// ```
+    /// use stream_core::handler::extract::Envelope;
+    /// use stream_core::service::HandlerSpec;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Signal { qty: u32 }
+    /// # impl stream_core::Event for Signal { const EVENT_TYPE: &'static str = "trading_signal"; }
+    /// async fn on_signal(_s: Envelope<Signal>) {}
+    /// let spec = HandlerSpec::new("on_signal", &["*.signals.raw"], "risk.signals", on_signal)
+    ///     .accept(&["manual_signal"]);
+    /// # let _ = spec;
+    /// ```
+    #[must_use]
+    pub fn accept(mut self, event_types: &[&str]) -> Self {
+        let more = EventTypes::only(event_types.iter().map(|t| (*t).to_owned()));
+        self.accept = self.accept.and(&more);
+        self
+    }
+}
