@@ -591,6 +591,29 @@ impl Catalog {
         self.topics.get(name_without_broker)
     }
 
+    /// The declared topics `pattern` stands for, in the catalog's order ([`Catalog::all_topics`]).
+    ///
+    /// ```
+    /// use stream_topics::{Catalog, TopicPattern};
+    /// let catalog = Catalog::parse(r#"
+    ///     brokers = ["paper", "zerodha"]
+    ///     [topics."signals.raw"]
+    ///     event = "trading_signal"
+    ///     partitions = 6
+    ///     [topics."signals.validated"]
+    ///     event = "validated_signal"
+    ///     partitions = 6
+    /// "#).unwrap();
+    /// let topics = catalog.expand(&TopicPattern::parse("*.signals.raw").unwrap());
+    /// assert_eq!(topics, ["paper.signals.raw", "zerodha.signals.raw"]);
+    /// ```
+    pub fn expand(&self, pattern: &TopicPattern) -> Vec<Topic> {
+        self.all_topics()
+            .into_iter()
+            .filter(|t| pattern.matches(t))
+            .collect()
+    }
+
     /// Every declared topic: each broker (in declared order) with each name (sorted).
     ///
     /// ```
@@ -659,8 +682,7 @@ impl Catalog {
     /// assert_eq!(two.into_iter().collect::<Vec<_>>(), ["trading_signal", "validated_signal"]);
     /// ```
     pub fn event_types_of(&self, pattern: &TopicPattern) -> BTreeSet<&str> {
-        pattern
-            .expand(self)
+        self.expand(pattern)
             .iter()
             .filter_map(|t| self.topic(t.name_without_broker()))
             .map(TopicSpec::event)
@@ -717,7 +739,7 @@ impl Catalog {
             self.check_topic(&topic)?;
             return Ok(vec![topic]);
         }
-        let topics = pattern.expand(self);
+        let topics = self.expand(pattern);
         if !topics.is_empty() {
             return Ok(topics);
         }

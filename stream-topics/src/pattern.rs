@@ -4,7 +4,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::broker::Broker;
-use crate::catalog::Catalog;
 use crate::error::TopicError;
 use crate::grammar::{self, Kind};
 use crate::topic::Topic;
@@ -161,31 +160,6 @@ impl TopicPattern {
             .collect();
         // Literal segments are `[a-zA-Z0-9_-]`: none of them is special outside a bracket.
         format!("^{}$", segments.join(r"\."))
-    }
-
-    /// The declared topics this pattern stands for, in the catalog's order
-    /// ([`Catalog::all_topics`]).
-    ///
-    /// ```
-    /// use stream_topics::{Catalog, TopicPattern};
-    /// let catalog = Catalog::parse(r#"
-    ///     brokers = ["paper", "zerodha"]
-    ///     [topics."signals.raw"]
-    ///     event = "trading_signal"
-    ///     partitions = 6
-    ///     [topics."signals.validated"]
-    ///     event = "validated_signal"
-    ///     partitions = 6
-    /// "#).unwrap();
-    /// let topics = TopicPattern::parse("*.signals.raw").unwrap().expand(&catalog);
-    /// assert_eq!(topics, ["paper.signals.raw", "zerodha.signals.raw"]);
-    /// ```
-    pub fn expand(&self, catalog: &Catalog) -> Vec<Topic> {
-        catalog
-            .all_topics()
-            .into_iter()
-            .filter(|t| self.matches(t))
-            .collect()
     }
 }
 

@@ -105,16 +105,16 @@ fn event_types() {
 fn expand() {
     let c = catalog();
     assert_eq!(
-        p("*.signals.raw").expand(&c),
+        c.expand(&p("*.signals.raw")),
         ["paper.signals.raw", "zerodha.signals.raw"]
     );
     assert_eq!(
-        p("zerodha.signals.*").expand(&c),
+        c.expand(&p("zerodha.signals.*")),
         ["zerodha.signals.raw", "zerodha.signals.validated"]
     );
-    assert_eq!(p("paper.orders.placed").expand(&c), ["paper.orders.placed"]);
-    assert!(p("*.signals").expand(&c).is_empty());
-    assert!(p("live.signals.raw").expand(&c).is_empty());
+    assert_eq!(c.expand(&p("paper.orders.placed")), ["paper.orders.placed"]);
+    assert!(c.expand(&p("*.signals")).is_empty());
+    assert!(c.expand(&p("live.signals.raw")).is_empty());
 }
 
 #[test]
