@@ -43,8 +43,8 @@ impl fmt::Debug for Deferred {
 }
 
 impl Incoming {
-    /// A message as the consumer hands it to a handler (for driving a [`MessageHandler`] by hand,
-    /// in tests for example).
+    /// A message as the consumer hands it to a handler (for driving a
+    /// [`MessageHandler`](crate::handler::MessageHandler) by hand, in tests for example).
     pub fn new(
         envelope: RawEnvelope,
         record: RecordMeta,

@@ -43,7 +43,8 @@ where
 /// ones shorter than four and longer than sixteen bytes (`same_short`'s other cases).
 #[test]
 fn the_names_kept_per_thread_never_leak_into_another_envelope() {
-    use crate::envelope::codec;
+    use crate::envelope::codec::decode::decode;
+    use crate::envelope::codec::encode::encode;
     use crate::envelope::service_name::ServiceName;
     use crate::topic::Broker;
 
@@ -88,7 +89,7 @@ fn the_names_kept_per_thread_never_leak_into_another_envelope() {
             .broker(broker)
             .source(source)
             .build();
-        let bytes = codec::encode(&env).unwrap();
+        let bytes = encode(&env).unwrap();
         assert_eq!(bytes, serde_json::to_vec(&env).unwrap());
         let text = std::str::from_utf8(&bytes).unwrap();
         let read = super::canonical::<serde_json::Value>(text);
@@ -96,7 +97,7 @@ fn the_names_kept_per_thread_never_leak_into_another_envelope() {
         if let Some(read) = read {
             assert_eq!(read, env, "{text}");
         }
-        assert_eq!(codec::decode::<serde_json::Value>(&bytes).unwrap(), env);
+        assert_eq!(decode::<serde_json::Value>(&bytes).unwrap(), env);
     }
 }
 
