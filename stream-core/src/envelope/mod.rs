@@ -5,7 +5,7 @@
 pub mod codec;
 mod escape;
 pub mod event;
-mod event_envelope;
+pub(crate) mod event_envelope;
 pub mod id;
 pub mod service_name;
 pub mod timestamp;

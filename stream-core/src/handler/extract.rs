@@ -23,10 +23,13 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::envelope::EventEnvelope;
 use crate::envelope::event::Event;
-use crate::handler::{HandlerError, Incoming, RecordHeaders};
-use crate::kafka::producer::{CausalProducer, ProduceError};
+use crate::envelope::event_envelope::EventEnvelope;
+use crate::handler::error::HandlerError;
+pub(crate) use crate::handler::error::handler_error;
+use crate::handler::incoming::Incoming;
+use crate::kafka::producer::causal::CausalProducer;
+use crate::kafka::record::RecordHeaders;
 use crate::topic::Broker;
 
 /// What an extractor needs from the service for the handler to work; checked by
@@ -450,18 +453,6 @@ impl Context {
                 .await
                 .map_err(handler_error)
         }
-    }
-}
-
-/// A send failure as a handler error: permanent when the record itself is wrong (it does not
-/// encode, its topic name is invalid, it is too large), else retryable.
-pub(crate) fn handler_error(e: ProduceError) -> HandlerError {
-    match e {
-        ProduceError::Serialization(_)
-        | ProduceError::Topic(_)
-        | ProduceError::MessageTooLarge { .. }
-        | ProduceError::RefusedAsTooLarge { .. } => HandlerError::permanent(e),
-        other => HandlerError::retryable(other),
     }
 }
 

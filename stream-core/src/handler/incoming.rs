@@ -1,0 +1,96 @@
+//! [`Incoming`]: a message as a handler receives it, and the deliveries it leaves the consumer
+//! to await.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::de::DeserializeOwned;
+
+use crate::envelope::codec::raw::RawEnvelope;
+use crate::envelope::event_envelope::EventEnvelope;
+use crate::handler::error::HandlerError;
+use crate::kafka::producer::causal::CausalProducer;
+use crate::kafka::producer::delivery::PendingDelivery;
+use crate::kafka::producer::message_producer::MessageProducer;
+use crate::kafka::record::RecordMeta;
+
+/// A message handed to a handler: the envelope (payload still raw JSON) and its record.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The envelope with its metadata decoded and `data` left as raw JSON.
+    pub envelope: RawEnvelope,
+    /// Where the record came from, with its key, value and headers.
+    pub record: RecordMeta,
+    /// The service's producer, if it has one.
+    pub producer: Option<MessageProducer>,
+    /// Deliveries the consumer awaits before this message counts as finished.
+    deferred: Deferred,
+}
+
+/// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
+#[derive(Default)]
+struct Deferred(Mutex<Deliveries>);
+
+/// Deliveries in publish order. Most handlers publish one record a message, held inline: a
+/// `Vec` would cost an allocation for every message that publishes.
+pub(crate) type Deliveries = smallvec::SmallVec<[PendingDelivery; 1]>;
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().map(|d| d.len()).unwrap_or_default();
+        write!(f, "{n} deferred deliveries")
+    }
+}
+
+impl Incoming {
+    /// A message as the consumer hands it to a handler (for driving a
+    /// [`MessageHandler`](crate::handler::MessageHandler) by hand, in tests for example).
+    pub fn new(
+        envelope: RawEnvelope,
+        record: RecordMeta,
+        producer: Option<MessageProducer>,
+    ) -> Self {
+        Self {
+            envelope,
+            record,
+            producer,
+            deferred: Deferred::default(),
+        }
+    }
+
+    /// The record value exactly as received (what a dead letter carries).
+    pub fn value(&self) -> &[u8] {
+        self.record.value().unwrap_or_default()
+    }
+
+    /// The envelope with `data` decoded as `T`.
+    pub fn typed<T: DeserializeOwned>(&self) -> Result<EventEnvelope<T>, HandlerError> {
+        self.envelope.to_typed::<T>().map_err(HandlerError::decode)
+    }
+
+    /// Leaves `delivery` for the consumer to await: this message counts as finished (its offset
+    /// committable, its id marked done) only once the broker acknowledged it, and if it fails the
+    /// message goes to the dead-letter topic. The handler returns without waiting, and the
+    /// partition's next message is handled meanwhile. What
+    /// [`Context::publish`](crate::handler::extract::Context::publish) does with each record it hands to
+    /// librdkafka; deliveries deferred after the handler returned are not awaited.
+    pub fn defer(&self, delivery: PendingDelivery) {
+        self.deferred
+            .0
+            .lock()
+            .expect("deferred deliveries")
+            .push(delivery);
+    }
+
+    /// Takes the deliveries deferred so far.
+    pub(crate) fn take_deferred(&self) -> Deliveries {
+        std::mem::take(&mut *self.deferred.0.lock().expect("deferred deliveries"))
+    }
+
+    /// A producer whose sends carry this event's correlation id and set `causation_id` to its id.
+    pub fn reply_producer(&self) -> Option<CausalProducer> {
+        self.producer
+            .as_ref()
+            .map(|p| p.caused_by(self.envelope.lineage()))
+    }
+}

@@ -1,0 +1,96 @@
+//! [`CausalProducer`]: sends caused by the event being handled, and
+//! [`MessageProducer::caused_by`], which makes one.
+
+use std::any::Any;
+use std::future::Future;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::envelope::event::{Event, EventType};
+use crate::envelope::event_envelope::Lineage;
+use crate::kafka::producer::delivery::PendingDelivery;
+use crate::kafka::producer::error::ProduceError;
+use crate::kafka::producer::message_producer::MessageProducer;
+
+/// A producer bound to the event being handled: every send keeps its `correlation_id` and sets
+/// `causation_id` to its id. Obtained from [`MessageProducer::caused_by`] (handlers get one from
+/// their context).
+///
+/// ```no_run
+/// # use stream_core::{MessageProducer, envelope::Lineage, Event};
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct OrderPlaced { qty: u32 }
+/// # impl Event for OrderPlaced { const EVENT_TYPE: &'static str = "order_placed"; }
+/// # async fn f(producer: MessageProducer, cause: Lineage) -> Result<(), stream_core::kafka::producer::ProduceError> {
+/// let out = producer.caused_by(cause);
+/// out.send("paper.orders.placed", "strategy-7", &OrderPlaced { qty: 10 }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CausalProducer {
+    producer: MessageProducer,
+    cause: Lineage,
+}
+
+// The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
+// keeps two copies of its arguments in its state (see `MessageProducer::enqueue_with`).
+#[allow(clippy::manual_async_fn)]
+impl CausalProducer {
+    /// The lineage every send inherits.
+    pub fn cause(&self) -> Lineage {
+        self.cause
+    }
+
+    /// The producer behind this handle.
+    pub fn producer(&self) -> &MessageProducer {
+        &self.producer
+    }
+
+    /// Sends `data` caused by the bound event and waits for the acknowledgement.
+    pub fn send<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move { self.enqueue(topic, key, data).await?.await }
+    }
+
+    /// Hands `data` to librdkafka, caused by the bound event; see [`MessageProducer::enqueue`].
+    pub fn enqueue<T: Event>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        self.producer
+            .enqueue_with(topic, key, data, T::EVENT_TYPE, None, Some(self.cause))
+    }
+
+    /// Sends any payload with an explicit event type, caused by the bound event.
+    pub fn send_with<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+    ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        async move {
+            self.producer
+                .enqueue_with(topic, key, data, event_type, None, Some(self.cause))
+                .await?
+                .await
+        }
+    }
+}
+
+impl MessageProducer {
+    /// A handle whose sends carry `cause`'s correlation id and set `causation_id`: what a handler
+    /// uses to publish the events its input caused.
+    pub fn caused_by(&self, cause: Lineage) -> CausalProducer {
+        CausalProducer {
+            producer: self.clone(),
+            cause,
+        }
+    }
+}
