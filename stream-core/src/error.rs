@@ -43,10 +43,10 @@ pub enum Error {
     Topic(#[from] stream_topics::TopicError),
     /// An envelope could not be encoded or decoded; the error names the field and why.
     #[error(transparent)]
-    Codec(#[from] crate::envelope::codec::CodecError),
+    Codec(#[from] crate::envelope::codec::error::CodecError),
     /// Publishing a message failed.
     #[error(transparent)]
-    Produce(#[from] crate::kafka::producer::ProduceError),
+    Produce(#[from] crate::kafka::producer::error::ProduceError),
     /// The Kafka client reported an error.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),

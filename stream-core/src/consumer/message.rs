@@ -100,7 +100,7 @@ fn decode_checked(meta: &RecordMeta, pipeline: &Pipeline) -> Result<RawEnvelope,
     };
     let envelope = RawEnvelope::decode(value)
         .map_err(|e| DeadLetterCause::refused(e.to_string(), ErrorKind::Decode))?;
-    contract::check(&envelope, meta, pipeline.handler.as_ref())
+    contract::check(&envelope, meta, pipeline.handler.event_types(&meta.topic))
         .map_err(|v| DeadLetterCause::refused(v.to_string(), ErrorKind::Contract))?;
     Ok(envelope)
 }

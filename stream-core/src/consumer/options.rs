@@ -10,7 +10,7 @@ use crate::reliability::retry::RetryPolicy;
 /// Finished messages that trigger a background commit by default.
 pub const DEFAULT_COMMIT_EVERY: u64 = 1_000;
 
-/// Options of a [`MessageConsumer`] beyond librdkafka's properties.
+/// Options of a [`MessageConsumer`](crate::consumer::MessageConsumer) beyond librdkafka's properties.
 #[derive(Clone)]
 pub struct ConsumerOptions {
     /// The service name: `source` of what it sends, part of dedup keys and dead-letter headers.
@@ -44,7 +44,7 @@ pub struct ConsumerOptions {
     pub metadata_refresh: Duration,
     /// How long a dead-letter write that fails for a retryable reason (broker unreachable,
     /// timeout) is retried, with backoff, before the consumer gives up: it then stops with
-    /// [`Error::DeadLetter`], the message's offset uncommitted. A dead letter that cannot fit
+    /// [`Error::DeadLetter`](crate::Error::DeadLetter), the message's offset uncommitted. A dead letter that cannot fit
     /// even as a reference stops it at once. 60 s by default.
     pub dlq_write_timeout: Duration,
 }

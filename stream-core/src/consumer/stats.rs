@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`].
+/// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`](crate::consumer::MessageConsumer::stats).
 #[derive(Debug, Default)]
 pub struct ConsumerStats {
     /// Records received from Kafka.

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use crate::handler::error::HandlerError;
+use crate::handler::event_types::EventTypes;
 use crate::handler::incoming::Incoming;
 use crate::handler::message_handler::{IntoHandlerResult, MessageHandler};
-use crate::reliability::contract::EventTypes;
 
 /// An async fn whose arguments are all extractors: the axum-style handler.
 ///

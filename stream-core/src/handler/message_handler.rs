@@ -7,8 +7,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use crate::handler::error::HandlerError;
+use crate::handler::event_types::EventTypes;
 use crate::handler::incoming::Incoming;
-use crate::reliability::contract::EventTypes;
 
 /// The consumer's view of user code: handle one message.
 ///

@@ -7,6 +7,7 @@
 //! is one too.
 
 pub(crate) mod error;
+pub(crate) mod event_types;
 pub mod extract;
 pub(crate) mod handler_fn;
 pub(crate) mod incoming;
@@ -14,6 +15,7 @@ pub(crate) mod message_handler;
 
 pub use crate::kafka::record::{RecordHeaders, RecordMeta};
 pub use error::{ErrorKind, HandlerError};
+pub use event_types::EventTypes;
 pub use handler_fn::{BoundHandler, Handler};
 pub(crate) use incoming::Deliveries;
 pub use incoming::Incoming;

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::handler::event_types::EventTypes;
 use crate::handler::extract::{Requirement, Resources};
 use crate::handler::{BoundHandler, Handler, MessageHandler};
-use crate::reliability::contract::EventTypes;
 use crate::reliability::retry::RetryPolicy;
 
 /// Makes the handler once the service's shared resources and the accepted event types are known.

@@ -10,7 +10,7 @@
 //! - a handler that publishes (takes `Context`) has a producer (`.add_producer()`);
 //! - a handler that takes `State<S>` has an `S` (`.with_state(..)`).
 //!
-//! Each error names the handler. Each consumer group becomes one [`MessageConsumer`] (groups are
+//! Each error names the handler. Each consumer group becomes one [`MessageConsumer`](crate::consumer::MessageConsumer) (groups are
 //! isolated from one another); handlers of one group share it and are routed by topic.
 //! [`StreamService::run`] runs until SIGINT/SIGTERM or [`ServiceHandle::shutdown`], then stops
 //! fetching, lets in-flight handlers finish within the shutdown timeout, commits, flushes the

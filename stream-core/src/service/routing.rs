@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::handler::event_types::EventTypes;
 use crate::handler::{HandlerError, Incoming, MessageHandler};
-use crate::reliability::contract::EventTypes;
 use crate::topic::{Topic, TopicPattern};
 
 /// A group's handlers and the patterns each subscribes to.
