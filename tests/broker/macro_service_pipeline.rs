@@ -194,7 +194,7 @@ async fn check(setup: Setup) {
 #[stream_service(name = "servicetest")]
 async fn main(setup: Setup) -> streamkit::Result<()> {
     testing::bootstrap_servers(); // a real broker: run through scripts/test
-    let catalog = stream_core::topic::Catalog::parse(include_str!("../topics.toml")).unwrap();
+    let catalog = stream_core::topic::Catalog::parse(include_str!("../../topics.toml")).unwrap();
     for spec in catalog.topics() {
         let names: Vec<String> = catalog
             .brokers()
