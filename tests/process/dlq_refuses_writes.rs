@@ -4,7 +4,7 @@
 //! `dead_letter_failures` counter says why, and nothing from the record on is committed or
 //! handled. Records written as a Python service writes them.
 
-#[path = "support/python_producer.rs"]
+#[path = "../support/python_producer.rs"]
 mod python_producer;
 
 use std::io::{Read, Write};

@@ -4,7 +4,7 @@
 //! behind them is handled exactly once. Read back from the broker: the dead-letter topic, the
 //! output topic, and the group's committed offsets.
 
-#[path = "support/python_producer.rs"]
+#[path = "../support/python_producer.rs"]
 mod python_producer;
 
 use std::collections::HashMap;

@@ -118,3 +118,36 @@ fn invalid_topic_names_the_handler() {
     assert!(err.starts_with("handler `reads` "), "{err}");
     assert!(err.contains("paper.sig*"), "{err}");
 }
+
+#[test]
+fn handlers_of_one_group_with_different_options() {
+    use stream_core::reliability::retry::RetryPolicy;
+    use stream_core::service::HandlerSpec;
+    let paper = || HandlerSpec::new("reads", &["paper.signals.raw"], "risk.signals", reads);
+    let zerodha = || HandlerSpec::new("audits", &["zerodha.signals.raw"], "risk.signals", reads);
+    let expected = "handler `audits` shares group `risk.signals` with handler `reads` but not its retry/dlq/dedup options; one group is one consumer with one set of options";
+    let differing = [
+        (
+            "retry",
+            zerodha().retry(RetryPolicy::default().max_attempts(5)),
+        ),
+        ("dlq", zerodha().dlq(false)),
+        ("dedup", zerodha().dedup(false)),
+    ];
+    for (option, other) in differing {
+        let err = error_of(builder().add_handler(paper()).add_handler(other));
+        assert_eq!(err, expected, "differing `{option}`");
+    }
+    // The same options (here all set alike) are one consumer with one set of options.
+    let same = |spec: HandlerSpec| {
+        spec.retry(RetryPolicy::default().max_attempts(5))
+            .dlq(false)
+            .dedup(false)
+    };
+    let service = builder()
+        .add_handler(same(paper()))
+        .add_handler(same(zerodha()))
+        .build()
+        .unwrap();
+    assert!(format!("{service:?}").contains("groups: 1"), "{service:?}");
+}

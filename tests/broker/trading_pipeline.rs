@@ -3,7 +3,7 @@
 //! signals, P&L matches the fills, every fill's correlation id leads back to a tick.
 
 #[allow(dead_code)]
-#[path = "../examples/trading/mod.rs"]
+#[path = "../../examples/trading/mod.rs"]
 mod trading;
 
 use std::collections::HashMap;

@@ -4,7 +4,10 @@
 //!
 //! `harness = false`: this file's `main` is the service. Its setup body creates the topics, then
 //! spawns the check: publish signals on both trading brokers, wait for the outputs, verify, and
-//! stop the service through its handle (a failed check exits 1).
+//! stop the service through its handle. A watchdog task awaits the check: a failed check, a panic
+//! in it (an `unwrap` on a send, say) or a check still running after 120 s exits 1 at once
+//! instead of leaving the service running. Only events of this run's signals are counted (the
+//! topics may hold earlier runs' and other tests' records).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -35,17 +38,22 @@ struct OrderPlaced {
     quantity: Decimal,
 }
 
-/// Which handler saw which event on which broker: (handler, broker, event id).
+/// Which handler saw which event on which broker: (handler, broker, correlation id).
 static SEEN: Mutex<Vec<(&'static str, String, uuid::Uuid)>> = Mutex::new(Vec::new());
 
-fn saw(handler: &'static str, broker: &Broker, id: uuid::Uuid) {
-    SEEN.lock().unwrap().push((handler, broker.to_string(), id));
+/// The longest the check may take before the test fails.
+const CHECK_DEADLINE: Duration = Duration::from_secs(120);
+
+fn saw(handler: &'static str, broker: &Broker, correlation_id: uuid::Uuid) {
+    SEEN.lock()
+        .unwrap()
+        .push((handler, broker.to_string(), correlation_id));
 }
 
 // Group 1, handler 1: signals in, validated out.
 #[stream_handler(topics = "*.servicetest.signals", group = "servicetest.risk")]
 async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), HandlerError> {
-    saw("validate", ctx.broker(), signal.id);
+    saw("validate", ctx.broker(), signal.correlation_id);
     let out = ctx.topic_on_same_broker("servicetest.validated")?;
     let v = ValidatedSignal {
         symbol: signal.data.symbol.clone(),
@@ -58,7 +66,7 @@ async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), H
 // Group 1, handler 2: an audit of the orders (same group, disjoint topics).
 #[stream_handler(topics = ["paper.servicetest.orders", "zerodha.servicetest.orders"], group = "servicetest.risk")]
 async fn audit(order: Envelope<OrderPlaced>, broker: Broker) -> Result<(), HandlerError> {
-    saw("audit", &broker, order.id);
+    saw("audit", &broker, order.correlation_id);
     Ok(())
 }
 
@@ -69,7 +77,7 @@ async fn audit(order: Envelope<OrderPlaced>, broker: Broker) -> Result<(), Handl
     retry = 5
 )]
 async fn place(Data(v): Data<ValidatedSignal>, ctx: Context) -> Result<(), HandlerError> {
-    saw("place", ctx.broker(), ctx.event_id());
+    saw("place", ctx.broker(), ctx.correlation_id());
     let out = ctx.topic_on_same_broker("servicetest.orders")?;
     ctx.send(
         &out,
@@ -136,7 +144,7 @@ async fn check(setup: Setup) {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(h, _, _)| *h == "audit")
+            .filter(|(h, _, c)| *h == "audit" && sent.contains_key(c))
             .count();
         if orders.len() >= sent.len() && audited >= sent.len() {
             break;
@@ -173,7 +181,13 @@ async fn check(setup: Setup) {
             fail("validated signal not caused by its signal".into());
         }
     }
-    let seen = SEEN.lock().unwrap().clone();
+    let seen: Vec<_> = SEEN
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, c)| sent.contains_key(c))
+        .cloned()
+        .collect();
     for handler in ["validate", "place", "audit"] {
         let on: HashSet<&str> = seen
             .iter()
@@ -195,7 +209,7 @@ async fn check(setup: Setup) {
 #[stream_service(name = "servicetest")]
 async fn main(setup: Setup) -> streamkit::Result<()> {
     testing::bootstrap_servers(); // a real broker: run through scripts/test
-    let catalog = stream_core::topic::Catalog::parse(include_str!("../topics.toml")).unwrap();
+    let catalog = stream_core::topic::Catalog::parse(include_str!("../../topics.toml")).unwrap();
     for spec in catalog.topics() {
         let names: Vec<String> = catalog
             .brokers()
@@ -205,6 +219,15 @@ async fn main(setup: Setup) -> streamkit::Result<()> {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         testing::create_topics(&refs, spec.partitions()).await;
     }
-    tokio::spawn(check(setup.clone()));
+    let check = tokio::spawn(check(setup.clone()));
+    tokio::spawn(async move {
+        match tokio::time::timeout(CHECK_DEADLINE, check).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => fail(format!("the check failed: {e}")),
+            Err(_) => fail(format!(
+                "the check did not finish within {CHECK_DEADLINE:?}"
+            )),
+        }
+    });
     Ok(())
 }
