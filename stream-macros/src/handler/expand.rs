@@ -86,7 +86,7 @@ fn event_type_checks(
         );
         let conds = wanted.iter().map(|w| {
             quote_spanned! {payload.span()=>
-                #krate::__private::str_eq(<#payload as #krate::Event>::EVENT_TYPE, #w)
+                #krate::__private::str_eq(<#payload as #krate::__private::Event>::EVENT_TYPE, #w)
             }
         });
         quote_spanned! {payload.span()=>
