@@ -210,7 +210,7 @@ pub fn topics(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// cannot be generic.
 ///
 /// ```
-/// # mod runtime { pub trait Event { const EVENT_TYPE: &'static str; } }
+/// # mod runtime { pub mod __private { pub trait Event { const EVENT_TYPE: &'static str; } } }
 /// use stream_macros::Event;
 ///
 /// #[derive(Event)]
@@ -222,7 +222,7 @@ pub fn topics(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// # #[event(crate = "runtime")]
 /// struct RiskChecked;
 ///
-/// # use runtime::Event as _;
+/// # use runtime::__private::Event as _;
 /// assert_eq!(TradingSignal::EVENT_TYPE, "trading_signal");
 /// assert_eq!(RiskChecked::EVENT_TYPE, "validated_signal");
 /// ```
