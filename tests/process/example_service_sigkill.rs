@@ -348,6 +348,17 @@ impl Instance {
     }
 }
 
+/// A test that fails leaves no service behind: it would go on consuming the example's topics
+/// under the tests that follow.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn signal(child: &Child, sig: i32) {
     // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
     let rc = unsafe { libc::kill(child.id() as i32, sig) };
