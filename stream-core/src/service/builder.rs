@@ -273,6 +273,7 @@ impl StreamServiceBuilder {
                 instance: self.config.instance.clone(),
                 shutdown_timeout: self.config.shutdown_timeout,
                 dlq_write_timeout: self.config.dlq_write_timeout,
+                exactly_once: spec.exactly_once || self.config.exactly_once,
                 ..ConsumerOptions::default()
             };
             groups.push(GroupPlan {
@@ -321,11 +322,15 @@ fn check_groups(handlers: &[HandlerSpec], parsed: &[Vec<TopicPattern>]) -> Resul
                     ));
                 }
             }
-            if a.retry != b.retry || a.dlq != b.dlq || a.dedup != b.dedup {
+            if a.retry != b.retry
+                || a.dlq != b.dlq
+                || a.dedup != b.dedup
+                || a.exactly_once != b.exactly_once
+            {
                 return Err(wiring(
                     &b.name,
                     format!(
-                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup options; one group is one consumer with one set of options",
+                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options",
                         b.group, a.name
                     ),
                 ));

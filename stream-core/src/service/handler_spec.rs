@@ -31,6 +31,7 @@ pub struct HandlerSpec {
     pub(super) retry: Option<RetryPolicy>,
     pub(super) dlq: bool,
     pub(super) dedup: bool,
+    pub(super) exactly_once: bool,
     pub(super) accept: EventTypes,
 }
 
@@ -63,6 +64,7 @@ impl HandlerSpec {
             retry: None,
             dlq: true,
             dedup: true,
+            exactly_once: false,
             accept: EventTypes::Only(Vec::new()),
         }
     }
@@ -106,6 +108,17 @@ impl HandlerSpec {
     #[must_use]
     pub fn dedup(mut self, enabled: bool) -> Self {
         self.dedup = enabled;
+        self
+    }
+
+    /// Whether this handler consumes and publishes in Kafka transactions (default false): its
+    /// published records and its input offsets commit together or not at all, so a
+    /// `read_committed` reader sees each output once, crashes included. What
+    /// `#[stream_handler(exactly_once)]` sets; `STREAMKIT_EXACTLY_ONCE=1` sets it for every
+    /// handler of a service.
+    #[must_use]
+    pub fn exactly_once(mut self, enabled: bool) -> Self {
+        self.exactly_once = enabled;
         self
     }
 
