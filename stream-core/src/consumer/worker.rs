@@ -114,6 +114,12 @@ pub(super) async fn run_worker(
         if part.is_stopped() {
             break;
         }
+        // Exactly-once: a message is handled, and finished, while the transaction's gate is
+        // open; a commit closes it and waits for the messages inside.
+        let _gate = match &pipeline.transaction {
+            Some(transaction) => Some(transaction.enter().await),
+            None => None,
+        };
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
         let mut processing =
