@@ -215,3 +215,85 @@ async fn assert_committed_at_end(config: &KafkaConfig, group: &str, topic: &str)
         assert!(at >= high - 1, "partition {p}: committed {at}, end {high}");
     }
 }
+
+/// Two instances with one name in one group: the second fences the first, which stops with an
+/// error saying so instead of writing; the second finishes the work, and every input still has
+/// exactly one committed output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_instance_stops_and_its_successor_finishes_once() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let input = testing::unique_topic("paper", "eos", "fenced");
+    let output = testing::unique_topic("paper", "eos", "fenced-copies");
+    testing::create_topics(&[&input, &output, &dlq_topic(&input)], PARTITIONS).await;
+    let config = testing::kafka_config();
+    let inputs = produce_inputs(&config, &input).await;
+    let (group, instance) = (
+        testing::unique_name("eos-fenced"),
+        testing::unique_name("eos-twin"),
+    );
+    let attempts: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
+    let start = |slow: bool| {
+        let seen = Arc::clone(&attempts);
+        let consumer = MessageConsumer::new(&config, &[&input], &group)
+            .unwrap()
+            .service("eos-test")
+            .instance(&instance)
+            .commit_every(100)
+            .exactly_once(true);
+        let stats = consumer.stats();
+        let out = output.clone();
+        let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+            let (out, seen) = (out.clone(), Arc::clone(&seen));
+            async move {
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                copy_once(&msg, &out, &seen).await
+            }
+        }));
+        (stats, run)
+    };
+    let (first_stats, first) = start(true);
+    testing::wait_until(
+        Duration::from_secs(60),
+        "the first instance at work",
+        || async { first_stats.snapshot().handled > 200 },
+    )
+    .await;
+    let (second_stats, second) = start(false);
+    let fenced = tokio::time::timeout(Duration::from_secs(60), first)
+        .await
+        .expect("the first instance stops once fenced")
+        .unwrap();
+    let error = fenced
+        .expect_err("a fenced instance's run fails")
+        .to_string();
+    assert!(error.to_lowercase().contains("fenced"), "{error}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while read_outputs(&output, "read_committed").await.len() < inputs.len() {
+        assert!(
+            !second.is_finished(),
+            "the successor stopped: {:?}",
+            second.await
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the successor did not finish: {:?}",
+            second_stats.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    second.abort();
+    let committed = read_outputs(&output, "read_committed").await;
+    let mut causes: HashMap<Uuid, u32> = HashMap::new();
+    for cause in &committed {
+        *causes.entry(*cause).or_default() += 1;
+    }
+    assert!(causes.values().all(|n| *n == 1), "an output twice");
+    assert!(
+        inputs.iter().all(|id| causes.contains_key(id)),
+        "an input without output"
+    );
+}

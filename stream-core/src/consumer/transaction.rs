@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
@@ -56,6 +57,7 @@ impl Transaction {
     /// A worker could not put a finished message's records into the transaction: it cannot
     /// commit. The poll thread aborts it at its next commit, and the consumer stops.
     pub(super) fn poison(&self, error: Error) {
+        let error = self.fatal_error().unwrap_or(error);
         tracing::error!(group = %self.group, %error, "a handled message's records could not join the transaction; stopping the consumer");
         self.failure
             .lock()
@@ -163,9 +165,25 @@ impl Transaction {
         self.stop.shutdown();
     }
 
+    /// The producer's fatal error, if it has one (fenced, most often), in the words of
+    /// [`Transaction::error`].
+    fn fatal_error(&self) -> Option<Error> {
+        let (code, reason) = self.producer.rdkafka().client().fatal_error()?;
+        Some(self.error_with_code("the transactional producer failed", Some(code), &reason))
+    }
+
     fn error(&self, what: &str, cause: &KafkaError) -> Error {
+        self.error_with_code(what, cause.rdkafka_error_code(), &cause.to_string())
+    }
+
+    fn error_with_code(
+        &self,
+        what: &str,
+        code: Option<rdkafka::types::RDKafkaErrorCode>,
+        cause: &str,
+    ) -> Error {
         let fenced = matches!(
-            cause.rdkafka_error_code(),
+            code,
             Some(
                 rdkafka::types::RDKafkaErrorCode::Fenced
                     | rdkafka::types::RDKafkaErrorCode::ProducerFenced

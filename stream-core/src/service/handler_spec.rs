@@ -79,6 +79,11 @@ impl HandlerSpec {
         &self.group
     }
 
+    /// Whether the handler runs in Kafka transactions ([`HandlerSpec::exactly_once`]).
+    pub fn is_exactly_once(&self) -> bool {
+        self.exactly_once
+    }
+
     /// The subscribed topics and patterns.
     pub fn topics(&self) -> &[String] {
         &self.topics
