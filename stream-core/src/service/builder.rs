@@ -143,7 +143,7 @@ impl StreamServiceBuilder {
             .iter()
             .map(|h| self.check_handler(h))
             .collect::<Result<Vec<_>>>()?;
-        check_groups(&self.handlers, &parsed)?;
+        check_groups(&self.handlers, &parsed, &self.retry)?;
         let kafka = self.config.kafka.clone();
         let producer = if self.producer {
             Some(MessageProducer::new(&kafka, &self.name)?)
@@ -305,7 +305,13 @@ fn wiring(handler: &str, message: String) -> Error {
 
 /// Handlers of one group must not subscribe to overlapping topics, and must share their
 /// retry, dead-letter and dedup options: one group is one consumer.
-fn check_groups(handlers: &[HandlerSpec], parsed: &[Vec<TopicPattern>]) -> Result<()> {
+fn check_groups(
+    handlers: &[HandlerSpec],
+    parsed: &[Vec<TopicPattern>],
+    default_retry: &RetryPolicy,
+) -> Result<()> {
+    // A handler without its own policy runs with the service's.
+    let retry = |h: &HandlerSpec| h.retry.clone().unwrap_or_else(|| default_retry.clone());
     for (i, a) in handlers.iter().enumerate() {
         for (j, b) in handlers.iter().enumerate().skip(i + 1) {
             if a.group != b.group {
@@ -322,7 +328,7 @@ fn check_groups(handlers: &[HandlerSpec], parsed: &[Vec<TopicPattern>]) -> Resul
                     ));
                 }
             }
-            if a.retry != b.retry
+            if retry(a) != retry(b)
                 || a.dlq != b.dlq
                 || a.dedup != b.dedup
                 || a.exactly_once != b.exactly_once
