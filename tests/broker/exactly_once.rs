@@ -78,15 +78,7 @@ async fn outputs_and_dead_letters_commit_once_with_their_inputs() {
 
     let committed = read_outputs(&output, "read_committed").await;
     assert_eq!(committed.len() as u64, MESSAGES, "committed outputs");
-    let mut causes: HashMap<Uuid, u32> = HashMap::new();
-    for cause in &committed {
-        *causes.entry(*cause).or_default() += 1;
-    }
-    assert!(causes.values().all(|n| *n == 1), "an output twice");
-    assert!(
-        inputs.iter().all(|id| causes.contains_key(id)),
-        "an input without output"
-    );
+    assert_one_output_each(&committed, &inputs);
     let uncommitted = read_outputs(&output, "read_uncommitted").await;
     assert_eq!(
         uncommitted.len() as u64,
@@ -100,6 +92,19 @@ async fn outputs_and_dead_letters_commit_once_with_their_inputs() {
         .unwrap();
     assert_eq!(dead.len() as u64, UNDECODABLE, "dead letters");
     assert_committed_at_end(&config, &group, &input).await;
+}
+
+/// Every input has exactly one output (by causation id).
+fn assert_one_output_each(outputs: &[Uuid], inputs: &[Uuid]) {
+    let mut causes: HashMap<Uuid, u32> = HashMap::new();
+    for cause in outputs {
+        *causes.entry(*cause).or_default() += 1;
+    }
+    assert!(causes.values().all(|n| *n == 1), "an output twice");
+    assert!(
+        inputs.iter().all(|id| causes.contains_key(id)),
+        "an input without output"
+    );
 }
 
 /// Publishes one copy of the input; every seventh input's first attempt publishes, then fails.
@@ -287,13 +292,5 @@ async fn a_fenced_instance_stops_and_its_successor_finishes_once() {
     }
     second.abort();
     let committed = read_outputs(&output, "read_committed").await;
-    let mut causes: HashMap<Uuid, u32> = HashMap::new();
-    for cause in &committed {
-        *causes.entry(*cause).or_default() += 1;
-    }
-    assert!(causes.values().all(|n| *n == 1), "an output twice");
-    assert!(
-        inputs.iter().all(|id| causes.contains_key(id)),
-        "an input without output"
-    );
+    assert_one_output_each(&committed, &inputs);
 }

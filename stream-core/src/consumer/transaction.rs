@@ -59,10 +59,7 @@ impl Transaction {
     pub(super) fn poison(&self, error: Error) {
         let error = self.fatal_error().unwrap_or(error);
         tracing::error!(group = %self.group, %error, "a handled message's records could not join the transaction; stopping the consumer");
-        self.failure
-            .lock()
-            .expect("transaction failure")
-            .get_or_insert(error);
+        self.keep(error);
         self.stop.shutdown();
     }
 
@@ -149,10 +146,7 @@ impl Transaction {
             },
         };
         tracing::error!(group = %self.group, %error, "transaction failed; aborting it and stopping the consumer (its records and offsets are discarded together)");
-        self.failure
-            .lock()
-            .expect("transaction failure")
-            .get_or_insert(error);
+        self.keep(error);
         self.abort();
         false
     }
@@ -201,6 +195,14 @@ impl Transaction {
             group: self.group.clone(),
             message,
         }
+    }
+
+    /// Keeps the first reason the transaction cannot go on.
+    fn keep(&self, error: Error) {
+        self.failure
+            .lock()
+            .expect("transaction failure")
+            .get_or_insert(error);
     }
 
     /// Why the transaction stopped the consumer, if it did.
