@@ -49,7 +49,11 @@ pub struct ConsumerOptions {
     pub dlq_write_timeout: Duration,
     /// Consume and publish in Kafka transactions: what the handler publishes, its dead letters
     /// and the input offsets commit together, every `commit_every` messages or
-    /// `commit_interval`, whichever comes first (see the guide's "Delivery semantics").
+    /// `commit_interval`, whichever comes first (see the guide's "Delivery semantics"). The
+    /// consumer then writes with a transactional producer of its own
+    /// (`transactional.id` `<service>-<group>-<instance>`), not one given with
+    /// [`MessageConsumer::producer`](crate::consumer::MessageConsumer::producer), and turns dedup
+    /// off.
     pub exactly_once: bool,
 }
 
