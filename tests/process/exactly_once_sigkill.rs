@@ -14,8 +14,10 @@
 //! After each kill the restarted instance must fence its predecessor: the transaction the killed
 //! process left open is aborted at once (the `read_committed` end of every output partition it
 //! held back passes the records written before the kill within seconds, not after
-//! `transaction.timeout.ms`). A `read_uncommitted` reader counts the aborted outputs, for
-//! information.
+//! `transaction.timeout.ms`), and at least one of the kills must have caught a transaction open.
+//! A `read_uncommitted` reader counts the aborted outputs, for information. Before its first
+//! instance starts, each scenario makes sure the example's group has no other members (an example
+//! service left running on this broker would take partitions of its inputs).
 //!
 //! The service binary is `target/<profile>/examples/risk_manager` (`cargo build --example
 //! risk_manager` first; `scripts/test` does). `harness = false`: the scenarios share the example's
@@ -121,13 +123,16 @@ async fn run(
 
 async fn one_instance_killed_three_times_outputs_each_input_once() {
     let inputs = Inputs::load(PER_BROKER, 0).await;
+    group_to_ourselves().await;
     let mut service = Instance::start("eos-1");
+    let mut open_records = 0;
     for kill in 0..KILLS {
         wait_for_outputs(inputs.kill_point(kill)).await;
         let open = service.kill().await;
         service = Instance::start("eos-1");
-        report_fencing(kill, "eos-1", &open, &service).await;
+        open_records += report_fencing(kill, "eos-1", &open, &service).await;
     }
+    assert_kills_hit_open_transactions(open_records);
     inputs.wait_until_committed(&[&service]).await;
     service.stop();
     let committed = Ledger::read("read_committed").await;
@@ -137,15 +142,18 @@ async fn one_instance_killed_three_times_outputs_each_input_once() {
 
 async fn two_instances_killed_in_turn_output_each_input_once() {
     let inputs = Inputs::load(PER_BROKER, 0).await;
+    group_to_ourselves().await;
     let mut services = [Instance::start("eos-a"), Instance::start("eos-b")];
+    let mut open_records = 0;
     for kill in 0..KILLS {
         wait_for_outputs(inputs.kill_point(kill)).await;
         let victim = random_below(services.len());
         let name = services[victim].name.clone();
         let open = services[victim].kill().await;
         services[victim] = Instance::start(&name);
-        report_fencing(kill, &name, &open, &services[victim]).await;
+        open_records += report_fencing(kill, &name, &open, &services[victim]).await;
     }
+    assert_kills_hit_open_transactions(open_records);
     inputs
         .wait_until_committed(&services.iter().collect::<Vec<_>>())
         .await;
@@ -160,13 +168,16 @@ async fn two_instances_killed_in_turn_output_each_input_once() {
 async fn poison_records_dead_lettered_once_across_kills() {
     let inputs = Inputs::load(POISON_PER_BROKER, POISON_GAPS).await;
     assert_eq!(inputs.poisons.len(), POISON_GAPS * BROKERS.len() * 4);
+    group_to_ourselves().await;
     let mut service = Instance::start("eos-p");
+    let mut open_records = 0;
     for kill in 0..KILLS {
         wait_for_outputs(inputs.kill_point(kill)).await;
         let open = service.kill().await;
         service = Instance::start("eos-p");
-        report_fencing(kill, "eos-p", &open, &service).await;
+        open_records += report_fencing(kill, "eos-p", &open, &service).await;
     }
+    assert_kills_hit_open_transactions(open_records);
     inputs.wait_until_committed(&[&service]).await;
     service.stop();
     let committed = Ledger::read("read_committed").await;
@@ -454,13 +465,15 @@ impl Ledger {
             );
         }
         let (_, u_twice, u_extra) = uncommitted.lost_and_twice(inputs);
+        let u_dead_extra: usize = uncommitted.dead.values().map(|d| d.len() - 1).sum();
         println!(
-            "ledger ({}): {} records, {} beyond the committed ({} inputs with more than one output, {} extra outputs): what aborted transactions left",
+            "ledger ({}): {} records, {} beyond the committed ({} inputs with more than one output, {} extra outputs, {} extra dead letters): what aborted transactions left",
             uncommitted.isolation,
             uncommitted.records,
             uncommitted.records as i64 - self.records as i64,
             u_twice.len(),
-            u_extra
+            u_extra,
+            u_dead_extra
         );
     }
 
@@ -548,7 +561,7 @@ struct OpenAtKill {
 /// Waits until the restarted instance has fenced its predecessor: every output partition the
 /// kill left held back by an open transaction gets a `read_committed` end past what was written
 /// before the kill (the open transaction aborted, and any other committed).
-async fn report_fencing(kill: usize, name: &str, open: &OpenAtKill, service: &Instance) {
+async fn report_fencing(kill: usize, name: &str, open: &OpenAtKill, service: &Instance) -> i64 {
     let started = service.started;
     loop {
         let lso = ends(true).await;
@@ -575,6 +588,16 @@ async fn report_fencing(kill: usize, name: &str, open: &OpenAtKill, service: &In
         open.records,
         open.held.len(),
         started.elapsed()
+    );
+    open.records
+}
+
+/// At least one kill must have caught a transaction open (records written, not yet committed):
+/// else the kills proved nothing about transactions (or the mode is not on).
+fn assert_kills_hit_open_transactions(open_records: i64) {
+    assert!(
+        open_records > 0,
+        "no kill found a transaction open on the output topics: is exactly-once mode on?"
     );
 }
 
@@ -837,6 +860,37 @@ async fn wait_for_outputs(n: i64) {
             "fewer than {n} outputs after 120 s"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the example's group has no members (those of a scenario before have left it at
+/// the end of their session), and fails naming them if some stay: a service of the example
+/// that another run left on this broker would take partitions of this test's inputs.
+async fn group_to_ourselves() {
+    let deadline = Instant::now() + SESSION_TIMEOUT + Duration::from_secs(10);
+    loop {
+        let members = tokio::task::spawn_blocking(|| {
+            let consumer: BaseConsumer =
+                testing::kafka_config().to_client_config().create().unwrap();
+            let Ok(list) = consumer.fetch_group_list(Some(GROUP), Duration::from_secs(10)) else {
+                return vec!["(group not readable)".to_owned()];
+            };
+            list.groups()
+                .iter()
+                .flat_map(|g| g.members())
+                .map(|m| format!("{} at {}", m.client_id(), m.client_host()))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        if members.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {GROUP} has members this test did not start (another run of the example on this broker?): {members:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
