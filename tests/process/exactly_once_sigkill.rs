@@ -132,12 +132,12 @@ async fn one_instance_killed_three_times_outputs_each_input_once() {
         service = Instance::start("eos-1");
         open_records += report_fencing(kill, "eos-1", &open, &service).await;
     }
-    assert_kills_hit_open_transactions(open_records);
     inputs.wait_until_committed(&[&service]).await;
     service.stop();
     let committed = Ledger::read("read_committed").await;
     let uncommitted = Ledger::read("read_uncommitted").await;
     committed.check(&inputs, &uncommitted);
+    assert_kills_hit_open_transactions(open_records);
 }
 
 async fn two_instances_killed_in_turn_output_each_input_once() {
@@ -153,7 +153,6 @@ async fn two_instances_killed_in_turn_output_each_input_once() {
         services[victim] = Instance::start(&name);
         open_records += report_fencing(kill, &name, &open, &services[victim]).await;
     }
-    assert_kills_hit_open_transactions(open_records);
     inputs
         .wait_until_committed(&services.iter().collect::<Vec<_>>())
         .await;
@@ -163,6 +162,7 @@ async fn two_instances_killed_in_turn_output_each_input_once() {
     let committed = Ledger::read("read_committed").await;
     let uncommitted = Ledger::read("read_uncommitted").await;
     committed.check(&inputs, &uncommitted);
+    assert_kills_hit_open_transactions(open_records);
 }
 
 async fn poison_records_dead_lettered_once_across_kills() {
@@ -177,12 +177,12 @@ async fn poison_records_dead_lettered_once_across_kills() {
         service = Instance::start("eos-p");
         open_records += report_fencing(kill, "eos-p", &open, &service).await;
     }
-    assert_kills_hit_open_transactions(open_records);
     inputs.wait_until_committed(&[&service]).await;
     service.stop();
     let committed = Ledger::read("read_committed").await;
     let uncommitted = Ledger::read("read_uncommitted").await;
     committed.check(&inputs, &uncommitted);
+    assert_kills_hit_open_transactions(open_records);
 }
 
 /// Where a record is: topic, partition, offset.
