@@ -151,7 +151,11 @@ impl StreamServiceBuilder {
             None
         };
         let dedup = self.shared_dedup_store()?;
-        let dedup_store = describe_dedup(dedup.as_deref(), &self.config);
+        let dedup_store = if self.config.exactly_once {
+            "off (exactly-once: transactions keep outputs once)".to_owned()
+        } else {
+            describe_dedup(dedup.as_deref(), &self.config)
+        };
         let (name, shutdown_timeout, health_port) = (
             self.name.clone(),
             self.config.shutdown_timeout,
