@@ -59,6 +59,16 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// An exactly-once consumer's transaction could not commit (or was fenced by a newer
+    /// instance with the same transactional id): it was aborted, so none of its records or
+    /// offsets are visible, and the consumer stopped.
+    #[error("transaction of group `{group}`: {message}")]
+    Transaction {
+        /// The consumer group.
+        group: String,
+        /// What failed.
+        message: String,
+    },
     /// A topic could not be created or read on the cluster.
     #[error("topic `{topic}`: {message}")]
     TopicAdmin {

@@ -65,6 +65,7 @@ mod topics;
 /// | `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)` | retry policy: attempts in all, first included |
 /// | `dlq = false` | log and skip failed messages instead of dead-lettering them |
 /// | `dedup = false` | no dedup on the envelope id |
+/// | `exactly_once` (or `exactly_once = true`) | consume and publish in Kafka transactions: outputs, dead letters and input offsets commit together (see the guide's "Delivery semantics") |
 /// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
 /// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
 /// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |

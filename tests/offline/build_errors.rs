@@ -125,7 +125,7 @@ fn handlers_of_one_group_with_different_options() {
     use stream_core::service::HandlerSpec;
     let paper = || HandlerSpec::new("reads", &["paper.signals.raw"], "risk.signals", reads);
     let zerodha = || HandlerSpec::new("audits", &["zerodha.signals.raw"], "risk.signals", reads);
-    let expected = "handler `audits` shares group `risk.signals` with handler `reads` but not its retry/dlq/dedup options; one group is one consumer with one set of options";
+    let expected = "handler `audits` shares group `risk.signals` with handler `reads` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options";
     let differing = [
         (
             "retry",
@@ -133,11 +133,18 @@ fn handlers_of_one_group_with_different_options() {
         ),
         ("dlq", zerodha().dlq(false)),
         ("dedup", zerodha().dedup(false)),
+        ("exactly_once", zerodha().exactly_once(true)),
     ];
     for (option, other) in differing {
         let err = error_of(builder().add_handler(paper()).add_handler(other));
         assert_eq!(err, expected, "differing `{option}`");
     }
+    // A handler without a retry policy runs with the service's: the same as one naming it.
+    let default_named = builder()
+        .add_handler(paper())
+        .add_handler(zerodha().retry(RetryPolicy::default()))
+        .build();
+    assert!(default_named.is_ok(), "{:?}", default_named.err());
     // The same options (here all set alike) are one consumer with one set of options.
     let same = |spec: HandlerSpec| {
         spec.retry(RetryPolicy::default().max_attempts(5))

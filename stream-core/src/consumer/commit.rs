@@ -27,7 +27,8 @@ pub(super) fn block_on_committing<F: Future>(
             tokio::select! {
                 biased;
                 out = wait.as_mut() => return out,
-                () = state.commits.due.notified() => {
+                // A transaction commits from the poll loop: it waits on the workers itself.
+                () = state.commits.due.notified(), if state.transaction.is_none() => {
                     if state.commits.count_due() {
                         state.commits.restart();
                         commit_finished(consumer, state, CommitMode::Async);
@@ -43,6 +44,10 @@ pub(super) fn commit_finished(
     state: &ConsumerState,
     mode: CommitMode,
 ) {
+    if let Some(transaction) = &state.transaction {
+        transaction.commit(consumer, state, &[]);
+        return;
+    }
     let mut tpl = TopicPartitionList::new();
     let mut marks = Vec::new();
     let again = state.recommit.swap(false, Ordering::Relaxed);

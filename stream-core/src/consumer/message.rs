@@ -17,7 +17,9 @@ use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::settle::Unsettled;
 use crate::consumer::stats::ConsumerStats;
+use crate::consumer::transaction::Transaction;
 use crate::envelope::codec::RawEnvelope;
+use crate::error::Error;
 use crate::handler::{ErrorKind, HandlerError, Incoming};
 use crate::kafka::record::RecordMeta;
 use crate::reliability::contract;
@@ -77,11 +79,11 @@ pub(super) async fn process(
         }
     }
     let claimed = store_key.filter(|_| dedup_usable);
-    let incoming = Arc::new(Incoming::new(
-        envelope,
-        meta,
-        Some(pipeline.producer.clone()),
-    ));
+    let incoming = Incoming::new(envelope, meta, Some(pipeline.producer.clone()));
+    let incoming = Arc::new(match pipeline.transaction {
+        Some(_) => incoming.with_outbox(),
+        None => incoming,
+    });
     match run_handler(&incoming, claimed, part, pipeline).await {
         Ok(attempts) => after_handler(incoming, claimed, attempts, unsettled, pipeline).await,
         Err(outcome) => outcome,
@@ -141,6 +143,11 @@ async fn run_handler(
             Ok(Err(e)) => e,
             Err(panic) => HandlerError::panic(panic_text(&panic)),
         };
+        if let Some(outbox) = incoming.outbox() {
+            // A failed attempt's publishes never reach the transaction.
+            outbox.clear();
+            drop(incoming.take_deferred());
+        }
         let now = Utc::now();
         let (first, first_at) = *first_failure.get_or_insert_with(|| (now, Instant::now()));
         let r = &incoming.record;
@@ -203,6 +210,9 @@ async fn after_handler(
     unsettled: &Mutex<HashSet<uuid::Uuid>>,
     pipeline: &Pipeline,
 ) -> Outcome {
+    if let Some(transaction) = &pipeline.transaction {
+        return Box::pin(into_transaction(&incoming, transaction, pipeline)).await;
+    }
     let deliveries = incoming.take_deferred();
     if deliveries.is_empty() {
         mark_handled(claimed, pipeline).await;
@@ -222,6 +232,28 @@ async fn after_handler(
         dedup: claimed.is_some(),
         attempts,
     })
+}
+
+/// Exactly-once: hands what the handler staged to the open transaction; the message is finished
+/// then (its records commit with its offset, or neither does). A record that librdkafka does not
+/// take leaves the transaction unsafe to commit: it is aborted, and the consumer stops.
+async fn into_transaction(
+    incoming: &Incoming,
+    transaction: &Transaction,
+    pipeline: &Pipeline,
+) -> Outcome {
+    drop(incoming.take_deferred());
+    let Some(outbox) = incoming.outbox() else {
+        return Outcome::Finished;
+    };
+    for record in outbox.take() {
+        if let Err(error) = pipeline.producer.enqueue_staged(record).await {
+            transaction.poison(Error::Produce(error));
+            return Outcome::Stopped;
+        }
+    }
+    ConsumerStats::bump(&pipeline.stats.handled);
+    Outcome::Finished
 }
 
 pub(super) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

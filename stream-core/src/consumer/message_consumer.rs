@@ -12,10 +12,11 @@ use crate::consumer::poll::poll_loop;
 use crate::consumer::shutdown::ShutdownHandle;
 use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::{ConsumerReport, ConsumerStats};
+use crate::consumer::transaction::Transaction;
 use crate::error::{Error, Result};
 use crate::handler::MessageHandler;
 use crate::kafka::config::{KafkaConfig, client_creation_error};
-use crate::kafka::producer::{MessageProducer, default_instance};
+use crate::kafka::producer::{MessageProducer, ProducerOptions, default_instance};
 use crate::kafka::subscription::Subscription;
 use crate::reliability::dedup::{ClaimOwner, DedupStore, UnavailablePolicy};
 use crate::reliability::dlq::DeadLetterWriter;
@@ -164,6 +165,12 @@ impl MessageConsumer {
         self
     }
 
+    /// Consumes and publishes in Kafka transactions ([`ConsumerOptions::exactly_once`]).
+    pub fn exactly_once(mut self, enabled: bool) -> Self {
+        self.options.exactly_once = enabled;
+        self
+    }
+
     /// Sets the shutdown (and revoke) deadline for in-flight handlers.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
@@ -205,19 +212,20 @@ impl MessageConsumer {
     }
 
     /// [`MessageConsumer::run`] with a boxed handler.
-    pub async fn run_boxed(self, handler: Box<dyn MessageHandler>) -> Result<ConsumerReport> {
-        let producer = match self.producer.clone() {
-            Some(p) => p,
-            None => MessageProducer::new(&self.config, &self.options.service)?,
+    pub async fn run_boxed(mut self, handler: Box<dyn MessageHandler>) -> Result<ConsumerReport> {
+        let transaction = self.transaction()?;
+        let producer = match (&transaction, self.producer.clone()) {
+            (Some(t), _) => t.producer().clone(),
+            (None, Some(p)) => p,
+            (None, None) => MessageProducer::new(&self.config, &self.options.service)?,
         };
         let dlq = self.dead_letter_writer(&producer)?;
-        let state = Arc::new(ConsumerState::new(
-            &self.group,
-            &self.options,
-            Arc::clone(&self.stats),
-        ));
+        let mut state = ConsumerState::new(&self.group, &self.options, Arc::clone(&self.stats));
+        state.transaction = transaction.clone();
+        let state = Arc::new(state);
         let consumer = self.subscribe(Arc::clone(&state))?;
         let pipeline = Arc::new(Pipeline {
+            transaction: transaction.clone(),
             claimer: ClaimOwner::new(self.options.instance.as_deref()),
             handler,
             producer,
@@ -233,10 +241,38 @@ impl MessageConsumer {
             what: format!("consumer of group `{}`", self.group),
             message: "the poll thread ended without a report".into(),
         })??;
-        match pipeline.failure.lock().expect("failure").take() {
+        let failure = pipeline.failure.lock().expect("failure").take();
+        match failure.or_else(|| transaction.and_then(|t| t.take_failure())) {
             Some(error) => Err(error),
             None => Ok(report),
         }
+    }
+
+    /// In exactly-once mode, the group's transaction and its transactional producer
+    /// (`transactional.id` `<service>-<group>-<instance>`); dedup is off then: the transaction is
+    /// what keeps outputs once.
+    fn transaction(&mut self) -> Result<Option<Arc<Transaction>>> {
+        if !self.options.exactly_once {
+            return Ok(None);
+        }
+        let instance = self
+            .options
+            .instance
+            .clone()
+            .unwrap_or_else(default_instance);
+        let id = format!("{}-{}-{}", self.options.service, self.group, instance);
+        let options = ProducerOptions::default().instance(instance.as_str());
+        let producer =
+            MessageProducer::transactional(&self.config, &self.options.service, &id, options)?;
+        if self.options.dedup.take().is_some() {
+            tracing::info!(group = %self.group, transactional_id = %id, "exactly-once: outputs and offsets commit in transactions; dedup is off");
+        }
+        let stop = self.shutdown.clone();
+        Ok(Some(Arc::new(Transaction::new(
+            producer,
+            &self.group,
+            stop,
+        ))))
     }
 
     /// The dead-letter writer, unless dead-letter topics are off.
@@ -269,6 +305,7 @@ impl MessageConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set_default("auto.offset.reset", "earliest")
+            .set_default("isolation.level", "read_committed")
             .set_default("socket.nagle.disable", "true")
             .set_default("client.id", client_id)
             .set_default(

@@ -47,6 +47,7 @@ mod state;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod transaction;
 mod worker;
 
 pub use message_consumer::MessageConsumer;

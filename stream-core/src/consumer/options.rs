@@ -47,6 +47,14 @@ pub struct ConsumerOptions {
     /// [`Error::DeadLetter`](crate::Error::DeadLetter), the message's offset uncommitted. A dead letter that cannot fit
     /// even as a reference stops it at once. 60 s by default.
     pub dlq_write_timeout: Duration,
+    /// Consume and publish in Kafka transactions: what the handler publishes, its dead letters
+    /// and the input offsets commit together, every `commit_every` messages or
+    /// `commit_interval`, whichever comes first (see the guide's "Delivery semantics"). The
+    /// consumer then writes with a transactional producer of its own
+    /// (`transactional.id` `<service>-<group>-<instance>`), not one given with
+    /// [`MessageConsumer::producer`](crate::consumer::MessageConsumer::producer), and turns dedup
+    /// off.
+    pub exactly_once: bool,
 }
 
 impl Default for ConsumerOptions {
@@ -65,6 +73,7 @@ impl Default for ConsumerOptions {
             shutdown_timeout: Duration::from_secs(30),
             metadata_refresh: Duration::from_secs(10),
             dlq_write_timeout: Duration::from_secs(60),
+            exactly_once: false,
         }
     }
 }
@@ -81,6 +90,7 @@ impl std::fmt::Debug for ConsumerOptions {
             .field("commit_every", &self.commit_every)
             .field("instance", &self.instance)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("exactly_once", &self.exactly_once)
             .finish_non_exhaustive()
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::shutdown::ShutdownHandle;
 use crate::consumer::stats::ConsumerStats;
+use crate::consumer::transaction::Transaction;
 use crate::error::Error;
 use crate::handler::MessageHandler;
 use crate::kafka::producer::MessageProducer;
@@ -23,4 +24,6 @@ pub(super) struct Pipeline {
     pub(super) stop: ShutdownHandle,
     /// Why the consumer stopped on its own (a message that could not be dead-lettered).
     pub(super) failure: Mutex<Option<Error>>,
+    /// The open transaction, in exactly-once mode: a message is handled inside its gate.
+    pub(super) transaction: Option<Arc<Transaction>>,
 }

@@ -41,6 +41,9 @@ pub(super) fn poll_loop(
     let consumer = Arc::new(consumer);
     let mut last_commit = Instant::now();
     let mut topics = TopicCache::default();
+    if let Some(transaction) = &state.transaction {
+        transaction.start();
+    }
     while !shutdown.is_requested() {
         state.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
         let paused = drain_overflow(&consumer, &state, &pipeline);

@@ -14,6 +14,8 @@ use crate::consumer::commit_trigger::CommitTrigger;
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::partition::{AssignedPartition, PartitionControl, PartitionKey};
 use crate::consumer::stats::ConsumerStats;
+use crate::consumer::transaction::Transaction;
+use crate::error::Error;
 
 pub(super) struct ConsumerState {
     pub(super) partitions: Mutex<HashMap<PartitionKey, AssignedPartition>>,
@@ -27,6 +29,8 @@ pub(super) struct ConsumerState {
     pub(super) stats: Arc<ConsumerStats>,
     pub(super) shutdown_timeout: Duration,
     pub(super) group: String,
+    /// The open transaction, in exactly-once mode: commits go through it.
+    pub(super) transaction: Option<Arc<Transaction>>,
 }
 
 impl ConsumerState {
@@ -41,6 +45,7 @@ impl ConsumerState {
             stats,
             shutdown_timeout: options.shutdown_timeout,
             group: group.to_owned(),
+            transaction: None,
         }
     }
 
@@ -73,7 +78,7 @@ impl ConsumerState {
             .collect();
         let deadline = Instant::now() + self.shutdown_timeout;
         let mut unfinished = Vec::new();
-        let mut tpl = TopicPartitionList::new();
+        let mut released = Vec::new();
         for ((topic, partition), control, mut task) in states {
             let left = deadline.saturating_duration_since(Instant::now());
             let finished = self
@@ -90,21 +95,48 @@ impl ConsumerState {
             // Everything finished, changed since the last commit or not: a background commit
             // of it may have failed.
             if let Some(next) = offsets.committable() {
-                let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(next));
-            }
-        }
-        if tpl.count() > 0 {
-            match consumer.commit(&tpl, CommitMode::Sync) {
-                Ok(()) => ConsumerStats::bump(&self.stats.commits),
-                Err(error) => {
-                    ConsumerStats::bump(&self.stats.commit_failures);
-                    tracing::warn!(group = %self.group, %error, "commit of released partitions failed; their new owner starts from the last committed offsets")
-                }
+                released.push(((topic, partition), next));
             }
         }
         if !unfinished.is_empty() {
             tracing::warn!(group = %self.group, ?unfinished, "handlers still running at the deadline; their messages will be delivered again");
         }
+        self.commit_released(consumer, &released, !unfinished.is_empty());
         unfinished
+    }
+
+    /// Commits what the released partitions finished, synchronously: in the transaction in
+    /// exactly-once mode (which a handler stopped at the deadline leaves unsafe to commit: it
+    /// may have put part of its records in), otherwise as offsets.
+    fn commit_released<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        released: &[(PartitionKey, i64)],
+        cut_short: bool,
+    ) {
+        if let Some(transaction) = &self.transaction {
+            if cut_short {
+                transaction.poison(Error::Transaction {
+                    group: self.group.clone(),
+                    message: "a handler was still running at the shutdown deadline".into(),
+                });
+            }
+            transaction.commit(consumer, self, released);
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), next) in released {
+            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
+        }
+        if tpl.count() == 0 {
+            return;
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => ConsumerStats::bump(&self.stats.commits),
+            Err(error) => {
+                ConsumerStats::bump(&self.stats.commit_failures);
+                tracing::warn!(group = %self.group, %error, "commit of released partitions failed; their new owner starts from the last committed offsets")
+            }
+        }
     }
 }

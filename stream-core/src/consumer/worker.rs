@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use foldhash::HashSet;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, RwLockReadGuard, mpsc};
 use tracing::Instrument;
 
 use crate::consumer::message::{Outcome, process};
@@ -114,6 +114,8 @@ pub(super) async fn run_worker(
         if part.is_stopped() {
             break;
         }
+        // Exactly-once: a message is handled, and finished, inside the transaction's gate.
+        let _gate = enter_transaction(pipeline).await;
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
         let mut processing =
@@ -143,10 +145,29 @@ pub(super) async fn run_worker(
             return; // stopped while dead-lettering: what is still waiting is delivered again
         }
     }
-    // No more messages: settle what was handled, in order, as its acknowledgements come in.
+    settle_all(waiting, part, pipeline, unsettled, &mut settle_key).await;
+}
+
+/// In exactly-once mode, waits for the transaction's gate to be open and holds it: a commit
+/// closes it and waits for the messages inside.
+async fn enter_transaction(pipeline: &Pipeline) -> Option<RwLockReadGuard<'_, ()>> {
+    match &pipeline.transaction {
+        Some(transaction) => Some(transaction.enter().await),
+        None => None,
+    }
+}
+
+/// No more messages: settles what was handled, in order, as its acknowledgements come in.
+async fn settle_all(
+    mut waiting: VecDeque<Unsettled>,
+    part: &PartitionControl,
+    pipeline: &Pipeline,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+) {
     while !waiting.is_empty() {
         front_delivered(&mut waiting).await;
-        if !settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await {
+        if !settle_front(&mut waiting, part, pipeline, unsettled, key).await {
             return;
         }
     }

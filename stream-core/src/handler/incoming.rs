@@ -2,7 +2,7 @@
 //! to await.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
@@ -12,6 +12,7 @@ use crate::handler::error::HandlerError;
 use crate::kafka::producer::causal::CausalProducer;
 use crate::kafka::producer::delivery::PendingDelivery;
 use crate::kafka::producer::message_producer::MessageProducer;
+use crate::kafka::producer::outbox::Outbox;
 use crate::kafka::record::RecordMeta;
 
 /// A message handed to a handler: the envelope (payload still raw JSON) and its record.
@@ -25,6 +26,8 @@ pub struct Incoming {
     pub producer: Option<MessageProducer>,
     /// Deliveries the consumer awaits before this message counts as finished.
     deferred: Deferred,
+    /// In exactly-once mode, where the handler's publishes wait for its attempt to succeed.
+    outbox: Option<Arc<Outbox>>,
 }
 
 /// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
@@ -55,7 +58,20 @@ impl Incoming {
             record,
             producer,
             deferred: Deferred::default(),
+            outbox: None,
         }
+    }
+
+    /// Stages what the handler publishes through its context in an [`Outbox`] (exactly-once
+    /// mode): handed to the transaction only once an attempt succeeds.
+    pub(crate) fn with_outbox(mut self) -> Self {
+        self.outbox = Some(Arc::default());
+        self
+    }
+
+    /// The outbox of exactly-once mode, if the message has one.
+    pub(crate) fn outbox(&self) -> Option<&Outbox> {
+        self.outbox.as_deref()
     }
 
     /// The record value exactly as received (what a dead letter carries).
@@ -89,8 +105,10 @@ impl Incoming {
 
     /// A producer whose sends carry this event's correlation id and set `causation_id` to its id.
     pub fn reply_producer(&self) -> Option<CausalProducer> {
-        self.producer
-            .as_ref()
-            .map(|p| p.caused_by(self.envelope.lineage()))
+        let producer = self.producer.as_ref()?.caused_by(self.envelope.lineage());
+        Some(match &self.outbox {
+            Some(outbox) => producer.staging_into(Arc::clone(outbox)),
+            None => producer,
+        })
     }
 }

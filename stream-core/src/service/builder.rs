@@ -143,7 +143,7 @@ impl StreamServiceBuilder {
             .iter()
             .map(|h| self.check_handler(h))
             .collect::<Result<Vec<_>>>()?;
-        check_groups(&self.handlers, &parsed)?;
+        check_groups(&self.handlers, &parsed, &self.retry)?;
         let kafka = self.config.kafka.clone();
         let producer = if self.producer {
             Some(MessageProducer::new(&kafka, &self.name)?)
@@ -151,7 +151,11 @@ impl StreamServiceBuilder {
             None
         };
         let dedup = self.shared_dedup_store()?;
-        let dedup_store = describe_dedup(dedup.as_deref(), &self.config);
+        let dedup_store = if self.config.exactly_once {
+            "off (exactly-once: transactions keep outputs once)".to_owned()
+        } else {
+            describe_dedup(dedup.as_deref(), &self.config)
+        };
         let (name, shutdown_timeout, health_port) = (
             self.name.clone(),
             self.config.shutdown_timeout,
@@ -273,6 +277,7 @@ impl StreamServiceBuilder {
                 instance: self.config.instance.clone(),
                 shutdown_timeout: self.config.shutdown_timeout,
                 dlq_write_timeout: self.config.dlq_write_timeout,
+                exactly_once: spec.exactly_once || self.config.exactly_once,
                 ..ConsumerOptions::default()
             };
             groups.push(GroupPlan {
@@ -304,7 +309,13 @@ fn wiring(handler: &str, message: String) -> Error {
 
 /// Handlers of one group must not subscribe to overlapping topics, and must share their
 /// retry, dead-letter and dedup options: one group is one consumer.
-fn check_groups(handlers: &[HandlerSpec], parsed: &[Vec<TopicPattern>]) -> Result<()> {
+fn check_groups(
+    handlers: &[HandlerSpec],
+    parsed: &[Vec<TopicPattern>],
+    default_retry: &RetryPolicy,
+) -> Result<()> {
+    // A handler without its own policy runs with the service's.
+    let retry = |h: &HandlerSpec| h.retry.clone().unwrap_or_else(|| default_retry.clone());
     for (i, a) in handlers.iter().enumerate() {
         for (j, b) in handlers.iter().enumerate().skip(i + 1) {
             if a.group != b.group {
@@ -321,11 +332,15 @@ fn check_groups(handlers: &[HandlerSpec], parsed: &[Vec<TopicPattern>]) -> Resul
                     ));
                 }
             }
-            if a.retry != b.retry || a.dlq != b.dlq || a.dedup != b.dedup {
+            if retry(a) != retry(b)
+                || a.dlq != b.dlq
+                || a.dedup != b.dedup
+                || a.exactly_once != b.exactly_once
+            {
                 return Err(wiring(
                     &b.name,
                     format!(
-                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup options; one group is one consumer with one set of options",
+                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options",
                         b.group, a.name
                     ),
                 ));

@@ -25,6 +25,7 @@ use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 /// commit_every = 1000          # STREAMKIT_COMMIT_EVERY: ...and once this many messages finished
 /// instance = "risk-1"          # STREAMKIT_INSTANCE (default: $HOSTNAME if exported; "" for none)
 /// dlq_write_timeout_ms = 60000 # STREAMKIT_DLQ_WRITE_TIMEOUT_MS: then a failing dead letter stops the service
+/// exactly_once = false         # STREAMKIT_EXACTLY_ONCE=1: every handler in Kafka transactions
 ///
 /// [dedup]
 /// redis_url = "redis://127.0.0.1:16379"  # STREAMKIT_REDIS_URL: use the Redis store
@@ -77,6 +78,9 @@ pub struct ServiceConfig {
     /// How long a dead-letter write that fails for a retryable reason is retried before the
     /// consumer stops with an error (60 s).
     pub dlq_write_timeout: std::time::Duration,
+    /// Every handler of the service consumes and publishes in Kafka transactions, as if each
+    /// were declared `exactly_once` (off by default).
+    pub exactly_once: bool,
 }
 
 impl Default for ServiceConfig {
@@ -92,6 +96,7 @@ impl Default for ServiceConfig {
             redis_url: None,
             dedup_policy: Default::default(),
             dlq_write_timeout: std::time::Duration::from_secs(60),
+            exactly_once: false,
         }
     }
 }
@@ -116,6 +121,7 @@ struct FileService {
     commit_every: Option<u64>,
     instance: Option<String>,
     dlq_write_timeout_ms: Option<u64>,
+    exactly_once: Option<bool>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -235,6 +241,9 @@ impl ServiceConfig {
         if let Some(ms) = file.service.dlq_write_timeout_ms {
             cfg.dlq_write_timeout = std::time::Duration::from_millis(ms);
         }
+        if let Some(on) = file.service.exactly_once {
+            cfg.exactly_once = on;
+        }
         cfg.redis_url = file.dedup.redis_url;
         if let Some(p) = file.dedup.on_unavailable {
             cfg.dedup_policy = parse_policy("dedup.on_unavailable", &p)?;
@@ -293,6 +302,9 @@ impl ServiceConfig {
         if let Some(ms) = num("STREAMKIT_DLQ_WRITE_TIMEOUT_MS")? {
             self.dlq_write_timeout = std::time::Duration::from_millis(ms);
         }
+        if let Ok(v) = std::env::var("STREAMKIT_EXACTLY_ONCE") {
+            self.exactly_once = switch("STREAMKIT_EXACTLY_ONCE", &v)?;
+        }
         if let Ok(url) = std::env::var("STREAMKIT_REDIS_URL") {
             self.redis_url = Some(url);
         }
@@ -304,6 +316,18 @@ impl ServiceConfig {
 }
 
 /// A count that must be at least 1, or an error naming `key`.
+/// An on/off switch from the environment: `1`, `true`, `on` or `0`, `false`, `off`, `""`.
+fn switch(key: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Ok(true),
+        "0" | "false" | "off" | "no" | "" => Ok(false),
+        _ => Err(Error::Config {
+            key: key.into(),
+            message: format!("expected `1` or `0` (`true`/`false`), found `{v}`"),
+        }),
+    }
+}
+
 fn at_least_one(key: &str, n: u64) -> Result<u64> {
     if n == 0 {
         return Err(Error::Config {
@@ -439,5 +463,19 @@ mod tests {
         );
         let err = ServiceConfig::from_toml_str("[dedup]\nclaim_lease_ms = 0").unwrap_err();
         assert!(err.to_string().contains("`dedup.claim_lease_ms`"), "{err}");
+    }
+
+    #[test]
+    fn exactly_once_is_read_from_the_file_and_checked_in_the_environment() {
+        assert!(!ServiceConfig::from_toml_str("").unwrap().exactly_once);
+        let cfg = ServiceConfig::from_toml_str("[service]\nexactly_once = true").unwrap();
+        assert!(cfg.exactly_once);
+        assert!(super::switch("STREAMKIT_EXACTLY_ONCE", "1").unwrap());
+        assert!(!super::switch("STREAMKIT_EXACTLY_ONCE", "off").unwrap());
+        let err = super::switch("STREAMKIT_EXACTLY_ONCE", "maybe").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad configuration `STREAMKIT_EXACTLY_ONCE`: expected `1` or `0` (`true`/`false`), found `maybe`"
+        );
     }
 }

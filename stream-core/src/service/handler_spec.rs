@@ -31,6 +31,7 @@ pub struct HandlerSpec {
     pub(super) retry: Option<RetryPolicy>,
     pub(super) dlq: bool,
     pub(super) dedup: bool,
+    pub(super) exactly_once: bool,
     pub(super) accept: EventTypes,
 }
 
@@ -63,6 +64,7 @@ impl HandlerSpec {
             retry: None,
             dlq: true,
             dedup: true,
+            exactly_once: false,
             accept: EventTypes::Only(Vec::new()),
         }
     }
@@ -75,6 +77,11 @@ impl HandlerSpec {
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group
+    }
+
+    /// Whether the handler runs in Kafka transactions ([`HandlerSpec::exactly_once`]).
+    pub fn is_exactly_once(&self) -> bool {
+        self.exactly_once
     }
 
     /// The subscribed topics and patterns.
@@ -106,6 +113,17 @@ impl HandlerSpec {
     #[must_use]
     pub fn dedup(mut self, enabled: bool) -> Self {
         self.dedup = enabled;
+        self
+    }
+
+    /// Whether this handler consumes and publishes in Kafka transactions (default false): its
+    /// published records and its input offsets commit together or not at all, so a
+    /// `read_committed` reader sees each output once, crashes included. What
+    /// `#[stream_handler(exactly_once)]` sets; `STREAMKIT_EXACTLY_ONCE=1` sets it for every
+    /// handler of a service.
+    #[must_use]
+    pub fn exactly_once(mut self, enabled: bool) -> Self {
+        self.exactly_once = enabled;
         self
     }
 

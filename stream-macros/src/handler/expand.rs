@@ -132,6 +132,9 @@ pub(crate) fn expand(
     if let Some(d) = &args.dedup {
         options.extend(quote!(.dedup(#d)));
     }
+    if let Some(on) = &args.exactly_once {
+        options.extend(quote!(.exactly_once(#on)));
+    }
     if let Some(accepted) = &args.accept {
         options.extend(quote!(.accept(&[#(#accepted),*])));
     }

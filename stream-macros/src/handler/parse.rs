@@ -7,7 +7,8 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 
 use crate::errors::Errors;
 
-pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, concurrency, accept, crate";
+pub(crate) const VALID: &str =
+    "topics, group, retry, dlq, dedup, exactly_once, concurrency, accept, crate";
 const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
@@ -27,6 +28,8 @@ pub(crate) struct Args {
     pub retry: Option<Retry>,
     pub dlq: Option<LitBool>,
     pub dedup: Option<LitBool>,
+    /// `exactly_once` or `exactly_once = true|false`.
+    pub exactly_once: Option<LitBool>,
     pub concurrency: Option<LitInt>,
     /// Event types read besides the payload type's (`accept = ["market_tick"]`).
     pub accept: Option<Vec<LitStr>>,
@@ -227,6 +230,15 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     once(&mut args.dedup, b, "dedup", span, errors);
                 }
             }
+            ("exactly_once", Meta::Path(p)) => {
+                let on = LitBool::new(true, p.span());
+                once(&mut args.exactly_once, on, "exactly_once", span, errors);
+            }
+            ("exactly_once", Meta::NameValue(nv)) => {
+                if let Some(b) = lit_bool(&nv.value, "exactly_once", errors) {
+                    once(&mut args.exactly_once, b, "exactly_once", span, errors);
+                }
+            }
             ("concurrency", Meta::NameValue(nv)) => {
                 if let Some(n) = lit_int(&nv.value, "concurrency", errors) {
                     once(&mut args.concurrency, n, "concurrency", span, errors);
@@ -251,7 +263,8 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     }
                 }
             }
-            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "accept" | "crate", _) => {
+            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "accept" | "crate", _)
+            | ("exactly_once", Meta::List(_)) => {
                 errors.push(syn::Error::new_spanned(
                     &meta,
                     format!("expected `{name} = ...`"),

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -12,6 +13,7 @@ use crate::envelope::event_envelope::Lineage;
 use crate::kafka::producer::delivery::PendingDelivery;
 use crate::kafka::producer::error::ProduceError;
 use crate::kafka::producer::message_producer::MessageProducer;
+use crate::kafka::producer::outbox::Outbox;
 
 /// A producer bound to the event being handled: every send keeps its `correlation_id` and sets
 /// `causation_id` to its id. Obtained from [`MessageProducer::caused_by`] (handlers get one from
@@ -30,6 +32,8 @@ use crate::kafka::producer::message_producer::MessageProducer;
 pub struct CausalProducer {
     producer: MessageProducer,
     cause: Lineage,
+    /// Where sends are staged in exactly-once mode ([`Outbox`]), instead of produced at once.
+    outbox: Option<Arc<Outbox>>,
 }
 
 // The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
@@ -63,8 +67,14 @@ impl CausalProducer {
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.producer
-            .enqueue_with(topic, key, data, T::EVENT_TYPE, None, Some(self.cause))
+        self.producer.enqueue_caused(
+            topic,
+            key,
+            data,
+            T::EVENT_TYPE,
+            self.cause,
+            self.outbox.as_deref(),
+        )
     }
 
     /// Sends any payload with an explicit event type, caused by the bound event.
@@ -77,7 +87,14 @@ impl CausalProducer {
     ) -> impl Future<Output = Result<Uuid, ProduceError>> {
         async move {
             self.producer
-                .enqueue_with(topic, key, data, event_type, None, Some(self.cause))
+                .enqueue_caused(
+                    topic,
+                    key,
+                    data,
+                    event_type,
+                    self.cause,
+                    self.outbox.as_deref(),
+                )
                 .await?
                 .await
         }
@@ -91,6 +108,15 @@ impl MessageProducer {
         CausalProducer {
             producer: self.clone(),
             cause,
+            outbox: None,
         }
+    }
+}
+
+impl CausalProducer {
+    /// Sends staged in `outbox` until the consumer hands them over (exactly-once mode).
+    pub(crate) fn staging_into(mut self, outbox: Arc<Outbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 }

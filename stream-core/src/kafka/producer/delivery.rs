@@ -26,6 +26,9 @@ pub(super) enum DeliveryState {
     Waiting(DeliveryFuture),
     /// The send timed out: finding out whether the topic exists at all, to say so.
     Checking(Pin<Box<dyn Future<Output = ProduceError> + Send>>),
+    /// Held in a transaction's outbox: resolves at once; the record is delivered, or not, with
+    /// its transaction.
+    Staged,
     Done,
 }
 
@@ -103,6 +106,10 @@ impl Future for PendingDelivery {
                             Poll::Ready(Err(err))
                         }
                     };
+                }
+                DeliveryState::Staged => {
+                    this.state = DeliveryState::Done;
+                    return Poll::Ready(Ok(this.id));
                 }
                 DeliveryState::Done => panic!("PendingDelivery polled after completion"),
             }

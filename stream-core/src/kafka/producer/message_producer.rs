@@ -25,6 +25,7 @@ use crate::kafka::producer::encode::{Meta, encode_envelope};
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
+use crate::kafka::producer::outbox::Outbox;
 use crate::topic::Broker;
 
 /// librdkafka's default `message.max.bytes`.
@@ -239,7 +240,7 @@ impl MessageProducer {
         broker: Option<Broker>,
         cause: Option<Lineage>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_encoded(topic, key, move || {
+        self.enqueue_encoded(topic, key, None, move || {
             self.encode_with(topic, data, event_type, broker, cause)
         })
     }
@@ -251,22 +252,42 @@ impl MessageProducer {
         key: &str,
         envelope: &EventEnvelope<T>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_encoded(topic, key, move || encode_envelope(envelope))
+        self.enqueue_encoded(topic, key, None, move || encode_envelope(envelope))
+    }
+
+    /// Like [`MessageProducer::enqueue_with`] with a cause, staged in `outbox` when there is
+    /// one (exactly-once mode: see [`Outbox`]).
+    pub(super) fn enqueue_caused<T: Serialize + Any>(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &T,
+        event_type: impl Into<EventType>,
+        cause: Lineage,
+        outbox: Option<&Outbox>,
+    ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        self.enqueue_encoded(topic, key, outbox, move || {
+            self.encode_with(topic, data, event_type, None, Some(cause))
+        })
     }
 
     /// The enqueues' common part: when first polled, `encode` the record and hand it over,
     /// waiting for room (boxed, see [`MessageProducer::wait_for_room`]) only if librdkafka's
-    /// queue is full.
+    /// queue is full; or stage it in `outbox`.
     fn enqueue_encoded(
         &self,
         topic: &str,
         key: &str,
+        outbox: Option<&Outbox>,
         encode: impl FnOnce() -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         async move {
             // In a block of its own, so that none of it is kept in the future's state.
             let blocked = {
                 let (payload, headers, id) = encode()?;
+                if let Some(outbox) = outbox {
+                    return self.stage(outbox, topic, key, (payload, headers, id));
+                }
                 match self.hand_over(topic, key, payload, headers, id)? {
                     HandOver::Queued(delivery) => return Ok(delivery),
                     HandOver::Blocked(blocked) => blocked,
@@ -281,7 +302,7 @@ impl MessageProducer {
     /// Synchronous on purpose, like everything up to the hand-over: the envelope is built and
     /// dropped here, so it is not kept in the caller's future (handlers' futures are allocated
     /// per message, and a smaller one is a cheaper allocation and fewer bytes moved).
-    fn encode_with<T: Serialize + Any>(
+    pub(super) fn encode_with<T: Serialize + Any>(
         &self,
         topic: &str,
         data: &T,
@@ -318,7 +339,7 @@ impl MessageProducer {
     }
 
     /// One attempt to hand a record to librdkafka.
-    fn hand_over(
+    pub(super) fn hand_over(
         &self,
         topic: &str,
         key: &str,
@@ -367,7 +388,7 @@ impl MessageProducer {
     ///
     /// Boxed: waiting is rare, and its state (a timer among it) would otherwise be carried in
     /// the future of every caller, which for a handler is allocated per message.
-    fn wait_for_room<'a>(
+    pub(super) fn wait_for_room<'a>(
         &'a self,
         topic: &'a str,
         key: &'a str,
@@ -418,7 +439,7 @@ impl MessageProducer {
 }
 
 /// What one attempt to hand a record to librdkafka came to.
-enum HandOver {
+pub(super) enum HandOver {
     /// librdkafka took it.
     Queued(PendingDelivery),
     /// librdkafka could not take it yet: its queue is full, or the partition is not known yet.
@@ -426,7 +447,7 @@ enum HandOver {
 }
 
 /// A record librdkafka could not take yet, kept for the next attempt.
-struct Blocked {
+pub(super) struct Blocked {
     payload: Vec<u8>,
     headers: OwnedHeaders,
     id: Uuid,

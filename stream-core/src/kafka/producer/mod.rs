@@ -23,8 +23,10 @@ pub(crate) mod error;
 mod inner;
 pub(crate) mod message_producer;
 pub(crate) mod options;
+pub(crate) mod outbox;
 mod raw_record;
 pub(crate) mod shutdown;
+pub(crate) mod transaction;
 
 pub use causal::CausalProducer;
 pub use delivery::PendingDelivery;
@@ -32,4 +34,5 @@ pub use error::ProduceError;
 pub use message_producer::MessageProducer;
 pub use options::ProducerOptions;
 pub(crate) use options::default_instance;
+pub use outbox::Outbox;
 pub use shutdown::ShutdownReport;

@@ -35,7 +35,7 @@ async fn place(Data(_s): Data<ValidatedSignal>, _b: Broker, _k: Key, _h: Headers
 
 // A `serde_json::Value` payload reads any event type, so it is not checked against the catalog;
 // a raw identifier registers under its name.
-#[stream_handler(topics = "*.orders.filled", group = "audit.fills")]
+#[stream_handler(topics = "*.orders.filled", group = "audit.fills", exactly_once)]
 async fn r#match(Envelope(raw): Envelope<serde_json::Value>) -> Result<(), HandlerError> {
     let _ = raw;
     Ok(())
@@ -52,6 +52,9 @@ fn main() {
     let reads = place_spec.event_types();
     assert!(reads.allows("validated_signal") && reads.allows("manual_signal"), "{reads}");
     assert!(!reads.allows("trading_signal"), "{reads}");
+    let spec = |name: &str| streamkit::service::registry::registered().find(|h| h.name == name).map(|h| (h.make)()).unwrap();
+    assert!(spec("match").is_exactly_once());
+    assert!(!spec("validate").is_exactly_once());
     // The functions stay callable as written.
     let _ = validate;
     let _ = place;
