@@ -1292,11 +1292,27 @@ fn raw_send_base(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>)
     }
 }
 
+/// Serves delivery reports until every record sent is acknowledged. `commit_transaction` would
+/// flush them itself, but rdkafka's flush polls in 100 ms slices that each run to their end (its
+/// `BaseProducer::poll` returns at the deadline, not at the first event): over 100 ms a commit
+/// whenever a record is in flight. Polling without waiting, with 100 µs sleeps in between, does not
+/// spin (a `poll` of 1 ms would: it waits in whole milliseconds and loops on the rest).
+fn await_deliveries(producer: &BaseProducer) {
+    loop {
+        producer.poll(Duration::ZERO);
+        if producer.in_flight_count() == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
 /// The raw exactly-once loop: a `read_committed` `BaseConsumer` and a transactional
 /// `BaseProducer`; consume, decode, check, encode, produce in the open transaction, and every
 /// `every` messages or `interval` add the consumer's offsets to it, commit it and open the next.
 /// The same triggers as the service's poll loop: a count of messages since the last commit, and
-/// a timer restarted at every commit check.
+/// a timer restarted at every commit check. No dedup set: streamkit turns dedup off in
+/// exactly-once mode, the transaction is what keeps outputs once.
 fn eos_raw_loop(
     servers: &str,
     input: &str,
@@ -1323,7 +1339,6 @@ fn eos_raw_loop(
         .init_transactions(TXN_TIMEOUT)
         .expect("init_transactions");
     producer.begin_transaction().expect("begin_transaction");
-    let mut seen: HashSet<Uuid> = HashSet::new();
     // Per input partition: the next offset to commit, and whether it moved since the last commit.
     let mut next = [(0i64, false); PARTITIONS as usize];
     let mut in_txn = 0u64;
@@ -1341,6 +1356,7 @@ fn eos_raw_loop(
                             .expect("offset");
                     }
                 }
+                await_deliveries(&producer);
                 let group = consumer.group_metadata().expect("group metadata");
                 producer
                     .send_offsets_to_transaction(&tpl, &group, TXN_TIMEOUT)
@@ -1372,18 +1388,16 @@ fn eos_raw_loop(
         progress.arrived();
         let env: PlainEnvelope<TradingSignal> =
             serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
-        if seen.insert(env.id) {
-            if env.data.quantity > POSITION_LIMIT {
-                rejected += 1;
-            } else {
-                let headers = encode_validated(env, &mut out_bytes);
-                let key = std::str::from_utf8(msg.key().unwrap_or_default()).unwrap_or_default();
-                let record = BaseRecord::to(output)
-                    .key(key)
-                    .payload(&out_bytes[..])
-                    .headers(headers);
-                raw_send_base(&producer, record);
-            }
+        if env.data.quantity > POSITION_LIMIT {
+            rejected += 1;
+        } else {
+            let headers = encode_validated(env, &mut out_bytes);
+            let key = std::str::from_utf8(msg.key().unwrap_or_default()).unwrap_or_default();
+            let record = BaseRecord::to(output)
+                .key(key)
+                .payload(&out_bytes[..])
+                .headers(headers);
+            raw_send_base(&producer, record);
         }
         next[msg.partition() as usize] = (msg.offset() + 1, true);
         in_txn += 1;
