@@ -29,9 +29,19 @@
 //!    consumer read them all and measure now minus the envelope's timestamp. Reported: streamkit
 //!    producer to streamkit consumer, raw to raw as the reference, and each producer's
 //!    send-to-acknowledgement times.
+//! 5. `eos`: the `pipeline` risk check exactly once, on the same input. streamkit: the same
+//!    service with `ServiceConfig::exactly_once` and a named instance (a stable
+//!    `transactional.id`). Raw: a `read_committed` `BaseConsumer` and a transactional
+//!    `BaseProducer`: consume, decode, check, encode, produce in the open transaction, and every
+//!    `commit_every` messages or `commit_interval` (the service's values, from
+//!    `STREAMKIT_COMMIT_EVERY` and `STREAMKIT_COMMIT_INTERVAL_MS` or the defaults, printed with
+//!    the figures) `send_offsets_to_transaction` and `commit_transaction`. Measured up to every
+//!    input's offset committed (a watcher polls the group's committed offsets, the same on both
+//!    sides); the outputs are checked with a `read_committed` reader: each accepted signal's
+//!    output once per round, nothing in aborted or open transactions.
 //!
 //! Throughput is measured from the first message reaching user code to the last one finished
-//! (group joins are outside it). CPU is this process's user+system time from
+//! (`eos`: committed; group joins are outside it). CPU is this process's user+system time from
 //! `getrusage(RUSAGE_SELF)` (the `libc` crate) over the same interval; the broker's CPU is not in
 //! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
 //! Each round's line also gives minor page faults and voluntary context switches per thousand
@@ -39,7 +49,7 @@
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -47,12 +57,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::FutureExt;
-use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use streamkit::consumer::MessageConsumer;
@@ -444,7 +455,7 @@ fn parse_args() -> Args {
             "--with-send" => args.with_send = true,
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
-                 --latency-seconds N, --only produce|consume|pipeline|latency, \
+                 --latency-seconds N, --only produce|consume|pipeline|eos|latency, \
                  --side streamkit|raw (one side only, for profiling), --with-send"
             )),
         }
@@ -481,6 +492,12 @@ fn check_broker(servers: &str) {
 
 /// The raw producer: the properties `MessageProducer` sets, nothing else.
 fn raw_producer(servers: &str, extra: &[(&str, &str)]) -> FutureProducer {
+    raw_producer_config(servers, extra)
+        .create()
+        .expect("raw producer")
+}
+
+fn raw_producer_config(servers: &str, extra: &[(&str, &str)]) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", servers)
         .set("enable.idempotence", "true")
@@ -491,7 +508,7 @@ fn raw_producer(servers: &str, extra: &[(&str, &str)]) -> FutureProducer {
     for (k, v) in extra {
         cfg.set(*k, *v);
     }
-    cfg.create().expect("raw producer")
+    cfg
 }
 
 /// The raw consumer: the properties `MessageConsumer` sets.
@@ -788,6 +805,37 @@ async fn pipeline_streamkit(
     )
 }
 
+/// The raw risk check's output for an accepted signal: a new envelope caused by `env`, encoded
+/// into `out`, and its headers.
+fn encode_validated(env: PlainEnvelope<TradingSignal>, out: &mut Vec<u8>) -> OwnedHeaders {
+    let id = Uuid::now_v7();
+    let validated = PlainEnvelope {
+        id,
+        correlation_id: env.correlation_id,
+        causation_id: Some(env.id),
+        broker: env.broker,
+        event_type: ValidatedSignal::EVENT_TYPE.to_owned(),
+        source: "bench-risk".to_owned(),
+        timestamp: Utc::now().trunc_subsecs(6),
+        version: 1,
+        data: ValidatedSignal {
+            symbol: env.data.symbol,
+            signal: env.data.signal,
+            quantity: env.data.quantity,
+            price: env.data.price,
+            limit: POSITION_LIMIT,
+        },
+    };
+    out.clear();
+    serde_json::to_writer(&mut *out, &validated).expect("encode");
+    raw_headers(
+        &validated.id,
+        &validated.correlation_id,
+        validated.causation_id.as_ref(),
+        &validated.event_type,
+    )
+}
+
 async fn pipeline_raw(servers: &str, input: &str, output: &str, n: usize) -> (Figure, u64) {
     let progress = Progress::new(n);
     let consumer: StreamConsumer =
@@ -820,32 +868,7 @@ async fn pipeline_raw(servers: &str, input: &str, output: &str, n: usize) -> (Fi
             if env.data.quantity > POSITION_LIMIT {
                 rejected += 1;
             } else {
-                let id = Uuid::now_v7();
-                let out = PlainEnvelope {
-                    id,
-                    correlation_id: env.correlation_id,
-                    causation_id: Some(env.id),
-                    broker: env.broker,
-                    event_type: ValidatedSignal::EVENT_TYPE.to_owned(),
-                    source: "bench-risk".to_owned(),
-                    timestamp: Utc::now().trunc_subsecs(6),
-                    version: 1,
-                    data: ValidatedSignal {
-                        symbol: env.data.symbol,
-                        signal: env.data.signal,
-                        quantity: env.data.quantity,
-                        price: env.data.price,
-                        limit: POSITION_LIMIT,
-                    },
-                };
-                out_bytes.clear();
-                serde_json::to_writer(&mut out_bytes, &out).expect("encode");
-                let headers = raw_headers(
-                    &out.id,
-                    &out.correlation_id,
-                    out.causation_id.as_ref(),
-                    &out.event_type,
-                );
+                let headers = encode_validated(env, &mut out_bytes);
                 let key = msg.key().unwrap_or_default();
                 let record = FutureRecord::to(output)
                     .key(std::str::from_utf8(key).unwrap_or_default())
@@ -1103,6 +1126,398 @@ async fn latency(
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. eos
+
+/// How the exactly-once pipelines run: both sides commit a transaction every `every` messages
+/// or `interval`, whichever comes first (the service's `commit_every` and `commit_interval`).
+#[derive(Debug, Clone)]
+struct Eos {
+    every: u64,
+    interval: Duration,
+    /// The streamkit service's instance name, the same every round.
+    instance: String,
+    /// The raw producer's `transactional.id`, the same every round.
+    transactional_id: String,
+}
+
+/// How long one raw transaction call (init, offsets, commit) may take.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The streamkit side's service settings: the environment's, as for `pipeline`, with
+/// `exactly_once` on and a named instance (a stable `transactional.id`).
+fn eos_config(kafka: &KafkaConfig, instance: &str) -> ServiceConfig {
+    let mut config = ServiceConfig::with_kafka(kafka.clone())
+        .merge_env()
+        .expect("service settings");
+    config.exactly_once = true;
+    config.instance = Some(instance.to_owned());
+    config
+}
+
+/// Polls the committed offsets of `group` on `topic` until they add up to `n` (every input
+/// committed, the topic's offsets starting at 0), then takes the sample: an exactly-once
+/// pipeline is done when its last transaction is committed, not when its last handler
+/// returned. The same watcher on both sides, so its polls cost both the same. `None` when
+/// `stop` is set first.
+fn watch_committed(
+    servers: &str,
+    group: &str,
+    topic: &str,
+    n: usize,
+    stop: &AtomicBool,
+) -> Option<(Sample, Option<Duration>)> {
+    // read_uncommitted: no `require_stable` on the offset fetch, whose retries would delay it;
+    // offsets sent in a transaction are not visible before the transaction commits anyway.
+    let client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .expect("offset watcher");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(topic, p);
+    }
+    let broker = broker_pid();
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(committed) = client.committed_offsets(tpl.clone(), Duration::from_secs(5)) {
+            let sum: i64 = committed
+                .elements()
+                .iter()
+                .map(|e| match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                })
+                .sum();
+            if sum >= n as i64 {
+                let at = Sample::now();
+                return Some((at, broker.and_then(other_cpu)));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// What one side's exactly-once round gave.
+struct EosRound {
+    figure: Figure,
+    rejected: u64,
+    /// Transactions (commits) it took.
+    transactions: u64,
+}
+
+/// From the first message reaching user code (`handled`) to every input's offset committed.
+fn eos_figure(n: usize, handled: &Progress, committed: (Sample, Option<Duration>)) -> Figure {
+    let broker = handled
+        .broker_first
+        .get()
+        .copied()
+        .flatten()
+        .zip(committed.1);
+    Figure::between(n, *handled.first.get().expect("first"), committed.0, broker)
+}
+
+async fn eos_streamkit(
+    kafka: &KafkaConfig,
+    servers: &str,
+    input: &str,
+    output: &str,
+    n: usize,
+    eos: &Eos,
+) -> EosRound {
+    let state = Pipeline {
+        progress: Progress::new(n),
+        out: Arc::from(output),
+        rejected: Arc::default(),
+        wait_for_ack: false,
+    };
+    let config = eos_config(kafka, &eos.instance);
+    let group = testing::unique_name("bench-sk-eos");
+    let service = StreamServiceBuilder::new("bench-risk", config)
+        .add_producer()
+        .with_state(state.clone())
+        .add_consumer_handler(&[input], &group, risk_check)
+        .build()
+        .expect("service");
+    let handle = service.handle();
+    let mut running = tokio::spawn(service.run_until_stopped());
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (servers, group, input, stop) = (
+            servers.to_owned(),
+            group.clone(),
+            input.to_owned(),
+            Arc::clone(&stop),
+        );
+        tokio::task::spawn_blocking(move || watch_committed(&servers, &group, &input, n, &stop))
+    };
+    let committed = tokio::select! {
+        c = tokio::time::timeout(Duration::from_secs(120), watcher) => match c {
+            Ok(c) => c.expect("offset watcher").expect("watcher stopped"),
+            Err(_) => panic!(
+                "streamkit eos: {} of {n} messages handled, not all committed within 120 s",
+                state.progress.done.load(Ordering::Relaxed)
+            ),
+        },
+        r = &mut running => {
+            stop.store(true, Ordering::Relaxed);
+            panic!("streamkit eos: the service stopped before committing every input: {r:?}")
+        }
+    };
+    handle.shutdown();
+    let report = running.await.expect("service task").expect("service run");
+    assert_eq!(report.undelivered, 0);
+    let handled: u64 = report.groups.iter().map(|(_, r)| r.stats.handled).sum();
+    assert_eq!(handled, n as u64, "{:?}", report.groups);
+    EosRound {
+        figure: eos_figure(n, &state.progress, committed),
+        rejected: state.rejected.load(Ordering::Relaxed),
+        transactions: report.groups.iter().map(|(_, r)| r.stats.commits).sum(),
+    }
+}
+
+/// Hands a record to librdkafka, serving delivery reports while its queue is full.
+fn raw_send_base(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>) {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                producer.poll(Duration::from_millis(1));
+            }
+            Err((e, _)) => panic!("raw eos send: {e}"),
+        }
+    }
+}
+
+/// Serves delivery reports until every record sent is acknowledged. `commit_transaction` would
+/// flush them itself, but rdkafka's flush polls in 100 ms slices that each run to their end (its
+/// `BaseProducer::poll` returns at the deadline, not at the first event): over 100 ms a commit
+/// whenever a record is in flight. Polling without waiting, with 100 µs sleeps in between, does not
+/// spin (a `poll` of 1 ms would: it waits in whole milliseconds and loops on the rest).
+fn await_deliveries(producer: &BaseProducer) {
+    loop {
+        producer.poll(Duration::ZERO);
+        if producer.in_flight_count() == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// The raw exactly-once loop: a `read_committed` `BaseConsumer` and a transactional
+/// `BaseProducer`; consume, decode, check, encode, produce in the open transaction, and every
+/// `every` messages or `interval` add the consumer's offsets to it, commit it and open the next.
+/// The same triggers as the service's poll loop: a count of messages since the last commit, and
+/// a timer restarted at every commit check. No dedup set: streamkit turns dedup off in
+/// exactly-once mode, the transaction is what keeps outputs once.
+fn eos_raw_loop(
+    servers: &str,
+    input: &str,
+    output: &str,
+    n: usize,
+    eos: &Eos,
+    group: &str,
+    progress: &Progress,
+) -> (u64, u64) {
+    let mut cfg = raw_consumer_config(servers, group);
+    cfg.set("isolation.level", "read_committed");
+    let consumer: BaseConsumer = cfg.create().expect("raw consumer");
+    consumer.subscribe(&[input]).expect("subscribe");
+    let producer: BaseProducer = raw_producer_config(
+        servers,
+        &[
+            ("transactional.id", eos.transactional_id.as_str()),
+            ("transaction.timeout.ms", "30000"),
+        ],
+    )
+    .create()
+    .expect("raw transactional producer");
+    producer
+        .init_transactions(TXN_TIMEOUT)
+        .expect("init_transactions");
+    producer.begin_transaction().expect("begin_transaction");
+    // Per input partition: the next offset to commit, and whether it moved since the last commit.
+    let mut next = [(0i64, false); PARTITIONS as usize];
+    let mut in_txn = 0u64;
+    let mut since_check = 0u64;
+    let mut last_check = Instant::now();
+    let (mut committed, mut rejected, mut transactions) = (0usize, 0u64, 0u64);
+    let mut out_bytes = Vec::with_capacity(512);
+    while committed < n {
+        if since_check >= eos.every || last_check.elapsed() >= eos.interval {
+            if in_txn > 0 {
+                let mut tpl = TopicPartitionList::new();
+                for (p, (offset, moved)) in next.iter_mut().enumerate() {
+                    if std::mem::take(moved) {
+                        tpl.add_partition_offset(input, p as i32, Offset::Offset(*offset))
+                            .expect("offset");
+                    }
+                }
+                await_deliveries(&producer);
+                let group = consumer.group_metadata().expect("group metadata");
+                producer
+                    .send_offsets_to_transaction(&tpl, &group, TXN_TIMEOUT)
+                    .expect("send_offsets_to_transaction");
+                producer
+                    .commit_transaction(TXN_TIMEOUT)
+                    .expect("commit_transaction");
+                transactions += 1;
+                committed += in_txn as usize;
+                in_txn = 0;
+                if committed >= n {
+                    break;
+                }
+                producer.begin_transaction().expect("begin_transaction");
+            }
+            since_check = 0;
+            last_check = Instant::now();
+        }
+        producer.poll(Duration::ZERO);
+        let wait = eos
+            .interval
+            .saturating_sub(last_check.elapsed())
+            .min(Duration::from_millis(50));
+        let msg = match consumer.poll(wait) {
+            None => continue,
+            Some(Err(e)) => panic!("raw eos consume: {e}"),
+            Some(Ok(m)) => m,
+        };
+        progress.arrived();
+        let env: PlainEnvelope<TradingSignal> =
+            serde_json::from_slice(msg.payload().unwrap_or_default()).expect("decode");
+        if env.data.quantity > POSITION_LIMIT {
+            rejected += 1;
+        } else {
+            let headers = encode_validated(env, &mut out_bytes);
+            let key = std::str::from_utf8(msg.key().unwrap_or_default()).unwrap_or_default();
+            let record = BaseRecord::to(output)
+                .key(key)
+                .payload(&out_bytes[..])
+                .headers(headers);
+            raw_send_base(&producer, record);
+        }
+        next[msg.partition() as usize] = (msg.offset() + 1, true);
+        in_txn += 1;
+        since_check += 1;
+    }
+    consumer.unsubscribe();
+    (rejected, transactions)
+}
+
+async fn eos_raw(servers: &str, input: &str, output: &str, n: usize, eos: &Eos) -> EosRound {
+    let progress = Progress::new(n);
+    let group = testing::unique_name("bench-raw-eos");
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (servers, group, input, stop) = (
+            servers.to_owned(),
+            group.clone(),
+            input.to_owned(),
+            Arc::clone(&stop),
+        );
+        tokio::task::spawn_blocking(move || watch_committed(&servers, &group, &input, n, &stop))
+    };
+    let raw = {
+        let (servers, input, output, eos, progress) = (
+            servers.to_owned(),
+            input.to_owned(),
+            output.to_owned(),
+            eos.clone(),
+            Arc::clone(&progress),
+        );
+        tokio::task::spawn_blocking(move || {
+            eos_raw_loop(&servers, &input, &output, n, &eos, &group, &progress)
+        })
+    };
+    let (rejected, transactions) = match raw.await {
+        Ok(r) => r,
+        Err(e) => {
+            stop.store(true, Ordering::Relaxed);
+            std::panic::resume_unwind(e.into_panic())
+        }
+    };
+    let committed = tokio::time::timeout(Duration::from_secs(30), watcher)
+        .await
+        .expect("raw eos: the committed offsets did not show within 30 s")
+        .expect("offset watcher")
+        .expect("watcher stopped");
+    EosRound {
+        figure: eos_figure(n, &progress, committed),
+        rejected,
+        transactions,
+    }
+}
+
+/// What a `read_committed` reader finds in an exactly-once pipeline's output topic.
+struct EosOutputs {
+    /// Records a `read_committed` reader gets.
+    committed: i64,
+    /// Records a `read_uncommitted` reader gets: more when some were in aborted transactions.
+    uncommitted: i64,
+    /// Offsets that hold no record: the transactions' commit and abort markers.
+    markers: i64,
+    /// How many outputs each input (by the output's `causation_id`) has, read committed.
+    per_cause: HashMap<Uuid, u64>,
+}
+
+/// Reads all of `topic` with `isolation`: the records, and each record's `causation_id`.
+fn read_outputs(servers: &str, topic: &str, isolation: &str) -> (i64, HashMap<Uuid, u64>) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", testing::unique_name("bench-eos-verify"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("output reader");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("offset");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut at_end = HashSet::new();
+    let mut records = 0;
+    let mut per_cause: HashMap<Uuid, u64> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // With read_committed the end is the last stable offset: an open transaction's records, and
+    // everything after them, are not read.
+    while at_end.len() < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "reading {topic} took over 60 s");
+        match consumer.poll(Duration::from_millis(500)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            Some(Ok(msg)) => {
+                records += 1;
+                let env: PlainEnvelope<serde::de::IgnoredAny> =
+                    serde_json::from_slice(msg.payload().unwrap_or_default())
+                        .expect("output envelope");
+                let cause = env.causation_id.expect("an output without causation_id");
+                *per_cause.entry(cause).or_default() += 1;
+            }
+        }
+    }
+    (records, per_cause)
+}
+
+fn eos_outputs(servers: &str, topic: &str) -> EosOutputs {
+    let (committed, per_cause) = read_outputs(servers, topic, "read_committed");
+    let (uncommitted, _) = read_outputs(servers, topic, "read_uncommitted");
+    EosOutputs {
+        committed,
+        uncommitted,
+        markers: records_in(servers, topic) - uncommitted,
+        per_cause,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 fn show(f: &Figure) -> String {
     let broker = f
@@ -1149,6 +1564,8 @@ async fn run(args: Args, servers: String) {
     let raw_out = testing::unique_topic("paper", "bench", "validated-raw");
     let send_out = testing::unique_topic("paper", "bench", "validated-send");
     let latency_topic = testing::unique_topic("paper", "bench", "ticks");
+    let eos_sk_out = testing::unique_topic("paper", "bench", "validated-eos-sk");
+    let eos_raw_out = testing::unique_topic("paper", "bench", "validated-eos-raw");
     let topics = [
         produce_topic.as_str(),
         input_topic.as_str(),
@@ -1156,6 +1573,8 @@ async fn run(args: Args, servers: String) {
         raw_out.as_str(),
         send_out.as_str(),
         latency_topic.as_str(),
+        eos_sk_out.as_str(),
+        eos_raw_out.as_str(),
     ];
     testing::create_topics_on(&kafka, &topics, PARTITIONS).await;
     // Both sides share the process's allocator, and the figures depend on it (see
@@ -1169,12 +1588,37 @@ async fn run(args: Args, servers: String) {
         args.rounds,
         std::thread::available_parallelism().map_or(0, |p| p.get())
     );
-    if want("consume") || want("pipeline") {
+    if want("consume") || want("pipeline") || want("eos") {
         preproduce(&kafka, &input_topic, n).await;
+    }
+    // Both exactly-once sides commit on the service's triggers, from the environment
+    // (`STREAMKIT_COMMIT_EVERY`, `STREAMKIT_COMMIT_INTERVAL_MS`) or the defaults.
+    let eos = {
+        let config = eos_config(&kafka, &testing::unique_name("bench-eos"));
+        Eos {
+            every: config.commit_every,
+            interval: config.commit_interval,
+            instance: config.instance.expect("instance"),
+            transactional_id: testing::unique_name("bench-raw-eos"),
+        }
+    };
+    if want("eos") {
+        eprintln!(
+            "eos: a transaction every {} messages or {} ms (commit_every, commit_interval), \
+             streamkit instance {}, raw transactional.id {}; figures up to every input committed",
+            eos.every,
+            eos.interval.as_millis(),
+            eos.instance,
+            eos.transactional_id
+        );
     }
 
     type Pair = (Vec<Figure>, Vec<Figure>);
-    let (mut produce, mut consume, mut pipeline): (Pair, Pair, Pair) = Default::default();
+    let (mut produce, mut consume, mut pipeline, mut exactly): (Pair, Pair, Pair, Pair) =
+        Default::default();
+    // Per round: transactions each side took; and what each rejected.
+    let mut eos_transactions: (Vec<u64>, Vec<u64>) = Default::default();
+    let mut eos_rejected = (None, None);
     let sk_side = args.side.as_deref() != Some("raw");
     let raw_side = args.side.as_deref() != Some("streamkit");
     let mut rejected = (None, None);
@@ -1235,6 +1679,28 @@ async fn run(args: Args, servers: String) {
             };
             report(round, "pipeline", &mut pipeline, sk, raw);
         }
+        if want("eos") {
+            let sk = match sk_side {
+                true => {
+                    let r =
+                        eos_streamkit(&kafka, &servers, &input_topic, &eos_sk_out, n, &eos).await;
+                    eos_rejected.0 = Some(r.rejected);
+                    eos_transactions.0.push(r.transactions);
+                    Some(r.figure)
+                }
+                false => None,
+            };
+            let raw = match raw_side {
+                true => {
+                    let r = eos_raw(&servers, &input_topic, &eos_raw_out, n, &eos).await;
+                    eos_rejected.1 = Some(r.rejected);
+                    eos_transactions.1.push(r.transactions);
+                    Some(r.figure)
+                }
+                false => None,
+            };
+            report(round, "eos", &mut exactly, sk, raw);
+        }
     }
     if args.with_send {
         // Once, for the record: the same pipeline with the handler awaiting each send.
@@ -1257,6 +1723,43 @@ async fn run(args: Args, servers: String) {
             );
             assert_eq!(got, expect, "{side} pipeline outputs do not add up");
         }
+    }
+    // Exactly once: a read_committed reader finds every accepted signal's output once per round,
+    // no more, and nothing is left in an open transaction.
+    for (out, rej, transactions, side) in [
+        (
+            &eos_sk_out,
+            eos_rejected.0,
+            &eos_transactions.0,
+            "streamkit",
+        ),
+        (&eos_raw_out, eos_rejected.1, &eos_transactions.1, "raw"),
+    ] {
+        let Some(rej) = rej else { continue };
+        let accepted = n as i64 - rej as i64;
+        let expect = accepted * args.rounds as i64;
+        let o = eos_outputs(&servers, out);
+        let once_per_round = o.per_cause.len() as i64 == accepted
+            && o.per_cause.values().all(|c| *c == args.rounds as u64);
+        eprintln!(
+            "eos outputs ({side}): {} read_committed, expected {expect} ({rej} of {n} rejected per \
+             round); {} inputs with an output, each once per round: {once_per_round}; {} records \
+             in aborted transactions, {} transaction markers; transactions per round {transactions:?}",
+            o.committed,
+            o.per_cause.len(),
+            o.uncommitted - o.committed,
+            o.markers,
+        );
+        if o.markers == 0 {
+            eprintln!(
+                "eos outputs ({side}): no transaction markers: the output was not written in transactions"
+            );
+        }
+        assert_eq!(o.committed, expect, "{side} eos outputs do not add up");
+        assert!(
+            once_per_round,
+            "{side} eos: some input has not exactly one output per round"
+        );
     }
     let lat = if want("latency") {
         let f = latency(
@@ -1288,7 +1791,7 @@ async fn run(args: Args, servers: String) {
     };
     delete_topics(&servers, &topics).await;
 
-    let line = |name: &str, (sk, raw): &Pair| {
+    let line = |name: &str, (sk, raw): &Pair, extra: &str| {
         if sk.is_empty() || raw.is_empty() {
             return;
         }
@@ -1304,15 +1807,24 @@ async fn run(args: Args, servers: String) {
             .map(|(a, b)| a.msgs_per_s / b.msgs_per_s)
             .collect();
         println!(
-            "bench {name} streamkit_msgs_per_s={sk_rate:.0} raw_msgs_per_s={raw_rate:.0} ratio={:.3} cpu_s_per_million={:.2} raw_cpu_s_per_million={:.2}",
+            "bench {name} streamkit_msgs_per_s={sk_rate:.0} raw_msgs_per_s={raw_rate:.0} ratio={:.3} cpu_s_per_million={:.2} raw_cpu_s_per_million={:.2}{extra}",
             median(&mut ratios),
             m(sk, |f| f.cpu_s_per_million),
             m(raw, |f| f.cpu_s_per_million),
         );
     };
-    line("produce", &produce);
-    line("consume", &consume);
-    line("pipeline", &pipeline);
+    line("produce", &produce, "");
+    line("consume", &consume, "");
+    line("pipeline", &pipeline, "");
+    line(
+        "eos",
+        &exactly,
+        &format!(
+            " commit_every={} commit_interval_ms={}",
+            eos.every,
+            eos.interval.as_millis()
+        ),
+    );
     if let Some(f) = lat {
         let (l, r) = (f.streamkit, f.raw);
         println!(

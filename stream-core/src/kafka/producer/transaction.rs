@@ -1,7 +1,7 @@
 //! Transactional producers: [`MessageProducer::transactional`], and the transaction calls the
 //! consumer makes in exactly-once mode.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::ConsumerGroupMetadata;
@@ -59,7 +59,20 @@ impl MessageProducer {
         if offsets.count() > 0 {
             producer.send_offsets_to_transaction(offsets, group, timeout)?;
         }
+        self.await_acknowledgements(timeout);
         producer.commit_transaction(timeout)
+    }
+
+    /// Waits (blocking, up to `timeout`) until every record handed to librdkafka is
+    /// acknowledged. `commit_transaction` flushes first, and its flush waits in slices of
+    /// 100 ms whether the acknowledgements came sooner or not; the producer's own thread brings
+    /// the count down as they arrive, so waiting here first makes the commit's flush return at
+    /// once.
+    fn await_acknowledgements(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.rdkafka().in_flight_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(100));
+        }
     }
 
     /// Aborts the open transaction: none of its records or offsets become visible (blocking).
