@@ -15,6 +15,7 @@
 //! starts again from the last committed transaction.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -40,6 +41,8 @@ pub(super) struct Transaction {
     group: String,
     /// Why the transaction could not go on: the consumer stops with it.
     failure: Mutex<Option<Error>>,
+    /// Set once the transaction was aborted: nothing more is written or committed.
+    aborted: AtomicBool,
     stop: ShutdownHandle,
 }
 
@@ -50,6 +53,7 @@ impl Transaction {
             gate: RwLock::new(()),
             group: group.to_owned(),
             failure: Mutex::new(None),
+            aborted: AtomicBool::new(false),
             stop,
         }
     }
@@ -84,10 +88,7 @@ impl Transaction {
         if let Err(e) = started {
             let error = self.error("could not start the first transaction", &e);
             tracing::error!(group = %self.group, %error, "stopping the consumer");
-            self.failure
-                .lock()
-                .expect("transaction failure")
-                .get_or_insert(error);
+            self.keep(error);
             self.stop.shutdown();
         }
     }
@@ -151,12 +152,15 @@ impl Transaction {
         false
     }
 
-    /// Aborts the open transaction and stops the consumer.
+    /// Aborts the open transaction (once: the consumer stops after it) and stops the consumer.
     fn abort(&self) {
+        self.stop.shutdown();
+        if self.aborted.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if let Err(e) = self.producer.abort_transaction(CALL_TIMEOUT) {
             tracing::warn!(group = %self.group, error = %e, "could not abort the transaction; the broker aborts it at transaction.timeout.ms");
         }
-        self.stop.shutdown();
     }
 
     /// The producer's fatal error, if it has one (fenced, most often), in the words of
