@@ -27,6 +27,9 @@
 #[path = "../support/python_producer.rs"]
 mod python_producer;
 
+#[path = "../support/risk_manager_example.rs"]
+mod risk_manager_example;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
@@ -38,6 +41,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use risk_manager_example::{
+    BROKERS, output_topics, random_below, repo, risk_manager, signal, signal_topics,
+};
 use serde_json::json;
 use stream_core::envelope::codec::RawEnvelope;
 use stream_core::reliability::dlq::{dlq_topic, headers};
@@ -45,7 +51,6 @@ use stream_core::testing;
 use uuid::Uuid;
 
 const GROUP: &str = "risk-manager.signals";
-const BROKERS: [&str; 2] = ["paper", "zerodha"];
 const PARTITIONS: i32 = 3;
 /// Signals per broker in the first two scenarios.
 const PER_BROKER: usize = 10_000;
@@ -707,12 +712,6 @@ impl Drop for Instance {
     }
 }
 
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0, "kill {sig}");
-}
-
 fn header(m: &OwnedMessage, name: &str) -> Option<String> {
     let hs = m.headers()?;
     hs.iter()
@@ -940,40 +939,4 @@ async fn recreate_signal_topics() {
     testing::delete_topics(&doomed).await;
     testing::create_topics(&all, PARTITIONS).await;
     *END_CLIENTS.lock().unwrap() = [None, None];
-}
-
-fn signal_topics() -> Vec<String> {
-    let mut topics = output_topics();
-    topics.extend(BROKERS.iter().map(|b| format!("{b}.signals.raw")));
-    topics
-}
-
-fn output_topics() -> Vec<String> {
-    BROKERS
-        .iter()
-        .flat_map(|b| ["validated", "rejected"].map(|t| format!("{b}.signals.{t}")))
-        .collect()
-}
-
-fn random_below(n: usize) -> usize {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    u32::from_le_bytes(b) as usize % n
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The example binary next to this test's: `target/<profile>/examples/risk_manager`.
-fn risk_manager() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join("examples/risk_manager");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build --example risk_manager` (scripts/test does)",
-        bin.display()
-    );
-    bin
 }

@@ -16,6 +16,9 @@
 //! first: `cargo build --example risk_manager`). `harness = false`: the scenarios share one
 //! broker namespace and consumer group, so they run one after the other.
 
+#[path = "../support/risk_manager_example.rs"]
+mod risk_manager_example;
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,12 +26,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use risk_manager_example::{
+    BROKERS, output_topics, random_below, repo, risk_manager, signal, signal_topics,
+};
 use stream_core::envelope::codec::RawEnvelope;
 use stream_core::testing;
 use uuid::Uuid;
 
 const GROUP: &str = "risk-manager.signals";
-const BROKERS: [&str; 2] = ["paper", "zerodha"];
 const PER_BROKER: usize = 25_000;
 const PARTITIONS: i32 = 3;
 const COMMIT_EVERY: i64 = 2_000;
@@ -359,12 +364,6 @@ impl Drop for Instance {
     }
 }
 
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on the pid of a child this test started and has not reaped yet.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0, "kill {sig}");
-}
-
 /// The ids of `inputs` that `instance` holds claims on in Redis (in flight when it died).
 async fn claims_of(
     conn: &mut redis::aio::MultiplexedConnection,
@@ -431,19 +430,6 @@ async fn recreate_signal_topics() {
     testing::create_topics(&all, PARTITIONS).await;
 }
 
-fn signal_topics() -> Vec<String> {
-    let mut topics = output_topics();
-    topics.extend(BROKERS.iter().map(|b| format!("{b}.signals.raw")));
-    topics
-}
-
-fn output_topics() -> Vec<String> {
-    BROKERS
-        .iter()
-        .flat_map(|b| ["validated", "rejected"].map(|t| format!("{b}.signals.{t}")))
-        .collect()
-}
-
 /// Outputs written so far: the output topics' end offsets, in one request (ListOffsets for the
 /// latest offset of every partition), by one client kept for the whole test, so that a kill
 /// follows the count it waited for closely.
@@ -482,27 +468,4 @@ async fn wait_for_outputs(n: i64) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-fn random_below(n: usize) -> usize {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    u32::from_le_bytes(b) as usize % n
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The example binary next to this test's: `target/<profile>/examples/risk_manager`.
-fn risk_manager() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join("examples/risk_manager");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build --example risk_manager` (scripts/test does)",
-        bin.display()
-    );
-    bin
 }
