@@ -45,7 +45,7 @@ pub(super) fn commit_finished(
     mode: CommitMode,
 ) {
     if let Some(transaction) = &state.transaction {
-        transaction.commit(consumer, state, &[]);
+        transaction.commit(consumer, &state.commit_view(), &[]);
         return;
     }
     let mut tpl = TopicPartitionList::new();

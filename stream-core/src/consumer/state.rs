@@ -14,7 +14,7 @@ use crate::consumer::commit_trigger::CommitTrigger;
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::partition::{AssignedPartition, PartitionControl, PartitionKey};
 use crate::consumer::stats::ConsumerStats;
-use crate::consumer::transaction::Transaction;
+use crate::consumer::transaction::{CommitView, Transaction};
 use crate::error::Error;
 
 pub(super) struct ConsumerState {
@@ -105,6 +105,15 @@ impl ConsumerState {
         unfinished
     }
 
+    /// What a transaction's commit reads of this state.
+    pub(super) fn commit_view(&self) -> CommitView<'_> {
+        CommitView {
+            partitions: &self.partitions,
+            runtime: &self.runtime,
+            stats: &self.stats,
+        }
+    }
+
     /// Commits what the released partitions finished, synchronously: in the transaction in
     /// exactly-once mode (which a handler stopped at the deadline leaves unsafe to commit: it
     /// may have put part of its records in), otherwise as offsets.
@@ -121,7 +130,7 @@ impl ConsumerState {
                     message: "a handler was still running at the shutdown deadline".into(),
                 });
             }
-            transaction.commit(consumer, self, released);
+            transaction.commit(consumer, &self.commit_view(), released);
             return;
         }
         let mut tpl = TopicPartitionList::new();

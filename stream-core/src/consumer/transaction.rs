@@ -24,12 +24,20 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
+use crate::consumer::partition::AssignedPartition;
 use crate::consumer::partition::PartitionKey;
 use crate::consumer::shutdown::ShutdownHandle;
-use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::ConsumerStats;
 use crate::error::Error;
 use crate::kafka::producer::message_producer::MessageProducer;
+
+/// What a commit reads of the consumer: its partitions' finished offsets, the runtime the
+/// workers run on (to wait for the gate), and the counters.
+pub(super) struct CommitView<'a> {
+    pub(super) partitions: &'a Mutex<foldhash::HashMap<PartitionKey, AssignedPartition>>,
+    pub(super) runtime: &'a tokio::runtime::Handle,
+    pub(super) stats: &'a ConsumerStats,
+}
 
 /// How long one transaction call (init, offsets, commit, abort) may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,7 +107,7 @@ impl Transaction {
     pub(super) fn commit<C: ConsumerContext>(
         &self,
         consumer: &BaseConsumer<C>,
-        state: &ConsumerState,
+        state: &CommitView<'_>,
         extra: &[(PartitionKey, i64)],
     ) -> bool {
         let _closed = state.runtime.block_on(self.gate.write());
@@ -137,7 +145,7 @@ impl Transaction {
     }
 
     /// Aborts the open transaction, keeps why, and counts the failure.
-    fn fail(&self, state: &ConsumerState, what: &str, cause: Option<&KafkaError>) -> bool {
+    fn fail(&self, state: &CommitView<'_>, what: &str, cause: Option<&KafkaError>) -> bool {
         ConsumerStats::bump(&state.stats.commit_failures);
         let error = match cause {
             Some(e) => self.error(what, e),
@@ -219,7 +227,7 @@ impl Transaction {
 /// partitions, already out of the map), and the marks to set once committed.
 #[allow(clippy::type_complexity)]
 fn finished_offsets(
-    state: &ConsumerState,
+    state: &CommitView<'_>,
     extra: &[(PartitionKey, i64)],
 ) -> (
     TopicPartitionList,

@@ -25,7 +25,7 @@ use crate::kafka::producer::encode::{Meta, encode_envelope};
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
-use crate::kafka::producer::outbox::Outbox;
+use crate::kafka::producer::outbox::{Outbox, StagedRecord};
 use crate::topic::Broker;
 
 /// librdkafka's default `message.max.bytes`.
@@ -286,7 +286,13 @@ impl MessageProducer {
             let blocked = {
                 let (payload, headers, id) = encode()?;
                 if let Some(outbox) = outbox {
-                    return self.stage(outbox, topic, key, (payload, headers, id));
+                    let limit = self.inner.max_message_bytes;
+                    let id = outbox.stage(topic, key, (payload, headers, id), limit)?;
+                    return Ok(PendingDelivery {
+                        state: DeliveryState::Staged,
+                        id,
+                        inner: Arc::clone(&self.inner),
+                    });
                 }
                 match self.hand_over(topic, key, payload, headers, id)? {
                     HandOver::Queued(delivery) => return Ok(delivery),
@@ -435,6 +441,28 @@ impl MessageProducer {
                 HandOver::Blocked(again) => again,
             };
         }
+    }
+}
+
+impl MessageProducer {
+    /// Hands a staged record to librdkafka (into the open transaction), waiting for room like
+    /// [`MessageProducer::enqueue`].
+    pub(crate) async fn enqueue_staged(
+        &self,
+        record: StagedRecord,
+    ) -> Result<PendingDelivery, ProduceError> {
+        let StagedRecord {
+            topic,
+            key,
+            payload,
+            headers,
+            id,
+        } = record;
+        let blocked = match self.hand_over(&topic, &key, payload, headers, id)? {
+            HandOver::Queued(delivery) => return Ok(delivery),
+            HandOver::Blocked(blocked) => blocked,
+        };
+        self.wait_for_room(&topic, &key, blocked).await
     }
 }
 
