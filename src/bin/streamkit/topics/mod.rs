@@ -1,0 +1,4 @@
+//! `streamkit topics`: the cluster against the catalog.
+
+pub mod apply;
+pub mod check;

@@ -1,0 +1,10 @@
+//! `streamkit trace`: one correlation id across topics, as a tree.
+
+use crate::connection::Connection;
+use crate::failure::{Failure, Outcome};
+use crate::output::Output;
+
+/// Runs the subcommand.
+pub async fn run(_conn: &Connection, _out: Output, _args: crate::cli::TraceArgs) -> Outcome {
+    Err(Failure::usage("not built yet"))
+}
