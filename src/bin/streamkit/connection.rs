@@ -55,12 +55,18 @@ impl Connection {
     }
 
     /// A consumer's settings that join no group and commit nothing: for reading topics.
+    ///
+    /// librdkafka wants a `group.id` even for assigned partitions; a fresh one that nothing
+    /// subscribes with or commits to never exists on the cluster.
     pub fn reader_config(&self) -> rdkafka::ClientConfig {
         let mut config = self
             .kafka
             .for_consumer()
-            .remove("group.id")
             .remove("group.instance.id")
+            .set(
+                "group.id",
+                format!("streamkit-cli-{}", uuid::Uuid::now_v7()),
+            )
             .to_client_config();
         config
             .set("enable.auto.commit", "false")

@@ -136,7 +136,11 @@ fn start_offset(
         Start::Offset(n) => n.clamp(low, high),
         Start::Since(time) => {
             let mut query = TopicPartitionList::new();
-            query.add_partition_offset(topic, partition, Offset::Offset(time.timestamp_millis()))?;
+            query.add_partition_offset(
+                topic,
+                partition,
+                Offset::Offset(time.timestamp_millis()),
+            )?;
             let found = consumer.offsets_for_times(query, METADATA_TIMEOUT)?;
             match found.find_partition(topic, partition).map(|e| e.offset()) {
                 Some(Offset::Offset(n)) if n >= 0 => n,
