@@ -3,8 +3,9 @@
 //! topics.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use streamkit::kafka::dev_cluster::DevCluster;
 use streamkit::kafka::producer::MessageProducer;
@@ -26,7 +27,26 @@ pub struct Outcome {
     pub ticks: usize,
 }
 
-/// Runs the pipeline on `cluster` for `ticks` ticks per broker; `live` prints progress lines.
+/// A line redrawn in place on a terminal; on a file or pipe nothing is drawn (its last message
+/// is printed once when it finishes), so a log gets no `\r` or escape codes.
+fn live_line(live: bool) -> ProgressBar {
+    if !live {
+        return ProgressBar::hidden();
+    }
+    let line = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+    line.set_style(ProgressStyle::with_template("  {msg}").expect("a valid template"));
+    line
+}
+
+/// Ends a live line: a terminal keeps its last state, anything else gets it printed once.
+fn finish_line(line: &ProgressBar, live: bool) {
+    if live && line.is_hidden() {
+        println!("  {}", line.message());
+    }
+    line.finish();
+}
+
+/// Runs the pipeline on `cluster` for `ticks` ticks per broker; `live` shows progress.
 pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Result<Outcome> {
     let started = Instant::now();
     let catalog = Catalog::parse(include_str!("../../topics.toml")).map_err(|e| {
@@ -61,22 +81,17 @@ pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Res
     let running = tokio::spawn(service.run_until_stopped());
 
     let producer = MessageProducer::new(&cluster.config(), "market-feed")?;
-    let mut last_print = Instant::now();
+    let feed_line = live_line(live);
     let ids = super::market_feed::run(&producer, &BROKERS, ticks, |broker, n| {
-        if live && (last_print.elapsed() > Duration::from_millis(200) || n == ticks) {
-            print!("\r  feed: {broker:<8} {n}/{ticks} ticks   ");
-            let _ = std::io::stdout().flush();
-            last_print = Instant::now();
-        }
+        feed_line.set_message(format!("feed: {broker:<8} {n}/{ticks} ticks"));
     })
     .await?;
-    if live {
-        println!();
-    }
+    finish_line(&feed_line, live);
 
     // Wait until every group handled all it received and nothing moved for a second.
     let mut stable_since = Instant::now();
     let mut last = Vec::new();
+    let handled_line = live_line(live);
     loop {
         let stats = handle.stats();
         if live {
@@ -93,11 +108,10 @@ pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Res
                     r + s.received,
                 )
             });
-            print!(
-                "\r  {}   events handled {done}/{seen}   ",
+            handled_line.set_message(format!(
+                "{}   events handled {done}/{seen}",
                 fills.join("   ")
-            );
-            let _ = std::io::stdout().flush();
+            ));
         }
         let settled = stats.iter().all(|(_, s)| {
             s.received > 0 && s.received == s.handled + s.dead_lettered + s.deduplicated
@@ -110,14 +124,14 @@ pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Res
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
-            eprintln!("\n  the pipeline did not settle within 120 s; stopping");
+            handled_line.suspend(|| {
+                eprintln!("  the pipeline did not settle within 120 s; stopping");
+            });
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    if live {
-        println!();
-    }
+    finish_line(&handled_line, live);
     handle.shutdown();
     let report = running.await.map_err(|e| streamkit::Error::Config {
         key: "service".into(),
