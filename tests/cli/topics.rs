@@ -177,7 +177,7 @@ async fn check_finds_drift_and_apply_fixes_it_once() {
     assert_eq!(configs(&dlq).await["retention.ms"], "259200000");
     assert_eq!(configs(&filled).await["retention.ms"], "43200000");
     let replication = admin()
-        .replication_factors(&[filled.clone()], TIMEOUT)
+        .replication_factors(std::slice::from_ref(&filled), TIMEOUT)
         .await
         .unwrap();
     assert_eq!(replication, [Some(1)]);

@@ -6,15 +6,14 @@ use stream_core::kafka::admin::TopicAdmin;
 
 use crate::connection::Connection;
 use crate::failure::Failure;
-use crate::topics::cluster::{self, ClusterTopic};
+use crate::topics::cluster;
 use crate::topics::drift::{Drift, drifts};
 use crate::topics::wanted::{WantedTopic, wanted_topics};
 
-/// One wanted topic, what the cluster has of it, and the differences.
+/// One wanted topic and how the cluster differs from it.
 #[derive(Debug, Clone)]
 pub struct TopicPlan {
     pub wanted: WantedTopic,
-    pub found: Option<ClusterTopic>,
     pub drifts: Vec<Drift>,
 }
 
@@ -32,7 +31,6 @@ pub async fn plan(conn: &Connection) -> Result<(Vec<TopicPlan>, TopicAdmin), Fai
         .map(|(wanted, found)| TopicPlan {
             drifts: drifts(&wanted, found.as_ref()),
             wanted,
-            found,
         })
         .collect();
     Ok((plans, admin))
