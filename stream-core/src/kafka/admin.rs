@@ -343,3 +343,42 @@ impl TopicAdmin {
         })?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_as_the_admin_api_takes_it() {
+        assert_eq!(Replication::ClusterDefault.factor(), -1);
+        assert_eq!(Replication::Fixed(3).factor(), 3);
+    }
+
+    fn entry(source: ConfigSource) -> ConfigEntry {
+        ConfigEntry {
+            name: "retention.ms".into(),
+            value: Some("86400000".into()),
+            source,
+            is_read_only: false,
+            is_default: false,
+            is_sensitive: false,
+        }
+    }
+
+    #[test]
+    fn a_config_is_default_unless_the_topic_sets_it() {
+        let own = TopicConfig::from(&entry(ConfigSource::DynamicTopic));
+        assert_eq!(
+            (own.name.as_str(), own.value.as_deref(), own.is_default),
+            ("retention.ms", Some("86400000"), false)
+        );
+        for inherited in [
+            ConfigSource::Default,
+            ConfigSource::StaticBroker,
+            ConfigSource::DynamicBroker,
+            ConfigSource::DynamicDefaultBroker,
+        ] {
+            assert!(TopicConfig::from(&entry(inherited)).is_default);
+        }
+    }
+}
