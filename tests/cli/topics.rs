@@ -291,6 +291,13 @@ fn an_unreachable_cluster_exits_3() {
     let check = run(
         &catalog,
         &["--bootstrap-servers", "127.0.0.1:1", "topics", "check"],
+    )
+    .expect_code(3);
+    assert!(
+        check
+            .stderr
+            .contains("could not read the catalog's topics from the cluster at 127.0.0.1:1"),
+        "{}",
+        check.stderr
     );
-    check.expect_code(3);
 }

@@ -24,7 +24,13 @@ pub async fn plan(conn: &Connection) -> Result<(Vec<TopicPlan>, TopicAdmin), Fai
     let wanted = wanted_topics(&catalog);
     let admin = TopicAdmin::new(&conn.kafka)?;
     let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
-    let found = cluster::read(&admin, &names).await?;
+    let found = cluster::read(&admin, &names).await.map_err(|f| {
+        let servers = conn.kafka.bootstrap_servers().unwrap_or("?");
+        Failure::cluster(format!(
+            "could not read the catalog's topics from the cluster at {servers}: {f}; check \
+             KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) and that the cluster is up"
+        ))
+    })?;
     let plans = wanted
         .into_iter()
         .zip(found)
