@@ -20,10 +20,10 @@ fn admin() -> TopicAdmin {
 }
 
 /// Creates `topic` by admin, as if by hand, with `configs`.
-async fn create(topic: &str, partitions: i32, configs: &[(&str, &str)]) {
+async fn create(topic: &str, partitions_wanted: i32, configs: &[(&str, &str)]) {
     let creation = TopicCreation {
         name: topic.to_owned(),
-        partitions,
+        partitions: partitions_wanted,
         replication: Replication::Fixed(1),
         configs: configs
             .iter()
@@ -34,6 +34,11 @@ async fn create(topic: &str, partitions: i32, configs: &[(&str, &str)]) {
         .create_topics(&[creation], TIMEOUT)
         .await
         .expect("create the topic");
+    // the command must find it: wait until the cluster's metadata shows it
+    stream_core::testing::wait_until(TIMEOUT, "the topic in the metadata", || async move {
+        partitions(&[topic]).await == [Some(partitions_wanted)]
+    })
+    .await;
 }
 
 /// The partition count of each of `topics` on the cluster (`None`: no such topic).

@@ -3,8 +3,11 @@
 //! Creates missing topics (partitions, replication, configs), raises partition counts the
 //! catalog raised, and sets the declared configs (only those keys). It never lowers a partition
 //! count nor changes a replication factor: it says so and exits 1 after doing the rest.
-//! `--dry-run` prints the same lines and changes nothing. Exit 0 when everything asked was done
+//! `--dry-run` prints the same lines and changes nothing. A real run returns once the cluster
+//! shows its changes. Exit 0 when everything asked was done
 //! (or, in a dry run, can be).
+
+use std::time::{Duration, Instant};
 
 use stream_core::kafka::admin::TopicAdmin;
 
@@ -23,8 +26,9 @@ pub async fn run(conn: &Connection, out: Output, args: ApplyArgs) -> Outcome {
     let all: Vec<Action> = plans.iter().flat_map(actions).collect();
     let (refused, changes): (Vec<Action>, Vec<Action>) =
         all.into_iter().partition(Action::is_refusal);
-    if !args.dry_run {
+    if !args.dry_run && !changes.is_empty() {
         apply(&admin, &changes).await?;
+        settle(conn, out).await?;
     }
     for action in changes.iter().chain(&refused) {
         let done = !args.dry_run && !action.is_refusal();
@@ -69,6 +73,28 @@ async fn apply(admin: &TopicAdmin, changes: &[Action]) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// How long `apply` waits for the cluster to show its changes.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Waits until the cluster's metadata and configs show every change made, so that a `check` run
+/// next sees them: a broker answers a partition raise or a config change before every metadata
+/// answer reflects it.
+async fn settle(conn: &Connection, out: Output) -> Result<(), Failure> {
+    let start = Instant::now();
+    loop {
+        let (plans, _) = plan(conn).await?;
+        let pending = plans.iter().any(|p| p.drifts.iter().any(|d| d.can_apply()));
+        if !pending {
+            return Ok(());
+        }
+        if start.elapsed() > SETTLE_TIMEOUT {
+            out.note("the cluster does not show every change yet; `streamkit topics check` later");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn summary(changes: usize, refused: usize, dry_run: bool) -> String {
