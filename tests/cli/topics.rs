@@ -155,6 +155,31 @@ async fn check_finds_drift_and_apply_fixes_it_once() {
         "{}",
         dry.stdout
     );
+    let mut planned: Vec<(String, String, bool)> =
+        run(&catalog, &["--json", "topics", "apply", "--dry-run"])
+            .expect_code(0)
+            .json_lines()
+            .iter()
+            .map(|l| {
+                let action = l["action"].as_str().unwrap().to_owned();
+                (
+                    action,
+                    l["topic"].as_str().unwrap().to_owned(),
+                    l["done"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+    let mut wanted = [
+        ("raise_partitions", &raw),
+        ("set_configs", &raw),
+        ("create", &dlq),
+        ("create", &filled),
+    ]
+    .map(|(a, t)| (a.to_owned(), t.clone(), false))
+    .to_vec();
+    wanted.sort();
+    planned.sort();
+    assert_eq!(planned, wanted);
     assert_eq!(
         partitions(&[&raw, &dlq, &filled]).await,
         [Some(2), None, None]

@@ -100,18 +100,27 @@ impl Action {
     /// One JSON object: `{"action", "topic", ...}`, with `"done"` saying whether it was made.
     pub fn json(&self, done: bool) -> Value {
         let mut value = match self {
-            Action::Create(w) => json!({
-                "action": "create", "topic": w.name, "partitions": w.partitions,
-                "replication": w.replication,
-                "configs": w.configs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            }),
+            Action::Create(w) => {
+                let configs: serde_json::Map<String, Value> = w
+                    .configs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                    .collect();
+                json!({
+                    "action": "create", "topic": w.name, "partitions": w.partitions,
+                    "replication": w.replication, "configs": configs,
+                })
+            }
             Action::RaisePartitions { topic, from, to } => {
                 json!({ "action": "raise_partitions", "topic": topic, "from": from, "to": to })
             }
-            Action::SetConfigs { topic, changes } => json!({
-                "action": "set_configs", "topic": topic,
-                "configs": changes.iter().map(|(k, was, now)| json!({ "key": k, "from": was, "to": now })).collect::<Vec<_>>(),
-            }),
+            Action::SetConfigs { topic, changes } => {
+                let configs: Vec<Value> = changes
+                    .iter()
+                    .map(|(k, was, now)| json!({ "key": k, "from": was, "to": now }))
+                    .collect();
+                json!({ "action": "set_configs", "topic": topic, "configs": configs })
+            }
             Action::Refuse { topic, drift, why } => {
                 json!({ "action": "refuse", "topic": topic, "difference": drift, "why": why })
             }
