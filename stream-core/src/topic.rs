@@ -24,7 +24,8 @@
 //! ```
 
 pub use stream_topics::{
-    Broker, Catalog, CatalogError, Topic, TopicError, TopicErrorKind, TopicPattern, TopicSpec,
+    Broker, Catalog, CatalogError, CleanupPolicy, Retention, Topic, TopicError, TopicErrorKind,
+    TopicPattern, TopicSpec,
 };
 
 /// The broker namespace of a topic name: its first segment (`paper` for `paper.signals.raw`),

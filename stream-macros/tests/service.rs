@@ -247,7 +247,8 @@ async fn check_catalog_finds_missing_creates_and_counts_partitions() {
     let kafka = testing::kafka_config();
     let name = testing::unique_name("catalogcheck");
     let text = format!(
-        "brokers = [\"paper\"]\n[topics.\"{name}.events\"]\nevent = \"heartbeat\"\npartitions = 2\n"
+        "brokers = [\"paper\"]\n[topics.\"{name}.events\"]\nevent = \"heartbeat\"\npartitions = 2\n\
+         retention = \"2h\"\n"
     );
     let catalog = Catalog::parse(&text).unwrap();
     let topic = format!("paper.{name}.events");
@@ -272,6 +273,10 @@ async fn check_catalog_finds_missing_creates_and_counts_partitions() {
     )
     .await;
     assert_eq!(partitions_of(&topic).await, 2);
+    // created with the catalog's settings
+    let admin = stream_core::kafka::admin::TopicAdmin::new(&kafka).unwrap();
+    let retention = admin.topic_setting(&topic, "retention.ms").await;
+    assert_eq!(retention.as_deref(), Some("7200000"));
 
     // A topic with fewer partitions than declared is an error that says both numbers.
     let short = testing::unique_name("catalogshort");

@@ -12,8 +12,9 @@
 //!   librdkafka regex subscription ([`TopicPattern::to_kafka_regex`]).
 //! - [`Broker`]: the trading-broker namespace, the first segment.
 //! - [`Catalog`]: the parsed `topics.toml`, which declares the brokers and, for each topic name
-//!   without broker, its event type and partition count; it checks topics and patterns against
-//!   the declarations, with a "did you mean" when a declared name is close.
+//!   without broker, its event type, partition count and topic settings ([`TopicSpec`]:
+//!   [`Retention`], [`CleanupPolicy`], replication); it checks topics and patterns against the
+//!   declarations, with a "did you mean" when a declared name is close.
 //! - [`TopicError`] and [`CatalogError`]: lowercase sentences that name the input and the fix.
 //!
 //! ```
@@ -51,7 +52,7 @@ mod suggest;
 mod topic;
 
 pub use broker::Broker;
-pub use catalog::{Catalog, CatalogError, TopicSpec};
+pub use catalog::{Catalog, CatalogError, CleanupPolicy, Retention, TopicSpec};
 pub use error::{TopicError, TopicErrorKind};
 pub use pattern::TopicPattern;
 pub use topic::Topic;

@@ -246,8 +246,8 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_error("brokers = [\"paper\"]\nbrokerz = []\n"),
         (
-            "topics.toml:2:1: unknown key `brokerz`; did you mean `brokers`? expected `brokers` \
-             or `topics`"
+            "topics.toml:2:1: unknown key `brokerz`; did you mean `brokers`? expected `brokers`, \
+             `defaults` or `topics`"
                 .into(),
             Some("brokerz".into())
         )
@@ -259,7 +259,8 @@ fn unknown_keys_are_named() {
         ),
         (
             "topics.toml:4:1: unknown key `partiton` in topic `signals.raw`; did you mean \
-             `partitions`? expected `event` or `partitions`"
+             `partitions`? expected `event`, `partitions`, `retention`, `cleanup_policy`, \
+             `replication` or `dlq_retention`"
                 .into(),
             Some("topics.\"signals.raw\".partiton".into())
         )
@@ -267,11 +268,12 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_error(
             "brokers = [\"paper\"]\n[topics.\"signals.raw\"]\nevent = \"x\"\npartitions = 6\n\
-             retention = \"7d\"\n"
+             retension = \"7d\"\n"
         )
         .0,
-        "topics.toml:5:1: unknown key `retention` in topic `signals.raw`; expected `event` or \
-         `partitions`"
+        "topics.toml:5:1: unknown key `retension` in topic `signals.raw`; did you mean \
+         `retention`? expected `event`, `partitions`, `retention`, `cleanup_policy`, \
+         `replication` or `dlq_retention`"
     );
 }
 
@@ -280,8 +282,9 @@ fn unquoted_dotted_name_is_explained() {
     assert_eq!(
         parse_error("brokers = [\"paper\"]\n[topics.signals.raw]\nevent = \"x\"\npartitions = 6\n"),
         (
-            "topics.toml:2:17: unknown key `raw` in topic `signals`; expected `event` or \
-             `partitions`, and a topic name with dots is quoted, as `[topics.\"signals.raw\"]`"
+            "topics.toml:2:17: unknown key `raw` in topic `signals`; expected `event`, \
+             `partitions`, `retention`, `cleanup_policy`, `replication` or `dlq_retention`, and \
+             a topic name with dots is quoted, as `[topics.\"signals.raw\"]`"
                 .into(),
             Some("topics.signals.raw".into())
         )

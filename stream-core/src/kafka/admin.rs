@@ -1,11 +1,15 @@
-//! [`TopicAdmin`]: the one place that creates topics and reads what the cluster knows of them
-//! (partition counts, settings). The catalog check at service start-up, dead-letter topics, the
-//! examples' cluster and the test helpers all go through it.
+//! [`TopicAdmin`]: the one place that creates topics, changes them (partitions, topic configs)
+//! and reads what the cluster knows of them (partition counts, replication, configs). The
+//! catalog check at service start-up, `streamkit topics`, dead-letter topics, the examples'
+//! cluster and the test helpers all go through it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, ConfigEntry, ConfigSource, NewPartitions, NewTopic,
+    ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -19,6 +23,73 @@ pub enum Replication {
     ClusterDefault,
     /// Exactly this many.
     Fixed(i32),
+}
+
+impl Replication {
+    /// The factor as the admin API takes it: `-1` for the cluster's default.
+    fn factor(self) -> i32 {
+        match self {
+            Replication::ClusterDefault => -1,
+            Replication::Fixed(n) => n,
+        }
+    }
+}
+
+/// A topic to create: its partitions, replication and topic configs (`retention.ms`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicCreation {
+    /// The full topic name (`paper.signals.raw`).
+    pub name: String,
+    /// The partition count.
+    pub partitions: i32,
+    /// The copies of each partition.
+    pub replication: Replication,
+    /// Topic configs set at creation, `(key, value)`.
+    pub configs: Vec<(String, String)>,
+}
+
+/// One config of a topic as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    /// The key (`retention.ms`).
+    pub name: String,
+    /// The value in effect; `None` for a sensitive one, which the cluster does not show.
+    pub value: Option<String>,
+    /// Whether the topic leaves it to the broker's configuration or Kafka's default, rather
+    /// than setting it itself.
+    pub is_default: bool,
+}
+
+impl From<&ConfigEntry> for TopicConfig {
+    fn from(entry: &ConfigEntry) -> Self {
+        Self {
+            name: entry.name.clone(),
+            value: entry.value.clone(),
+            is_default: entry.source != ConfigSource::DynamicTopic,
+        }
+    }
+}
+
+/// Admin calls wait this long for the cluster to answer beyond their operation timeout.
+const REQUEST_MARGIN: Duration = Duration::from_secs(5);
+
+/// Options of a request the cluster carries out (create topics, partitions): it waits up to
+/// `timeout` for the operation to finish.
+fn options(timeout: Duration) -> AdminOptions {
+    request_options(timeout).operation_timeout(Some(timeout))
+}
+
+/// Options of a request answered at once (describe or alter configs): librdkafka refuses an
+/// operation timeout on them.
+fn request_options(timeout: Duration) -> AdminOptions {
+    AdminOptions::new().request_timeout(Some(timeout + REQUEST_MARGIN))
+}
+
+fn refused(topic: impl Into<String>, message: String) -> Error {
+    Error::TopicAdmin {
+        topic: topic.into(),
+        message,
+    }
 }
 
 /// An admin client for the cluster of a [`KafkaConfig`] (its security properties included).
@@ -46,33 +117,135 @@ impl TopicAdmin {
         })
     }
 
-    /// Creates `topics` (name, partitions), waiting up to `timeout` for the cluster; a topic that
-    /// exists already is fine. The first that cannot be created is an [`Error::TopicAdmin`].
+    /// Creates `topics` (name, partitions) without topic configs: see
+    /// [`TopicAdmin::create_topics`].
     pub async fn create(
         &self,
         topics: &[(&str, i32)],
         replication: Replication,
         timeout: Duration,
     ) -> Result<()> {
-        let factor = match replication {
-            Replication::ClusterDefault => -1,
-            Replication::Fixed(n) => n,
-        };
+        let topics: Vec<TopicCreation> = topics
+            .iter()
+            .map(|(name, partitions)| TopicCreation {
+                name: (*name).to_owned(),
+                partitions: *partitions,
+                replication,
+                configs: Vec::new(),
+            })
+            .collect();
+        self.create_topics(&topics, timeout).await
+    }
+
+    /// Creates `topics` with their partitions, replication and configs, waiting up to `timeout`
+    /// for the cluster; a topic that exists already is fine (and left as it is). The first that
+    /// cannot be created is an [`Error::TopicAdmin`].
+    pub async fn create_topics(&self, topics: &[TopicCreation], timeout: Duration) -> Result<()> {
         let new: Vec<NewTopic<'_>> = topics
             .iter()
-            .map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(factor)))
+            .map(|t| {
+                let replication = TopicReplication::Fixed(t.replication.factor());
+                let topic = NewTopic::new(&t.name, t.partitions, replication);
+                t.configs
+                    .iter()
+                    .fold(topic, |topic, (k, v)| topic.set(k, v))
+            })
             .collect();
-        let opts = AdminOptions::new()
-            .operation_timeout(Some(timeout))
-            .request_timeout(Some(timeout + Duration::from_secs(5)));
-        for result in self.client.create_topics(&new, &opts).await? {
+        for result in self.client.create_topics(&new, &options(timeout)).await? {
             if let Err((topic, code)) = result
                 && code != RDKafkaErrorCode::TopicAlreadyExists
             {
-                return Err(Error::TopicAdmin {
+                let hint = match code {
+                    RDKafkaErrorCode::InvalidReplicationFactor => {
+                        "; the replication factor must be at most the cluster's broker count"
+                    }
+                    _ => "",
+                };
+                return Err(refused(topic, format!("could not create it: {code}{hint}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises the partition count of `topic` to `total`. Kafka cannot lower it: a `total` below
+    /// the current count is an [`Error::TopicAdmin`].
+    pub async fn raise_partitions(&self, topic: &str, total: i32, timeout: Duration) -> Result<()> {
+        let count = usize::try_from(total).unwrap_or(0);
+        let new = [NewPartitions::new(topic, count)];
+        for result in self
+            .client
+            .create_partitions(&new, &options(timeout))
+            .await?
+        {
+            if let Err((topic, code)) = result {
+                let message = format!("could not raise its partitions to {total}: {code}");
+                return Err(refused(topic, message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every config of each of `topics` (in their order), with the value in effect and whether
+    /// it is the topic's own. A topic the cluster does not have is an [`Error::TopicAdmin`].
+    pub async fn configs(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<Vec<TopicConfig>>> {
+        if topics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let specifiers: Vec<ResourceSpecifier<'_>> =
+            topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+        let results = self
+            .client
+            .describe_configs(&specifiers, &request_options(timeout))
+            .await?;
+        topics
+            .iter()
+            .zip(results)
+            .map(|(topic, result)| match result {
+                Ok(resource) => Ok(resource.entries.iter().map(TopicConfig::from).collect()),
+                Err(code) => Err(refused(
                     topic,
-                    message: format!("could not create it: {code}"),
-                });
+                    format!("could not read its configs: {code}"),
+                )),
+            })
+            .collect()
+    }
+
+    /// Sets `configs` on `topic`, keeping every other config the topic sets itself. Kafka's
+    /// AlterConfigs (the one rdkafka offers) replaces the whole set of a topic's own configs, so
+    /// the others are read just before and sent again; a change made by someone else between
+    /// the two calls can be lost.
+    pub async fn set_configs(
+        &self,
+        topic: &str,
+        configs: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<()> {
+        let current = self.configs(&[topic.to_owned()], timeout).await?;
+        let kept: Vec<(String, String)> = current
+            .into_iter()
+            .flatten()
+            .filter(|c| !c.is_default && !configs.iter().any(|(k, _)| *k == c.name))
+            .filter_map(|c| Some((c.name, c.value?)))
+            .collect();
+        let alter = kept
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(configs.iter().copied())
+            .fold(
+                AlterConfig::new(ResourceSpecifier::Topic(topic)),
+                |a, (k, v)| a.set(k, v),
+            );
+        let results = self
+            .client
+            .alter_configs([&alter], &request_options(timeout))
+            .await?;
+        for result in results {
+            if let Err((_, code)) = result {
+                return Err(refused(topic, format!("could not set its configs: {code}")));
             }
         }
         Ok(())
@@ -118,6 +291,20 @@ impl TopicAdmin {
         .await
     }
 
+    /// Each topic's replication factor, `None` for one the cluster does not have: the fewest
+    /// replicas any of its partitions has, from the cluster's metadata.
+    pub async fn replication_factors(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<Option<i32>>> {
+        self.metadata(topics, timeout, |t| {
+            let fewest = t.partitions().iter().map(|p| p.replicas().len()).min();
+            fewest.filter(|_| t.error().is_none()).map(|n| n as i32)
+        })
+        .await
+    }
+
     /// A topic's setting (`max.message.bytes`), if the cluster says.
     pub async fn topic_setting(&self, topic: &str, key: &str) -> Option<String> {
         let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
@@ -154,5 +341,44 @@ impl TopicAdmin {
             what: "topic metadata".into(),
             message: format!("the metadata task failed: {e}"),
         })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_as_the_admin_api_takes_it() {
+        assert_eq!(Replication::ClusterDefault.factor(), -1);
+        assert_eq!(Replication::Fixed(3).factor(), 3);
+    }
+
+    fn entry(source: ConfigSource) -> ConfigEntry {
+        ConfigEntry {
+            name: "retention.ms".into(),
+            value: Some("86400000".into()),
+            source,
+            is_read_only: false,
+            is_default: false,
+            is_sensitive: false,
+        }
+    }
+
+    #[test]
+    fn a_config_is_default_unless_the_topic_sets_it() {
+        let own = TopicConfig::from(&entry(ConfigSource::DynamicTopic));
+        assert_eq!(
+            (own.name.as_str(), own.value.as_deref(), own.is_default),
+            ("retention.ms", Some("86400000"), false)
+        );
+        for inherited in [
+            ConfigSource::Default,
+            ConfigSource::StaticBroker,
+            ConfigSource::DynamicBroker,
+            ConfigSource::DynamicDefaultBroker,
+        ] {
+            assert!(TopicConfig::from(&entry(inherited)).is_default);
+        }
     }
 }

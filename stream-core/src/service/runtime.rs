@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::handler::Handler;
-use crate::kafka::admin::{Replication, TopicAdmin};
+use crate::kafka::admin::{Replication, TopicAdmin, TopicCreation};
 use crate::kafka::config::{BOOTSTRAP_ENV, KafkaConfig};
 use crate::kafka::dev_cluster::DevCluster;
 use crate::reliability::dedup::DedupStore;
@@ -20,7 +20,7 @@ use crate::service::builder::StreamServiceBuilder;
 use crate::service::config::ServiceConfig;
 use crate::service::handle::ServiceHandle;
 use crate::service::handler_spec::HandlerSpec;
-use crate::topic::Catalog;
+use crate::topic::{Catalog, Topic};
 
 /// The environment variable that makes a service build and check everything, print its wiring and
 /// exit without consuming (for CI and for the macros' own tests).
@@ -241,7 +241,9 @@ fn cluster_configured() -> bool {
 
 /// Checks that every topic of `catalog` exists on the cluster of `kafka` with at least its
 /// declared partitions; creates the missing ones when `create` is set, through the admin API with
-/// the same properties (security included) and the broker's default replication factor.
+/// the same properties (security included) and the catalog's settings: its `replication` (the
+/// broker's default when it declares none) and topic configs (`retention.ms`, `cleanup.policy`).
+/// `streamkit topics check` compares those settings too; this start-up check does not.
 pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool) -> Result<()> {
     let wanted: Vec<(String, i32)> = catalog
         .all_topics()
@@ -266,13 +268,12 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
         }
     }
     if create && !missing.is_empty() {
-        let missing: Vec<(&str, i32)> = missing.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+        let creations: Vec<TopicCreation> = missing
+            .iter()
+            .map(|(topic, partitions)| creation(catalog, topic, *partitions))
+            .collect();
         admin
-            .create(
-                &missing,
-                Replication::ClusterDefault,
-                Duration::from_secs(30),
-            )
+            .create_topics(&creations, Duration::from_secs(30))
             .await?;
     } else if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
@@ -288,6 +289,27 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
             key: "topics.toml".into(),
             message: problems.join("; "),
         })
+    }
+}
+
+/// A missing catalog topic as it is created: its partitions and the catalog's settings.
+fn creation(catalog: &Catalog, topic: &str, partitions: i32) -> TopicCreation {
+    let spec = Topic::parse(topic)
+        .ok()
+        .and_then(|t| catalog.spec_of(&t).cloned());
+    let replication = spec
+        .as_ref()
+        .and_then(|s| s.replication())
+        .map_or(Replication::ClusterDefault, Replication::Fixed);
+    let configs = spec.map(|s| s.topic_configs()).unwrap_or_default();
+    TopicCreation {
+        name: topic.to_owned(),
+        partitions,
+        replication,
+        configs: configs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
     }
 }
 
