@@ -26,7 +26,12 @@ pub struct Cli {
     pub json: bool,
 
     /// The topic catalog.
-    #[arg(long, global = true, env = "STREAMKIT_TOPICS", default_value = "topics.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMKIT_TOPICS",
+        default_value = "topics.toml"
+    )]
     pub catalog: PathBuf,
 
     /// The cluster, overriding `KAFKA_BOOTSTRAP_SERVERS` and the `STREAMKIT_CONFIG` file.

@@ -24,7 +24,11 @@ impl Output {
     /// Prints one result: `text` for people, `json` for scripts. A closed stdout (`| head`)
     /// ends the process quietly, as a Unix tool does.
     pub fn emit(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> Value) {
-        let line = if self.json { json().to_string() } else { text() };
+        let line = if self.json {
+            json().to_string()
+        } else {
+            text()
+        };
         let mut out = std::io::stdout().lock();
         if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
             std::process::exit(0);

@@ -23,7 +23,12 @@ pub fn parse_offset_range(text: &str) -> Result<OffsetRange, String> {
     let bound = |s: &str| -> Result<Option<i64>, String> {
         match s {
             "" => Ok(None),
-            s => s.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or_else(expected),
+            s => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(expected),
         }
     };
     let range = OffsetRange {

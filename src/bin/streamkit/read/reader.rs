@@ -50,7 +50,13 @@ impl Reader {
         start: Start,
         follow: bool,
     ) -> Result<Self, Failure> {
-        let consumer: StreamConsumer = conn.reader_config().create()?;
+        // Records of aborted transactions are never shown: the command sees what services,
+        // which read committed, see (and a replay ledger read otherwise could count a replay
+        // that was rolled back).
+        let consumer: StreamConsumer = conn
+            .reader_config()
+            .set("isolation.level", "read_committed")
+            .create()?;
         let mut starts = TopicPartitionList::new();
         let mut pending = HashMap::new();
         let mut total = 0;
@@ -136,7 +142,11 @@ fn start_offset(
         Start::Offset(n) => n.clamp(low, high),
         Start::Since(time) => {
             let mut query = TopicPartitionList::new();
-            query.add_partition_offset(topic, partition, Offset::Offset(time.timestamp_millis()))?;
+            query.add_partition_offset(
+                topic,
+                partition,
+                Offset::Offset(time.timestamp_millis()),
+            )?;
             let found = consumer.offsets_for_times(query, METADATA_TIMEOUT)?;
             match found.find_partition(topic, partition).map(|e| e.offset()) {
                 Some(Offset::Offset(n)) if n >= 0 => n,

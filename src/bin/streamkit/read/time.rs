@@ -41,7 +41,11 @@ mod tests {
             parse_time("2026-12-02T09:15:00Z").unwrap().to_rfc3339(),
             "2026-12-02T09:15:00+00:00"
         );
-        assert!(parse_time("10 minutes").unwrap_err().contains("`10 minutes`"));
+        assert!(
+            parse_time("10 minutes")
+                .unwrap_err()
+                .contains("`10 minutes`")
+        );
         assert!(parse_time("m").is_err());
     }
 }

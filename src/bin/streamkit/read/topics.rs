@@ -33,7 +33,11 @@ pub fn matching(client: &BaseConsumer, arg: &str) -> Result<Vec<(String, i32)>, 
         .filter(|(name, _)| Topic::parse(name).is_ok_and(|t| pattern.matches(&t)))
         .collect();
     if found.is_empty() {
-        let what = if pattern.is_literal() { "topic" } else { "pattern" };
+        let what = if pattern.is_literal() {
+            "topic"
+        } else {
+            "pattern"
+        };
         return Err(Failure::usage(format!(
             "no topic on the cluster matches the {what} `{arg}`"
         )));
