@@ -59,7 +59,10 @@ pub fn catalog_file(text: &str) -> PathBuf {
 pub fn streamkit(catalog: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_streamkit"));
     command
-        .env("KAFKA_BOOTSTRAP_SERVERS", stream_core::testing::bootstrap_servers())
+        .env(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            stream_core::testing::bootstrap_servers(),
+        )
         .env_remove("STREAMKIT_CONFIG")
         .env_remove("STREAMKIT_TOPICS")
         .arg("--catalog")

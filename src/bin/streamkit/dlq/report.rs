@@ -80,12 +80,12 @@ impl Report {
 
     /// Prints the counts on stderr; a failure (exit 1) when some dead letter was not replayed.
     pub fn finish(self, out: &Output) -> Outcome {
-        let (replayed, cannot) = match self.dry_run {
-            true => ("would replay", "cannot be replayed"),
-            false => ("replayed", "not replayed"),
+        let (replayed, skipped, cannot) = match self.dry_run {
+            true => ("would replay", "would skip", "cannot be replayed"),
+            false => ("replayed", "skipped", "not replayed"),
         };
         out.note(&format!(
-            "{replayed} {}, skipped {} already replayed, {} {cannot}",
+            "{replayed} {}, {skipped} {} already replayed, {} {cannot}",
             self.replayed, self.skipped, self.not_replayed
         ));
         if self.not_replayed == 0 {

@@ -50,11 +50,16 @@ impl Reader {
         start: Start,
         follow: bool,
     ) -> Result<Self, Failure> {
+        // librdkafka refuses `assign` without a `group.id` (`Local: Unknown group`). A fresh
+        // id is never joined (no subscribe) and never committed to, so no group is created on
+        // the cluster and no service's group is touched.
+        let group = format!("streamkit-reader-{}", uuid::Uuid::now_v7().simple());
         // Records of aborted transactions are never shown: the command sees what services,
         // which read committed, see (and a replay ledger read otherwise could count a replay
         // that was rolled back).
         let consumer: StreamConsumer = conn
             .reader_config()
+            .set("group.id", group)
             .set("isolation.level", "read_committed")
             .create()?;
         let mut starts = TopicPartitionList::new();
