@@ -38,7 +38,9 @@ impl Event for Signal {
     const EVENT_TYPE: &'static str = "trading_signal";
 }
 
-/// A broker namespace of its own, its `signals.raw` topic and a catalog declaring it.
+/// A broker namespace of its own, its `clidlq.signals` topic and a catalog declaring it. The
+/// name matches no service's pattern: a service on the shared broker reading `*.signals.raw`
+/// would read the topic too and write dead letters of its own to it.
 struct Namespace {
     topic: String,
     dlq: String,
@@ -48,10 +50,10 @@ struct Namespace {
 async fn namespace() -> Namespace {
     let broker = cli::unique_broker();
     let catalog = cli::catalog_file(&format!(
-        "brokers = [\"{broker}\"]\n[topics.\"signals.raw\"]\nevent = \"trading_signal\"\n\
+        "brokers = [\"{broker}\"]\n[topics.\"clidlq.signals\"]\nevent = \"trading_signal\"\n\
          partitions = {PARTITIONS}\n"
     ));
-    let topic = format!("{broker}.signals.raw");
+    let topic = format!("{broker}.clidlq.signals");
     testing::create_topic(&topic, PARTITIONS).await;
     Namespace {
         dlq: dlq_topic(&topic),

@@ -86,10 +86,10 @@ async fn consume_then_stop(topic: &str, group: &str, count: u64) {
 async fn groups_shows_the_lag_of_a_stopped_service() {
     let broker = cli::unique_broker();
     let catalog = cli::catalog_file(&format!(
-        "brokers = [\"{broker}\"]\n[topics.\"orders.filled\"]\nevent = \"order_filled\"\n\
+        "brokers = [\"{broker}\"]\n[topics.\"cligroups.fills\"]\nevent = \"order_filled\"\n\
          partitions = {PARTITIONS}\n"
     ));
-    let topic = format!("{broker}.orders.filled");
+    let topic = format!("{broker}.cligroups.fills");
     testing::create_topic(&topic, PARTITIONS).await;
     let group = testing::unique_name("cli-groups");
 

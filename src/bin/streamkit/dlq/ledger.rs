@@ -65,24 +65,40 @@ impl Ledger {
     pub async fn read(conn: &Connection, dlq_topic: &str) -> Result<Self, Failure> {
         let topic = ledger_topic(dlq_topic);
         let client = Reader::client(conn)?;
-        let Some(found) = cluster_topics(&client)?
-            .into_iter()
-            .find(|(t, _)| *t == topic)
-        else {
-            return Ok(Self::default());
-        };
-        let mut reader = Reader::open(conn, &[found], Start::Beginning, false)?;
-        let mut ledger = Self::default();
+        let cluster = cluster_topics(&client)?;
+        let mut found = Self::read_all(conn, &cluster, &[dlq_topic.to_owned()]).await?;
+        Ok(found.remove(&topic).unwrap_or_default())
+    }
+
+    /// The ledgers of `dlq_topics` that `cluster` (the cluster's topics) has, by ledger topic,
+    /// read together (each read waits for the ends of its partitions once).
+    pub async fn read_all(
+        conn: &Connection,
+        cluster: &[(String, i32)],
+        dlq_topics: &[String],
+    ) -> Result<HashMap<String, Self>, Failure> {
+        let wanted: Vec<String> = dlq_topics.iter().map(|t| ledger_topic(t)).collect();
+        let found: Vec<(String, i32)> = cluster
+            .iter()
+            .filter(|(t, _)| wanted.contains(t))
+            .cloned()
+            .collect();
+        let mut ledgers: HashMap<String, Self> = HashMap::new();
+        if found.is_empty() {
+            return Ok(ledgers);
+        }
+        let mut reader = Reader::open(conn, &found, Start::Beginning, false)?;
         while let Some(message) = reader.next().await {
             let message = message?;
             let key = message.key().map(String::from_utf8_lossy);
             let at = key.as_deref().and_then(parse_key);
             let entry = message.payload().and_then(parse_value);
             if let (Some(at), Some(entry)) = (at, entry) {
+                let ledger = ledgers.entry(message.topic().to_owned()).or_default();
                 ledger.entries.insert(at, entry);
             }
         }
-        Ok(ledger)
+        Ok(ledgers)
     }
 
     /// The replay of `letter`, if it was replayed. A ledger record naming another original is

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::DlqListArgs;
 use crate::connection::Connection;
-use crate::dlq::ledger::Ledger;
+use crate::dlq::ledger::{Ledger, ledger_topic};
 use crate::dlq::letter::Letter;
 use crate::dlq::select::DLQ_SUFFIX;
 use crate::failure::{Failure, Outcome};
@@ -46,16 +46,15 @@ impl Summary {
 /// failure, and how many were replayed.
 pub async fn run(conn: &Connection, out: Output, args: DlqListArgs) -> Outcome {
     let client = Reader::client(conn)?;
-    let topics = dead_letter_topics(&client, args.pattern.as_deref())?;
+    let all = cluster_topics(&client)?;
+    let topics = dead_letter_topics(&client, &all, args.pattern.as_deref())?;
     if topics.is_empty() {
         let what = args.pattern.as_deref().unwrap_or("the cluster's topics");
         out.note(&format!("no dead-letter topic for {what}"));
         return Ok(());
     }
-    let mut ledgers = HashMap::new();
-    for (topic, _) in &topics {
-        ledgers.insert(topic.clone(), Ledger::read(conn, topic).await?);
-    }
+    let names: Vec<String> = topics.iter().map(|(t, _)| t.clone()).collect();
+    let ledgers = Ledger::read_all(conn, &all, &names).await?;
     let mut summaries = summarize(conn, &topics, &ledgers).await?;
     let width = topics.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
     for (topic, _) in &topics {
@@ -69,12 +68,12 @@ pub async fn run(conn: &Connection, out: Output, args: DlqListArgs) -> Outcome {
 /// dead-letter topics it matches itself), with their partition counts.
 fn dead_letter_topics(
     client: &BaseConsumer,
+    all: &[(String, i32)],
     pattern: Option<&str>,
 ) -> Result<Vec<(String, i32)>, Failure> {
-    let all = cluster_topics(client)?;
-    let is_dlq = |(name, _): &(String, i32)| name.ends_with(DLQ_SUFFIX);
     let Some(pattern) = pattern else {
-        return Ok(all.into_iter().filter(is_dlq).collect());
+        let dlq = all.iter().filter(|(name, _)| name.ends_with(DLQ_SUFFIX));
+        return Ok(dlq.cloned().collect());
     };
     let wanted: Vec<String> = matching(client, pattern)?
         .into_iter()
@@ -83,10 +82,8 @@ fn dead_letter_topics(
             false => format!("{name}{DLQ_SUFFIX}"),
         })
         .collect();
-    Ok(all
-        .into_iter()
-        .filter(|(name, _)| wanted.contains(name))
-        .collect())
+    let found = all.iter().filter(|(name, _)| wanted.contains(name));
+    Ok(found.cloned().collect())
 }
 
 /// Reads every dead letter of `topics`, with a progress bar.
@@ -102,7 +99,7 @@ async fn summarize(
         bar.inc(1);
         let letter = Letter::new(message?);
         let topic = letter.view.message.topic().to_owned();
-        let ledger = ledgers.get(&topic);
+        let ledger = ledgers.get(&ledger_topic(&topic));
         summaries.entry(topic).or_default().add(&letter, ledger);
     }
     bar.finish_and_clear();

@@ -70,10 +70,12 @@ impl Report {
                 ("not_replayed", text, json!({ "reason": reason }))
             }
         };
+        let event = letter.view.decoded().map(|e| e.id.to_string());
         let text = format!(
-            "{text}  ({}, original {})",
+            "{text}  ({}, original {}, event {})",
             letter.kind(),
-            letter.original()
+            letter.original(),
+            event.as_deref().unwrap_or("-")
         );
         out.emit(|| text, || line_json(dlq_topic, letter, action, extra));
     }
@@ -107,6 +109,7 @@ fn line_json(dlq_topic: &str, letter: &Letter, action: &str, extra: Value) -> Va
         "action": action,
         "error_kind": letter.kind(),
         "original": letter.original(),
+        "event_id": letter.view.decoded().map(|e| e.id.to_string()),
     });
     if let (Some(fields), Value::Object(more)) = (object.as_object_mut(), extra) {
         fields.extend(more);

@@ -13,6 +13,8 @@ use crate::failure::Failure;
 use crate::read::topics::METADATA_TIMEOUT;
 
 /// Where each partition is read from.
+// `End` and `Since` are for `tail` and `trace`, which this build may leave out.
+#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     /// The first record still on the partition.
