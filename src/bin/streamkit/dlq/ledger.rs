@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::message::Message;
@@ -37,7 +37,7 @@ pub fn ledger_key(letter: &Letter) -> String {
 pub fn ledger_value(letter: &Letter, replayed_to: &str, at: DateTime<Utc>) -> Vec<u8> {
     let value = json!({
         "replayed_to": replayed_to,
-        "at": at.to_rfc3339(),
+        "at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
         "original": letter.original(),
     });
     value.to_string().into_bytes()
@@ -151,4 +151,18 @@ pub async fn create_ledger(conn: &Connection, dlq_topic: &str) -> Result<String,
         }
     }
     Ok(topic)
+}
+
+/// A warning when the ledger topic deletes old records: then entries expire with its retention,
+/// and a replay after that publishes those dead letters again.
+pub async fn policy_warning(conn: &Connection, topic: &str) -> Option<String> {
+    let admin = stream_core::kafka::admin::TopicAdmin::new(&conn.kafka).ok()?;
+    let policy = admin.topic_setting(topic, "cleanup.policy").await?;
+    policy.contains("delete").then(|| {
+        format!(
+            "warning: the replay ledger `{topic}` has cleanup.policy={policy}: its entries expire \
+             with its retention, and dead letters replayed before that would be replayed again; \
+             set cleanup.policy=compact on it"
+        )
+    })
 }

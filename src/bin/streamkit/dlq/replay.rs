@@ -12,14 +12,14 @@ use chrono::Utc;
 
 use crate::cli::DlqReplayArgs;
 use crate::connection::Connection;
-use crate::dlq::ledger::{Ledger, create_ledger, ledger_key, ledger_value};
+use crate::dlq::ledger::{Ledger, create_ledger, ledger_key, ledger_value, policy_warning};
 use crate::dlq::letter::Letter;
 use crate::dlq::plan::{Decision, Planner};
 use crate::dlq::replay_record::ReplayRecord;
 use crate::dlq::report::{Fate, Report};
 use crate::dlq::select::{dead_letter_topic, read_selected};
 use crate::dlq::transaction::{BatchError, Replay, ReplayWriter};
-use crate::failure::Outcome;
+use crate::failure::{Failure, Outcome};
 use crate::output::Output;
 use crate::progress::progress;
 use crate::read::reader::Reader;
@@ -43,10 +43,7 @@ pub async fn run(conn: &Connection, out: Output, args: DlqReplayArgs) -> Outcome
     }
     let writer = match args.dry_run {
         true => None,
-        false => {
-            let ledger_topic = create_ledger(conn, &args.topic).await?;
-            Some(ReplayWriter::open(conn, &args.topic, &ledger_topic).await?)
-        }
+        false => Some(open_writer(conn, &out, &args.topic).await?),
     };
     let ledger = Ledger::read(conn, &args.topic).await?;
     let planner = Planner {
@@ -75,6 +72,20 @@ pub async fn run(conn: &Connection, out: Output, args: DlqReplayArgs) -> Outcome
         publish(writer, &out, &args.topic, &pending, &mut report).await?;
     }
     report.finish(&out)
+}
+
+/// The replay's writer, its ledger created first if missing (a warning when the ledger
+/// forgets entries).
+async fn open_writer(
+    conn: &Connection,
+    out: &Output,
+    dlq_topic: &str,
+) -> Result<ReplayWriter, Failure> {
+    let ledger_topic = create_ledger(conn, dlq_topic).await?;
+    if let Some(warning) = policy_warning(conn, &ledger_topic).await {
+        out.note(&warning);
+    }
+    ReplayWriter::open(conn, dlq_topic, &ledger_topic).await
 }
 
 /// Publishes `pending` in transactions of [`BATCH`], printing each one's fate. A batch with a

@@ -87,3 +87,94 @@ impl ReplayRecord {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::Timestamp;
+    use rdkafka::message::{Header, OwnedMessage};
+
+    use super::*;
+
+    fn dead_letter(headers: OwnedHeaders) -> Letter {
+        let message = OwnedMessage::new(
+            Some(b"{\"original\":true}".to_vec()),
+            Some(b"RELIANCE".to_vec()),
+            "paper.signals.raw.dlq".into(),
+            Timestamp::CreateTime(1_700_000_000_000),
+            1,
+            42,
+            Some(headers),
+        );
+        Letter::new(message)
+    }
+
+    fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+        Header {
+            key,
+            value: Some(value),
+        }
+    }
+
+    #[test]
+    fn keeps_the_original_and_says_it_is_a_replay() {
+        let headers = OwnedHeaders::new()
+            .insert(header("event_id", "e-1"))
+            .insert(header("streamkit.replay.dlq_offset", "7"))
+            .insert(header("dlq.original_topic", "paper.signals.raw"))
+            .insert(header("dlq.error_kind", "permanent"));
+        let letter = dead_letter(headers);
+        let at = DateTime::parse_from_rfc3339("2026-12-02T09:15:00Z")
+            .unwrap()
+            .to_utc();
+        let record = ReplayRecord::new(&letter, "paper.signals.raw.dlq", "paper.signals.raw", at);
+        assert_eq!(record.value.as_deref(), Some(&b"{\"original\":true}"[..]));
+        assert_eq!(record.key.as_deref(), Some(&b"RELIANCE"[..]));
+        let names: Vec<String> = record.headers.iter().map(RawHeader::name_lossy).collect();
+        assert_eq!(
+            names,
+            [
+                "event_id",
+                REPLAY_DLQ_TOPIC,
+                REPLAY_DLQ_PARTITION,
+                REPLAY_DLQ_OFFSET,
+                REPLAY_AT
+            ]
+        );
+        let value = |name: &str| {
+            let h = record.headers.iter().find(|h| h.name == name.as_bytes());
+            String::from_utf8(h.unwrap().value.clone().unwrap()).unwrap()
+        };
+        assert_eq!(value(REPLAY_DLQ_PARTITION), "1");
+        assert_eq!(value(REPLAY_DLQ_OFFSET), "42");
+        assert_eq!(value(REPLAY_AT), "2026-12-02T09:15:00.000000Z");
+    }
+
+    #[test]
+    fn header_names_are_written_byte_for_byte() {
+        let record = ReplayRecord {
+            topic: "paper.signals.raw".into(),
+            key: None,
+            value: None,
+            headers: vec![
+                RawHeader {
+                    name: b"tr\xffce".to_vec(),
+                    value: Some(b"x".to_vec()),
+                },
+                RawHeader {
+                    name: b"empty".to_vec(),
+                    value: None,
+                },
+            ],
+        };
+        let message = OwnedMessage::new(
+            None,
+            None,
+            "t".into(),
+            Timestamp::NotAvailable,
+            0,
+            0,
+            Some(record.owned_headers()),
+        );
+        assert_eq!(raw_headers(&message), record.headers);
+    }
+}
