@@ -2,8 +2,9 @@
 //! topic of its own, `<dead-letter topic>.replayed`.
 //!
 //! One ledger record per replayed dead letter, keyed `<partition>/<offset>` of the dead letter,
-//! its value a JSON object: where it went, when, and which original it was. The ledger record is
-//! written in the same Kafka transaction as the replayed record, so a reader that reads committed
+//! its value a JSON object: where it went, when, which original it was and the dead letter's
+//! timestamp (a dead letter at the same place in a topic created again is another). The ledger
+//! record is written in the same Kafka transaction as the replayed record, so a reader that reads committed
 //! sees both or neither: a crash mid-replay leaves no replay the ledger does not know of.
 //! `cleanup.policy=compact` (without `delete`) keeps the last record of each key for ever.
 
@@ -39,6 +40,7 @@ pub fn ledger_value(letter: &Letter, replayed_to: &str, at: DateTime<Utc>) -> Ve
         "replayed_to": replayed_to,
         "at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
         "original": letter.original(),
+        "dead_lettered_ms": dead_lettered_ms(letter),
     });
     value.to_string().into_bytes()
 }
@@ -52,6 +54,8 @@ pub struct Replayed {
     pub at: String,
     /// The original's coordinates the dead letter carried (`topic/partition@offset`).
     original: String,
+    /// The dead letter's timestamp (milliseconds), if it had one.
+    dead_lettered_ms: Option<i64>,
 }
 
 /// The replays of one dead-letter topic, by the dead letter's partition and offset.
@@ -101,13 +105,19 @@ impl Ledger {
         Ok(ledgers)
     }
 
-    /// The replay of `letter`, if it was replayed. A ledger record naming another original is
-    /// of an earlier topic of the same name (deleted and created again): not this dead letter.
+    /// The replay of `letter`, if it was replayed. A ledger record naming another original or
+    /// another time is of an earlier topic of the same name (deleted and created again): not
+    /// this dead letter.
     pub fn replayed(&self, letter: &Letter) -> Option<&Replayed> {
         self.entries
             .get(&(letter.partition(), letter.offset()))
             .filter(|r| r.original == letter.original())
+            .filter(|r| r.dead_lettered_ms == dead_lettered_ms(letter))
     }
+}
+
+fn dead_lettered_ms(letter: &Letter) -> Option<i64> {
+    letter.view.message.timestamp().to_millis()
 }
 
 fn parse_key(key: &str) -> Option<(i32, i64)> {
@@ -122,6 +132,7 @@ fn parse_value(value: &[u8]) -> Option<Replayed> {
         to: text("replayed_to")?,
         at: text("at")?,
         original: text("original")?,
+        dead_lettered_ms: value.get("dead_lettered_ms").and_then(Value::as_i64),
     })
 }
 
