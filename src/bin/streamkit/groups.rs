@@ -17,11 +17,15 @@ use crate::output::Output;
 use crate::read::reader::Reader;
 use crate::read::topics::{METADATA_TIMEOUT, cluster_topics};
 
+/// The state shown for a group the cluster does not describe.
+const UNKNOWN_STATE: &str = "unknown";
+
 /// One partition a group has committed an offset on.
 struct Row {
     group: String,
     state: String,
-    members: usize,
+    /// `None` when the group's state is not known.
+    members: Option<usize>,
     topic: String,
     partition: i32,
     committed: i64,
@@ -87,13 +91,20 @@ fn catalog_partitions(
 fn groups(
     client: &BaseConsumer,
     only: Option<&str>,
-) -> Result<Vec<(String, String, usize)>, Failure> {
+) -> Result<Vec<(String, String, Option<usize>)>, Failure> {
     let list = client.fetch_group_list(only, METADATA_TIMEOUT)?;
-    let mut found: Vec<(String, String, usize)> = list
+    let mut found: Vec<(String, String, Option<usize>)> = list
         .groups()
         .iter()
         .filter(|g| matches!(g.protocol_type(), "consumer" | ""))
         .map(|g| (g.name().to_owned(), g.state().to_owned(), g.members().len()))
+        .map(|(name, state, members)| match state.as_str() {
+            // The classic group API (all librdkafka lists groups with) answers `Dead` for a
+            // group on the consumer rebalance protocol (`group.protocol=consumer`), running or
+            // not; its committed offsets are read all the same.
+            "Dead" => (name, UNKNOWN_STATE.to_owned(), None),
+            _ => (name, state, Some(members)),
+        })
         .collect();
     found.sort();
     Ok(found)
@@ -155,7 +166,7 @@ fn print(out: &Output, rows: &[Row]) {
             [
                 r.group.clone(),
                 r.state.clone(),
-                r.members.to_string(),
+                r.members.map_or_else(|| "-".into(), |n| n.to_string()),
                 r.topic.clone(),
                 r.partition.to_string(),
                 r.committed.to_string(),
