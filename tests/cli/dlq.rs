@@ -215,68 +215,16 @@ fn count_of(run: &Run, action: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_records_replayed_after_the_fix_are_handled_exactly_once() {
     let ns = namespace().await;
-    let (good, poison) = publish(&ns.topic, 12).await;
     let group = testing::unique_name("cli-dlq");
     let dedup: Arc<dyn DedupStore> = Arc::new(MemoryDedupStore::default());
-
-    // The buggy service dead-letters every poison record, then stops.
-    let (stop, handled, stats, run) = service(&ns.topic, &group, Arc::clone(&dedup), false);
-    testing::wait_until(Duration::from_secs(60), "all 12 finished", || {
-        let s = stats.snapshot();
-        async move { s.handled + s.dead_lettered >= 12 }
-    })
-    .await;
-    stop.shutdown();
-    run.await.unwrap().unwrap();
-    assert_eq!(handled.lock().unwrap().len(), good.len());
-
-    check_list_and_show(&ns, &poison).await;
+    let poison = dead_letter_the_poison(&ns, &group, &dedup).await;
+    check_list(&ns, poison.len()).await;
+    check_show(&ns, &poison).await;
 
     // The fixed service runs in the same group (nothing left to read) with the same dedup store.
     let (stop, handled, stats, run) = service(&ns.topic, &group, Arc::clone(&dedup), true);
     let before = committed_records(&ns.topic).await.len();
-
-    let dry = streamkit(
-        &ns.catalog,
-        &["--json", "dlq", "replay", &ns.dlq, "--dry-run"],
-    )
-    .await;
-    let dry = dry.expect_code(0);
-    assert_eq!(
-        count_of(&dry, "would_replay"),
-        poison.len(),
-        "{}",
-        dry.stdout
-    );
-    assert_eq!(
-        committed_records(&ns.topic).await.len(),
-        before,
-        "a dry run publishes nothing"
-    );
-
-    // Offset 0 of each dead-letter partition first, then the rest.
-    let first = streamkit(
-        &ns.catalog,
-        &["--json", "dlq", "replay", &ns.dlq, "--offset", "0..1"],
-    )
-    .await;
-    let first = first.expect_code(0);
-    let in_range = count_of(&first, "replayed");
-    assert!(
-        first.json_lines().iter().all(|l| l["offset"] == 0),
-        "{}",
-        first.stdout
-    );
-    assert!((1..poison.len()).contains(&in_range), "{}", first.stdout);
-    let rest = streamkit(&ns.catalog, &["dlq", "replay", &ns.dlq])
-        .await
-        .expect_code(0);
-    let summary = format!(
-        "replayed {}, skipped {in_range} already replayed, 0 not replayed",
-        poison.len() - in_range
-    );
-    assert!(rest.stderr.contains(&summary), "{}", rest.stderr);
-
+    replay_dry_then_in_two_ranges(&ns, poison.len(), before).await;
     testing::wait_until(Duration::from_secs(60), "the replays handled", || {
         let done = handled.lock().unwrap().len() >= poison.len();
         async move { done }
@@ -292,11 +240,8 @@ async fn poison_records_replayed_after_the_fix_are_handled_exactly_once() {
         again.stdout
     );
     let after = committed_records(&ns.topic).await;
-    assert_eq!(
-        after.len(),
-        before + poison.len(),
-        "each dead letter replayed once"
-    );
+    let once = "each dead letter replayed once";
+    assert_eq!(after.len(), before + poison.len(), "{once}");
     check_replayed_records(&ns, &after[..]).await;
 
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -308,76 +253,109 @@ async fn poison_records_replayed_after_the_fix_are_handled_exactly_once() {
     wanted.sort();
     assert_eq!(
         seen, wanted,
-        "each poison record handled exactly once, nothing else"
+        "each poison record handled once, nothing else"
     );
-    assert_eq!(
-        stats.snapshot().deduplicated,
-        0,
-        "a replay is not taken for a duplicate"
-    );
+    let deduplicated = stats.snapshot().deduplicated;
+    assert_eq!(deduplicated, 0, "a replay is not taken for a duplicate");
 }
 
-/// `dlq list` counts the dead letters by kind; `dlq show` gives each one's headers and envelope.
-async fn check_list_and_show(ns: &Namespace, poison: &[uuid::Uuid]) {
+/// Publishes 12 signals; a buggy service in `group` dead-letters the poison ones, then stops.
+/// Returns the poison ids.
+async fn dead_letter_the_poison(
+    ns: &Namespace,
+    group: &str,
+    dedup: &Arc<dyn DedupStore>,
+) -> Vec<uuid::Uuid> {
+    let (good, poison) = publish(&ns.topic, 12).await;
+    let (stop, handled, stats, run) = service(&ns.topic, group, Arc::clone(dedup), false);
+    testing::wait_until(Duration::from_secs(60), "all 12 finished", || {
+        let s = stats.snapshot();
+        async move { s.handled + s.dead_lettered >= 12 }
+    })
+    .await;
+    stop.shutdown();
+    run.await.unwrap().unwrap();
+    assert_eq!(handled.lock().unwrap().len(), good.len());
+    poison
+}
+
+/// A dry run publishes nothing; `--offset 0..1` replays offset 0 of each dead-letter partition,
+/// and a replay of everything then replays the rest and skips those.
+async fn replay_dry_then_in_two_ranges(ns: &Namespace, poison: usize, before: usize) {
+    let dry = ["--json", "dlq", "replay", &ns.dlq, "--dry-run"];
+    let dry = streamkit(&ns.catalog, &dry).await.expect_code(0);
+    assert_eq!(count_of(&dry, "would_replay"), poison, "{}", dry.stdout);
+    let now = committed_records(&ns.topic).await.len();
+    assert_eq!(now, before, "a dry run publishes nothing");
+
+    let first = ["--json", "dlq", "replay", &ns.dlq, "--offset", "0..1"];
+    let first = streamkit(&ns.catalog, &first).await.expect_code(0);
+    let in_range = count_of(&first, "replayed");
+    let offsets_0 = first.json_lines().iter().all(|l| l["offset"] == 0);
+    assert!(offsets_0, "{}", first.stdout);
+    assert!((1..poison).contains(&in_range), "{}", first.stdout);
+
+    let rest = streamkit(&ns.catalog, &["dlq", "replay", &ns.dlq]).await;
+    let rest = rest.expect_code(0);
+    let summary = format!(
+        "replayed {}, skipped {in_range} already replayed, 0 not replayed",
+        poison - in_range
+    );
+    assert!(rest.stderr.contains(&summary), "{}", rest.stderr);
+}
+
+/// `dlq list` counts the dead letters by kind, as JSON and as text.
+async fn check_list(ns: &Namespace, poison: usize) {
     let list = streamkit(&ns.catalog, &["--json", "dlq", "list", &ns.topic]).await;
     let lines = list.expect_code(0).json_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(lines[0]["topic"], ns.dlq.as_str());
-    assert_eq!(lines[0]["dead_letters"], poison.len());
-    assert_eq!(lines[0]["by_error_kind"]["permanent"], poison.len());
-    assert_eq!(lines[0]["replayed"], 0);
+    let line = &lines[0];
+    assert_eq!(line["topic"], ns.dlq.as_str());
+    assert_eq!(line["dead_letters"], poison);
+    assert_eq!(line["by_error_kind"]["permanent"], poison);
+    assert_eq!(line["replayed"], 0);
+    let (oldest, newest) = (&line["oldest_failure"], &line["newest_failure"]);
     assert!(
-        lines[0]["oldest_failure"].as_str().unwrap()
-            <= lines[0]["newest_failure"].as_str().unwrap()
-    );
-
-    let human = streamkit(&ns.catalog, &["dlq", "list"])
-        .await
-        .expect_code(0);
-    let line = human
-        .stdout
-        .lines()
-        .find(|l| l.starts_with(&ns.dlq))
-        .expect("our topic");
-    assert!(
-        line.contains(&format!(
-            "{} dead letters  permanent={}",
-            poison.len(),
-            poison.len()
-        )),
+        oldest.as_str().unwrap() <= newest.as_str().unwrap(),
         "{line}"
     );
 
+    let human = streamkit(&ns.catalog, &["dlq", "list", &ns.dlq]).await;
+    let human = human.expect_code(0);
+    let wanted = format!("{poison} dead letters  permanent={poison}  oldest ");
+    assert!(human.stdout.starts_with(&ns.dlq), "{}", human.stdout);
+    assert!(human.stdout.contains(&wanted), "{}", human.stdout);
+}
+
+/// `dlq show` gives each dead letter's `dlq.*` headers and its envelope.
+async fn check_show(ns: &Namespace, poison: &[uuid::Uuid]) {
     let show = streamkit(&ns.catalog, &["--json", "dlq", "show", &ns.dlq]).await;
     let shown = show.expect_code(0).json_lines();
-    let ids: HashSet<String> = shown
+    let ids: HashSet<&str> = shown
         .iter()
-        .map(|l| l["envelope"]["id"].as_str().unwrap().to_owned())
+        .map(|l| l["envelope"]["id"].as_str().unwrap())
         .collect();
-    let wanted: HashSet<String> = poison.iter().map(|id| id.to_string()).collect();
-    assert_eq!(ids, wanted);
+    let wanted: Vec<String> = poison.iter().map(|id| id.to_string()).collect();
+    assert_eq!(ids, wanted.iter().map(String::as_str).collect());
     for l in &shown {
-        assert_eq!(l["dlq"]["original_topic"], ns.topic.as_str());
-        assert_eq!(l["dlq"]["error_kind"], "permanent");
-        assert_eq!(l["dlq"]["attempts"], 1);
-        assert!(
-            l["dlq"]["error"]
-                .as_str()
-                .unwrap()
-                .starts_with("poison signal"),
-            "{l}"
+        let dlq = &l["dlq"];
+        assert_eq!(dlq["original_topic"], ns.topic.as_str());
+        assert_eq!(
+            (&dlq["error_kind"], &dlq["attempts"]),
+            (&"permanent".into(), &1.into())
         );
+        let error = dlq["error"].as_str().unwrap();
+        assert!(error.starts_with("poison signal"), "{l}");
         assert_eq!(l["envelope"]["data"]["poison"], true);
     }
     let one = streamkit(&ns.catalog, &["dlq", "show", &ns.dlq, "--limit", "1"]).await;
-    let one = one.expect_code(0);
+    let text = one.expect_code(0).stdout;
     assert!(
-        one.stdout
-            .contains("permanent after 1 attempt(s): poison signal"),
-        "{}",
-        one.stdout
+        text.contains("permanent after 1 attempt(s): poison signal"),
+        "{text}"
     );
-    assert!(one.stdout.contains("trading_signal id="), "{}", one.stdout);
+    assert!(text.contains("trading_signal id="), "{text}");
+    assert_eq!(text.lines().count(), 3, "one dead letter: {text}");
 }
 
 /// The replayed records carry the original bytes and key, and replay headers instead of the
@@ -489,22 +467,7 @@ async fn a_replay_killed_midway_and_run_again_publishes_each_dead_letter_once() 
     );
     assert_eq!(replayed, COUNT as usize - at_kill, "{counts}");
 
-    let records = committed_records(&ns.topic).await;
-    let mut from: Vec<(String, String)> = records
-        .iter()
-        .map(|m| {
-            let p = header(m, "streamkit.replay.dlq_partition").unwrap();
-            (p, header(m, "streamkit.replay.dlq_offset").unwrap())
-        })
-        .collect();
-    from.sort();
-    from.dedup();
-    assert_eq!(
-        records.len(),
-        COUNT as usize,
-        "each dead letter published once"
-    );
-    assert_eq!(from.len(), COUNT as usize, "no dead letter published twice");
+    assert_each_published_once(&ns.topic, COUNT as usize, "after the kill and a replay").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -539,7 +502,14 @@ async fn a_replay_killed_inside_a_transaction_is_fenced_and_finished_once() {
     let (skipped, replayed) = (count_of(&rest, "skipped"), count_of(&rest, "replayed"));
     assert!(skipped >= 100, "{skipped} skipped");
     assert_eq!(skipped + replayed, COUNT as usize);
-    let records = committed_records(&ns.topic).await;
+    let counts = format!("then {skipped} skipped, {replayed} replayed");
+    assert_each_published_once(&ns.topic, COUNT as usize, &counts).await;
+}
+
+/// Asserts that `topic` holds `count` records, each the replay of another dead letter
+/// (`context` says what happened before).
+async fn assert_each_published_once(topic: &str, count: usize, context: &str) {
+    let records = committed_records(topic).await;
     let mut from: Vec<(String, String)> = records
         .iter()
         .map(|m| {
@@ -549,19 +519,15 @@ async fn a_replay_killed_inside_a_transaction_is_fenced_and_finished_once() {
         .collect();
     from.sort();
     from.dedup();
-    let counts = format!(
-        "{skipped} skipped, {replayed} replayed, {} published",
-        records.len()
-    );
     assert_eq!(
         records.len(),
-        COUNT as usize,
-        "each dead letter published once ({counts})"
+        count,
+        "each dead letter published once ({context})"
     );
     assert_eq!(
         from.len(),
-        COUNT as usize,
-        "no dead letter published twice ({counts})"
+        count,
+        "no dead letter published twice ({context})"
     );
 }
 
@@ -582,33 +548,10 @@ async fn wait_for_some_replays(topic: &str) {
 async fn truncated_and_targetless_dead_letters_are_reported_and_exit_1() {
     let ns = namespace().await;
     dead_letters(&ns.topic, 2).await;
-    let producer = MessageProducer::new(&testing::kafka_config(), "cli-dlq-test").unwrap();
-    let truncated = OwnedHeaders::new()
-        .insert(rdkafka::message::Header {
-            key: "dlq.original_topic",
-            value: Some(ns.topic.as_str()),
-        })
-        .insert(rdkafka::message::Header {
-            key: "dlq.error_kind",
-            value: Some("permanent"),
-        })
-        .insert(rdkafka::message::Header {
-            key: "dlq.value_truncated",
-            value: Some("true"),
-        });
-    producer
-        .send_record(&ns.dlq, Some(b"big"), b"{\"start\":", truncated)
-        .await
-        .unwrap();
-    let bare = OwnedHeaders::new();
-    producer
-        .send_record(&ns.dlq, Some(b"bare"), b"{}", bare)
-        .await
-        .unwrap();
+    write_unreplayable(&ns).await;
 
-    let run = streamkit(&ns.catalog, &["--json", "dlq", "replay", &ns.dlq])
-        .await
-        .expect_code(1);
+    let run = ["--json", "dlq", "replay", &ns.dlq];
+    let run = streamkit(&ns.catalog, &run).await.expect_code(1);
     assert_eq!(count_of(&run, "replayed"), 2, "{}", run.stdout);
     let refused: Vec<String> = run
         .json_lines()
@@ -622,28 +565,41 @@ async fn truncated_and_targetless_dead_letters_are_reported_and_exit_1() {
         "{refused:?}"
     );
     assert!(refused.iter().any(|r| r.contains("--to")), "{refused:?}");
-    assert!(
-        run.stderr
-            .contains("2 of the 4 selected dead letters not replayed"),
-        "{}",
-        run.stderr
-    );
+    let summary = "2 of the 4 selected dead letters not replayed";
+    assert!(run.stderr.contains(summary), "{}", run.stderr);
     assert_eq!(committed_records(&ns.topic).await.len(), 2);
 
-    let kinds = streamkit(&ns.catalog, &["--json", "dlq", "list", &ns.topic])
-        .await
-        .expect_code(0);
+    let kinds = ["--json", "dlq", "list", &ns.topic];
+    let kinds = streamkit(&ns.catalog, &kinds).await.expect_code(0);
     let line = &kinds.json_lines()[0];
     assert_eq!(line["by_error_kind"]["permanent"], 3);
     assert_eq!(line["by_error_kind"]["unknown"], 1);
     assert_eq!(line["replayed"], 2);
 
-    let usage = streamkit(&ns.catalog, &["dlq", "show", &ns.topic])
-        .await
-        .expect_code(2);
+    let usage = streamkit(&ns.catalog, &["dlq", "show", &ns.topic]).await;
+    let usage = usage.expect_code(2);
     assert!(
         usage.stderr.contains("not a dead-letter topic"),
         "{}",
         usage.stderr
     );
+}
+
+/// A reference dead letter (its value truncated) and one without any `dlq.*` header.
+async fn write_unreplayable(ns: &Namespace) {
+    let producer = MessageProducer::new(&testing::kafka_config(), "cli-dlq-test").unwrap();
+    let header = |key, value| rdkafka::message::Header {
+        key,
+        value: Some(value),
+    };
+    let truncated = OwnedHeaders::new()
+        .insert(header("dlq.original_topic", ns.topic.as_str()))
+        .insert(header("dlq.error_kind", "permanent"))
+        .insert(header("dlq.value_truncated", "true"));
+    let start = b"{\"start\":";
+    let sent = producer.send_record(&ns.dlq, Some(b"big"), start, truncated);
+    sent.await.unwrap();
+    let bare = OwnedHeaders::new();
+    let sent = producer.send_record(&ns.dlq, Some(b"bare"), b"{}", bare);
+    sent.await.unwrap();
 }

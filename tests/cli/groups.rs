@@ -96,34 +96,26 @@ async fn groups_shows_the_lag_of_a_stopped_service() {
     publish(&topic, 0..20).await;
     consume_then_stop(&topic, &group, 20).await;
     let committed = ends(&topic).await;
-    testing::wait_until(Duration::from_secs(30), "the offsets committed", || {
-        let (group, topic, committed) = (group.clone(), topic.clone(), committed.clone());
-        async move {
-            let now = testing::committed_offsets(&group, &topic).await;
-            committed
-                .iter()
-                .all(|(p, end)| now.get(p).copied().flatten() == Some(*end))
-        }
-    })
-    .await;
+    wait_for_commits(&group, &topic, &committed).await;
     publish(&topic, 20..27).await;
     let end = ends(&topic).await;
 
-    let run = streamkit(&catalog, &["--json", "groups", &group])
-        .await
-        .expect_code(0);
-    let rows = run.json_lines();
-    assert_eq!(rows.len(), PARTITIONS as usize, "{}", run.stdout);
+    let run = streamkit(&catalog, &["--json", "groups", &group]).await;
+    let rows = run.expect_code(0).json_lines();
+    assert_eq!(rows.len(), PARTITIONS as usize, "{rows:?}");
     let mut lag = 0;
     for row in &rows {
         let p = row["partition"].as_i64().unwrap() as i32;
-        assert_eq!(row["group"], group.as_str());
-        assert_eq!(row["topic"], topic.as_str());
         assert_eq!(
-            row["state"], "Empty",
-            "a stopped service's group has no members"
+            (&row["group"], &row["topic"]),
+            (&group.as_str().into(), &topic.as_str().into())
         );
-        assert_eq!(row["members"], 0);
+        let stopped = "a stopped service's group has no members";
+        assert_eq!(
+            (&row["state"], &row["members"]),
+            (&"Empty".into(), &0.into()),
+            "{stopped}"
+        );
         assert_eq!(row["committed"], committed[&p]);
         assert_eq!(row["end"], end[&p]);
         assert_eq!(row["lag"], end[&p] - committed[&p]);
@@ -132,12 +124,8 @@ async fn groups_shows_the_lag_of_a_stopped_service() {
     assert_eq!(lag, 7, "the records written after it stopped");
 
     let all = streamkit(&catalog, &["groups"]).await.expect_code(0);
-    let ours: Vec<&str> = all
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with(&group))
-        .collect();
-    assert_eq!(ours.len(), PARTITIONS as usize, "{}", all.stdout);
+    let ours = all.stdout.lines().filter(|l| l.starts_with(&group)).count();
+    assert_eq!(ours, PARTITIONS as usize, "{}", all.stdout);
     assert!(all.stdout.starts_with("GROUP"), "{}", all.stdout);
 
     let missing = streamkit(&catalog, &["groups", "no-such-group-anywhere"]).await;
@@ -147,4 +135,15 @@ async fn groups_shows_the_lag_of_a_stopped_service() {
         "{}",
         missing.stderr
     );
+}
+
+/// Waits until `group` has committed `offsets` (partition to offset) on `topic`.
+async fn wait_for_commits(group: &str, topic: &str, offsets: &HashMap<i32, i64>) {
+    testing::wait_until(Duration::from_secs(30), "the offsets committed", || async {
+        let now = testing::committed_offsets(group, topic).await;
+        offsets
+            .iter()
+            .all(|(p, end)| now.get(p).copied().flatten() == Some(*end))
+    })
+    .await;
 }
