@@ -56,8 +56,9 @@ impl Connection {
 
     /// A consumer's settings that join no group and commit nothing: for reading topics.
     ///
-    /// librdkafka wants a `group.id` even for assigned partitions; a fresh one that nothing
-    /// subscribes with or commits to never exists on the cluster.
+    /// librdkafka refuses `assign` without a `group.id` (`Local: Unknown group`); a fresh one
+    /// is never joined (no subscribe) nor committed to, so no group is created on the cluster
+    /// and no service's group is touched.
     pub fn reader_config(&self) -> rdkafka::ClientConfig {
         let mut config = self
             .kafka
@@ -65,7 +66,7 @@ impl Connection {
             .remove("group.instance.id")
             .set(
                 "group.id",
-                format!("streamkit-cli-{}", uuid::Uuid::now_v7()),
+                format!("streamkit-reader-{}", uuid::Uuid::now_v7().simple()),
             )
             .to_client_config();
         config

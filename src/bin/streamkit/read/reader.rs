@@ -50,7 +50,13 @@ impl Reader {
         start: Start,
         follow: bool,
     ) -> Result<Self, Failure> {
-        let consumer: StreamConsumer = conn.reader_config().create()?;
+        // Records of aborted transactions are never shown: the command sees what services,
+        // which read committed, see (and a replay ledger read otherwise could count a replay
+        // that was rolled back).
+        let consumer: StreamConsumer = conn
+            .reader_config()
+            .set("isolation.level", "read_committed")
+            .create()?;
         let mut starts = TopicPartitionList::new();
         let mut pending = HashMap::new();
         let mut total = 0;

@@ -1,9 +1,11 @@
 //! [`RecordView`]: one record as the commands print it, its envelope decoded when it is one.
 
 use chrono::{DateTime, Utc};
-use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 use serde_json::{Value, json};
 use stream_core::envelope::codec::RawEnvelope;
+
+use crate::read::headers::raw_headers;
 
 /// A record and what decoding its value as an envelope gave.
 pub struct RecordView {
@@ -39,25 +41,20 @@ impl RecordView {
 
     /// A header's value as text (lossy), the last one of that name.
     pub fn header(&self, name: &str) -> Option<String> {
-        let headers = self.message.headers()?;
-        headers
-            .iter()
-            .filter(|h| h.key == name)
-            .last()
+        raw_headers(&self.message)
+            .into_iter()
+            .rfind(|h| h.name == name.as_bytes())
             .and_then(|h| h.value)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
-    /// Every header, in order, values as text (lossy).
+    /// Every header, in order, names and values as text (lossy).
     pub fn headers(&self) -> Vec<(String, String)> {
-        let Some(headers) = self.message.headers() else {
-            return Vec::new();
-        };
-        headers
-            .iter()
+        raw_headers(&self.message)
+            .into_iter()
             .map(|h| {
-                let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
-                (h.key.to_owned(), value.into_owned())
+                let value = h.value.as_deref().map(String::from_utf8_lossy);
+                (h.name_lossy(), value.unwrap_or_default().into_owned())
             })
             .collect()
     }
