@@ -1,5 +1,7 @@
 //! `streamkit tail` on the real broker: envelopes written by a Python service and by our
 //! producer, and an undecodable record, shown as they are; filters; following new records.
+//! The topics (`<ns>.clitail.*`) match no pattern of the example services, which other tests run
+//! on the same broker.
 
 #[path = "../support/cli.rs"]
 mod cli;
@@ -31,7 +33,7 @@ const PY_ID: &str = "0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11";
 /// A topic of a fresh broker namespace with a Python envelope and an undecodable record on
 /// partition 0 and 1, and one envelope of ours; returns the topic and our envelope's id.
 async fn topic_with_three_records(broker: &str) -> (String, uuid::Uuid) {
-    let topic = format!("{broker}.signals.raw");
+    let topic = format!("{broker}.clitail.signals");
     testing::create_topics(&[&topic], 2).await;
     let python = signal_json(PY_ID, broker, "trading_signal", "10");
     produce(vec![
@@ -153,13 +155,13 @@ async fn tail_filters_and_starts_where_asked() {
 async fn tail_follows_new_records_of_a_pattern() {
     let broker = cli::unique_broker();
     let topics = [
-        format!("{broker}.signals.raw"),
-        format!("{broker}.orders.raw"),
+        format!("{broker}.clitail.signals"),
+        format!("{broker}.clitail.orders"),
     ];
     testing::create_topics(&[&topics[0], &topics[1]], 1).await;
     let catalog = cli::catalog_file("brokers = [\"paper\"]\n");
     let mut child = cli::streamkit(&catalog)
-        .args(["tail", &format!("{broker}.*.raw"), "--json"])
+        .args(["tail", &format!("{broker}.clitail.*"), "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
