@@ -15,6 +15,7 @@ use crate::consumer::claim::{
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
 use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
+use crate::consumer::running::RunningIds;
 use crate::consumer::settle::Unsettled;
 use crate::consumer::stats::ConsumerStats;
 use crate::consumer::transaction::Transaction;
@@ -48,12 +49,14 @@ impl Outcome {
 }
 
 /// Takes one record through its life: decode and check it, claim its event id, run the handler
-/// (with retries), then finish it, leave it to settle, or dead-letter it.
+/// (with retries), then finish it, leave it to settle, or dead-letter it. A concurrent worker
+/// gives the ids it is running: a second delivery of one of them waits for the first.
 pub(super) async fn process(
     record: QueuedRecord,
     part: &PartitionControl,
     pipeline: &Pipeline,
     unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    running: Option<&RunningIds>,
     key: &mut Option<DedupKey>,
 ) -> Outcome {
     let QueuedRecord { meta } = record;
@@ -65,6 +68,13 @@ pub(super) async fn process(
         }
     };
     record_ids_on_span(&envelope);
+    let _running = match running.filter(|_| pipeline.options.dedup.is_some()) {
+        Some(running) => match running.enter(envelope.id, part).await {
+            Some(entered) => Some(entered),
+            None => return Outcome::Stopped,
+        },
+        None => None,
+    };
     let store_key = pipeline
         .options
         .dedup

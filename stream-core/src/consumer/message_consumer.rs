@@ -7,6 +7,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::consumer::callbacks::ClientCallbacks;
 use crate::consumer::options::ConsumerOptions;
+use crate::consumer::order::Order;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::poll::poll_loop;
 use crate::consumer::shutdown::ShutdownHandle;
@@ -171,6 +172,14 @@ impl MessageConsumer {
         self
     }
 
+    /// Handles up to `records` of one partition at the same time, keeping `order`
+    /// ([`ConsumerOptions::concurrency`], [`Order`]). Not with exactly-once.
+    pub fn concurrency(mut self, records: usize, order: Order) -> Self {
+        self.options.concurrency = records.max(1);
+        self.options.order = order;
+        self
+    }
+
     /// Sets the shutdown (and revoke) deadline for in-flight handlers.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
@@ -213,6 +222,7 @@ impl MessageConsumer {
 
     /// [`MessageConsumer::run`] with a boxed handler.
     pub async fn run_boxed(mut self, handler: Box<dyn MessageHandler>) -> Result<ConsumerReport> {
+        check_concurrency(&self.options)?;
         let transaction = self.transaction()?;
         let producer = match (&transaction, self.producer.clone()) {
             (Some(t), _) => t.producer().clone(),
@@ -376,4 +386,20 @@ impl MessageConsumer {
             })?;
         Ok(done_rx)
     }
+}
+
+/// Exactly-once and concurrency do not go together: a transaction commits the records every
+/// finished handler staged, but only the contiguous offsets, so a record finished ahead of an
+/// unfinished one would have its outputs committed and itself delivered again.
+pub(crate) fn check_concurrency(options: &ConsumerOptions) -> Result<()> {
+    if options.exactly_once && options.is_concurrent() {
+        return Err(Error::Config {
+            key: "concurrency".into(),
+            message: format!(
+                "expected 1 with exactly-once, found {} (order `{}`): a transaction commits contiguous offsets only, so records of one partition are handled one at a time; drop `concurrency` or `exactly_once`",
+                options.concurrency, options.order
+            ),
+        });
+    }
+    Ok(())
 }

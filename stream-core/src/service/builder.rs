@@ -201,6 +201,18 @@ impl StreamServiceBuilder {
         if h.group.trim().is_empty() {
             return Err(wiring(&h.name, "has an empty consumer group".into()));
         }
+        if (h.exactly_once || self.config.exactly_once)
+            && h.concurrency > 1
+            && h.order != crate::consumer::Order::Partition
+        {
+            return Err(wiring(
+                &h.name,
+                format!(
+                    "runs with concurrency {} but exactly-once: a transaction commits contiguous offsets only, so an exactly-once handler takes one record of a partition at a time; drop `concurrency` or `exactly_once`",
+                    h.concurrency
+                ),
+            ));
+        }
         let mut patterns = Vec::new();
         for t in &h.topics {
             let p = TopicPattern::parse(t).map_err(|e| wiring(&h.name, e.to_string()))?;
@@ -278,6 +290,8 @@ impl StreamServiceBuilder {
                 shutdown_timeout: self.config.shutdown_timeout,
                 dlq_write_timeout: self.config.dlq_write_timeout,
                 exactly_once: spec.exactly_once || self.config.exactly_once,
+                concurrency: spec.concurrency,
+                order: spec.order,
                 ..ConsumerOptions::default()
             };
             groups.push(GroupPlan {
@@ -336,11 +350,13 @@ fn check_groups(
                 || a.dlq != b.dlq
                 || a.dedup != b.dedup
                 || a.exactly_once != b.exactly_once
+                || a.concurrency != b.concurrency
+                || a.order != b.order
             {
                 return Err(wiring(
                     &b.name,
                     format!(
-                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options",
+                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once/concurrency/order options; one group is one consumer with one set of options",
                         b.group, a.name
                     ),
                 ));

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::consumer::Order;
 use crate::handler::event_types::EventTypes;
 use crate::handler::extract::{Requirement, Resources};
 use crate::handler::{BoundHandler, Handler, MessageHandler};
@@ -32,6 +33,8 @@ pub struct HandlerSpec {
     pub(super) dlq: bool,
     pub(super) dedup: bool,
     pub(super) exactly_once: bool,
+    pub(super) concurrency: usize,
+    pub(super) order: Order,
     pub(super) accept: EventTypes,
 }
 
@@ -65,6 +68,8 @@ impl HandlerSpec {
             dlq: true,
             dedup: true,
             exactly_once: false,
+            concurrency: 1,
+            order: Order::Key,
             accept: EventTypes::Only(Vec::new()),
         }
     }
@@ -125,6 +130,39 @@ impl HandlerSpec {
     pub fn exactly_once(mut self, enabled: bool) -> Self {
         self.exactly_once = enabled;
         self
+    }
+
+    /// Handles up to `records` of one partition at the same time (default 1: one at a time, in
+    /// offset order), keeping `order` ([`Order::Key`] by default): see
+    /// [`ConsumerOptions::concurrency`](crate::consumer::ConsumerOptions::concurrency). Commits
+    /// stay contiguous whatever the order. What `#[stream_handler(concurrency = N, order =
+    /// "key")]` sets. Not with [`HandlerSpec::exactly_once`]: the service does not build.
+    ///
+    /// ```
+    /// use stream_core::consumer::Order;
+    /// use stream_core::service::HandlerSpec;
+    /// async fn place() {}
+    /// let spec = HandlerSpec::new("place", &["*.orders.new"], "engine.orders", place)
+    ///     .concurrency(8)
+    ///     .order(Order::Key);
+    /// assert_eq!(spec.concurrency_limit(), 8);
+    /// ```
+    #[must_use]
+    pub fn concurrency(mut self, records: usize) -> Self {
+        self.concurrency = records.max(1);
+        self
+    }
+
+    /// What stays in order when [`HandlerSpec::concurrency`] is above 1.
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Records of one partition handled at the same time ([`HandlerSpec::concurrency`]).
+    pub fn concurrency_limit(&self) -> usize {
+        self.concurrency
     }
 
     /// Lets the handler read envelopes of `event_types` as well as those of its payload type:
