@@ -67,7 +67,8 @@ mod topics;
 /// | `dedup = false` | no dedup on the envelope id |
 /// | `exactly_once` (or `exactly_once = true`) | consume and publish in Kafka transactions: outputs, dead letters and input offsets commit together (see the guide's "Delivery semantics") |
 /// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
-/// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
+/// | `concurrency = N` | records of one partition handled at the same time (default 1: one at a time, in offset order); commits stay contiguous; not with `exactly_once` (see the guide's "Concurrency and batches") |
+/// | `order = "key"` / `"none"` | with `concurrency` above 1, what stays in order: `"key"` (the default) runs one key's records one at a time in offset order and different keys at once, records without a key as one key; `"none"` keeps no order. `order` without `concurrency` above 1, or `order = "partition"` with it, is an error: it would do nothing |
 /// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |
 ///
 /// Handlers of one group share one consumer, so they must not subscribe to overlapping topics and

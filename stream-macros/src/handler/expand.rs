@@ -135,6 +135,17 @@ pub(crate) fn expand(
     if let Some(on) = &args.exactly_once {
         options.extend(quote!(.exactly_once(#on)));
     }
+    if let Some(n) = &args.concurrency {
+        options.extend(quote!(.concurrency(#n)));
+    }
+    if let Some(order) = &args.order {
+        let mode = match order.value().as_str() {
+            "none" => format_ident!("None"),
+            "partition" => format_ident!("Partition"),
+            _ => format_ident!("Key"),
+        };
+        options.extend(quote!(.order(#krate::__private::Order::#mode)));
+    }
     if let Some(accepted) = &args.accept {
         options.extend(quote!(.accept(&[#(#accepted),*])));
     }

@@ -8,7 +8,7 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 use crate::errors::Errors;
 
 pub(crate) const VALID: &str =
-    "topics, group, retry, dlq, dedup, exactly_once, concurrency, accept, crate";
+    "topics, group, retry, dlq, dedup, exactly_once, concurrency, order, accept, crate";
 const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
@@ -31,6 +31,8 @@ pub(crate) struct Args {
     /// `exactly_once` or `exactly_once = true|false`.
     pub exactly_once: Option<LitBool>,
     pub concurrency: Option<LitInt>,
+    /// `order = "key" | "partition" | "none"`.
+    pub order: Option<LitStr>,
     /// Event types read besides the payload type's (`accept = ["market_tick"]`).
     pub accept: Option<Vec<LitStr>>,
     pub krate: Option<Path>,
@@ -244,6 +246,15 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     once(&mut args.concurrency, n, "concurrency", span, errors);
                 }
             }
+            ("order", Meta::NameValue(nv)) => {
+                if let Some(s) = lit_str(
+                    &nv.value,
+                    "`order = \"key\"`, `\"partition\"` or `\"none\"`",
+                    errors,
+                ) {
+                    once(&mut args.order, s, "order", span, errors);
+                }
+            }
             ("accept", Meta::NameValue(nv)) => {
                 let accepted = accept_list(&nv.value, errors);
                 once(&mut args.accept, accepted, "accept", span, errors);
@@ -263,7 +274,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     }
                 }
             }
-            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "accept" | "crate", _)
+            (
+                "topics" | "group" | "dlq" | "dedup" | "concurrency" | "order" | "accept" | "crate",
+                _,
+            )
             | ("exactly_once", Meta::List(_)) => {
                 errors.push(syn::Error::new_spanned(
                     &meta,

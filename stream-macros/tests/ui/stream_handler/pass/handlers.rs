@@ -29,6 +29,7 @@ async fn validate(signal: Envelope<TradingSignal>, ctx: Context) -> Result<(), H
     dlq = true,
     dedup = false,
     concurrency = 4,
+    order = "none",
     accept = ["manual_signal", "validated_signal_v2"]
 )]
 async fn place(Data(_s): Data<ValidatedSignal>, _b: Broker, _k: Key, _h: Headers, State(_l): State<Limits>) {}
@@ -54,6 +55,8 @@ fn main() {
     assert!(!reads.allows("trading_signal"), "{reads}");
     let spec = |name: &str| streamkit::service::registry::registered().find(|h| h.name == name).map(|h| (h.make)()).unwrap();
     assert!(spec("match").is_exactly_once());
+    assert_eq!(spec("place").concurrency_limit(), 4);
+    assert_eq!(spec("validate").concurrency_limit(), 1);
     assert!(!spec("validate").is_exactly_once());
     // The functions stay callable as written.
     let _ = validate;
