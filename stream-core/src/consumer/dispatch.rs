@@ -10,6 +10,7 @@ use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::sync::{Notify, mpsc};
 
+use crate::consumer::batch::run_batch_worker;
 use crate::consumer::callbacks::ClientCallbacks;
 use crate::consumer::commit::block_on_committing;
 use crate::consumer::concurrent::run_concurrent_worker;
@@ -144,7 +145,9 @@ fn spawn_worker(
         stopped: Notify::new(),
     });
     let (control, pipeline) = (Arc::clone(&part), Arc::clone(pipeline));
-    let task = if pipeline.options.is_concurrent() {
+    let task = if pipeline.options.batch.is_some() && pipeline.handler.batch().is_some() {
+        state.runtime.spawn(run_batch_worker(rx, control, pipeline))
+    } else if pipeline.options.is_concurrent() {
         state
             .runtime
             .spawn(run_concurrent_worker(rx, control, pipeline))

@@ -102,7 +102,10 @@ pub(super) async fn process(
 
 /// The record's envelope, or why it cannot go to the handler: it has no value (a tombstone), it
 /// does not decode, or it breaks its topic's contract.
-fn decode_checked(meta: &RecordMeta, pipeline: &Pipeline) -> Result<RawEnvelope, DeadLetterCause> {
+pub(super) fn decode_checked(
+    meta: &RecordMeta,
+    pipeline: &Pipeline,
+) -> Result<RawEnvelope, DeadLetterCause> {
     let Some(value) = meta.value() else {
         let error = "the record has no value (a tombstone), so no envelope to handle";
         return Err(DeadLetterCause::refused(
@@ -132,7 +135,7 @@ fn record_ids_on_span(envelope: &RawEnvelope) {
 /// Calls the handler until it succeeds (`Ok` with the attempts made), retrying retryable errors
 /// per the retry policy; `Err` with the outcome when the message ended otherwise (dead-lettered,
 /// stopped, or left to the consumer that claimed it meanwhile).
-async fn run_handler(
+pub(super) async fn run_handler(
     incoming: &Arc<Incoming>,
     claimed: Claimed<'_>,
     part: &PartitionControl,
@@ -190,7 +193,7 @@ async fn run_handler(
 }
 
 /// The dead letter of a message whose handler failed for good.
-fn gave_up(
+pub(super) fn gave_up(
     error: &HandlerError,
     attempts: u32,
     first: chrono::DateTime<Utc>,

@@ -28,6 +28,7 @@
 //! [`DedupStore`]: crate::reliability::dedup::DedupStore
 //! [`RetryPolicy`]: crate::reliability::retry::RetryPolicy
 
+mod batch;
 mod callbacks;
 mod claim;
 mod commit;
@@ -55,7 +56,7 @@ mod transaction;
 mod worker;
 
 pub use message_consumer::MessageConsumer;
-pub use options::{ConsumerOptions, DEFAULT_COMMIT_EVERY};
+pub use options::{BatchOptions, ConsumerOptions, DEFAULT_COMMIT_EVERY};
 pub use order::Order;
 pub use shutdown::ShutdownHandle;
 pub use stats::{ConsumerReport, ConsumerStats, StatsSnapshot, now_ms};

@@ -45,6 +45,10 @@ pub struct ConsumerOptions {
     pub concurrency: usize,
     /// What stays in order when `concurrency` is above 1 (default [`Order::Key`]).
     pub order: Order,
+    /// Hand a batch handler batches of a partition's records (set by
+    /// [`MessageConsumer::run_batch`](crate::consumer::MessageConsumer::run_batch)); `None` for
+    /// one record at a time.
+    pub batch: Option<BatchOptions>,
     /// How long in-flight handlers may run on shutdown and on partition revoke.
     pub shutdown_timeout: Duration,
     /// How often topic metadata is refreshed, i.e. how soon a new topic matching a pattern is
@@ -80,10 +84,35 @@ impl Default for ConsumerOptions {
             partition_queue: 1024,
             concurrency: 1,
             order: Order::Key,
+            batch: None,
             shutdown_timeout: Duration::from_secs(30),
             metadata_refresh: Duration::from_secs(10),
             dlq_write_timeout: Duration::from_secs(60),
             exactly_once: false,
+        }
+    }
+}
+
+/// How a batch is made: up to `max` records of one partition, in offset order, waiting at most
+/// `linger` after its first record for more.
+///
+/// ```
+/// let b = stream_core::consumer::BatchOptions::default();
+/// assert_eq!((b.max, b.linger.as_millis()), (500, 50));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// The most records in one batch (at least 1).
+    pub max: usize,
+    /// How long a batch waits for more records after its first.
+    pub linger: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self {
+            max: 500,
+            linger: Duration::from_millis(50),
         }
     }
 }
@@ -109,6 +138,7 @@ impl std::fmt::Debug for ConsumerOptions {
             .field("instance", &self.instance)
             .field("concurrency", &self.concurrency)
             .field("order", &self.order)
+            .field("batch", &self.batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("exactly_once", &self.exactly_once)
             .finish_non_exhaustive()

@@ -201,6 +201,12 @@ impl StreamServiceBuilder {
         if h.group.trim().is_empty() {
             return Err(wiring(&h.name, "has an empty consumer group".into()));
         }
+        if h.batch.is_some() && (h.exactly_once || self.config.exactly_once || h.concurrency > 1) {
+            return Err(wiring(
+                &h.name,
+                "is a batch handler, which runs without exactly-once and without concurrency: a partition's batches are handled one at a time, outside transactions".into(),
+            ));
+        }
         if (h.exactly_once || self.config.exactly_once)
             && h.concurrency > 1
             && h.order != crate::consumer::Order::Partition
@@ -292,6 +298,7 @@ impl StreamServiceBuilder {
                 exactly_once: spec.exactly_once || self.config.exactly_once,
                 concurrency: spec.concurrency,
                 order: spec.order,
+                batch: spec.batch,
                 ..ConsumerOptions::default()
             };
             groups.push(GroupPlan {
@@ -350,13 +357,15 @@ fn check_groups(
                 || a.dlq != b.dlq
                 || a.dedup != b.dedup
                 || a.exactly_once != b.exactly_once
+                || a.batch.is_some()
+                || b.batch.is_some()
                 || a.concurrency != b.concurrency
                 || a.order != b.order
             {
                 return Err(wiring(
                     &b.name,
                     format!(
-                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once/concurrency/order options; one group is one consumer with one set of options",
+                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once/concurrency/order options (and a batch handler has its group to itself); one group is one consumer with one set of options",
                         b.group, a.name
                     ),
                 ));

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use crate::consumer::Order;
+use crate::consumer::{BatchOptions, Order};
 use crate::handler::event_types::EventTypes;
 use crate::handler::extract::{Requirement, Resources};
-use crate::handler::{BoundHandler, Handler, MessageHandler};
+use crate::handler::{
+    BatchFn, BatchHandler, BatchOfOne, BoundHandler, Handler, MessageHandler, TypedBatch,
+};
 use crate::reliability::retry::RetryPolicy;
 
 /// Makes the handler once the service's shared resources and the accepted event types are known.
@@ -35,6 +37,8 @@ pub struct HandlerSpec {
     pub(super) exactly_once: bool,
     pub(super) concurrency: usize,
     pub(super) order: Order,
+    /// How batches are made, for a batch handler ([`HandlerSpec::batch`]).
+    pub(super) batch: Option<BatchOptions>,
     pub(super) accept: EventTypes,
 }
 
@@ -70,8 +74,63 @@ impl HandlerSpec {
             exactly_once: false,
             concurrency: 1,
             order: Order::Key,
+            batch: None,
             accept: EventTypes::Only(Vec::new()),
         }
+    }
+
+    /// A batch handler named `name`: an async fn taking a [`Batch<T>`](crate::handler::Batch),
+    /// handed up to 500 records of one partition at a time, waiting at most 50 ms for more
+    /// ([`HandlerSpec::batch_max`], [`HandlerSpec::batch_linger`]). What `#[stream_handler]`
+    /// makes of a function whose argument is a `Batch<T>`.
+    ///
+    /// ```
+    /// use stream_core::handler::{Batch, BatchResult};
+    /// use stream_core::service::HandlerSpec;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Fill { qty: i64 }
+    /// # impl stream_core::Event for Fill { const EVENT_TYPE: &'static str = "order_filled"; }
+    /// async fn insert_fills(fills: Batch<Fill>) -> BatchResult { BatchResult::all_ok() }
+    /// let spec = HandlerSpec::batch("insert_fills", &["*.orders.filled"], "ledger.fills", insert_fills)
+    ///     .batch_max(200);
+    /// assert!(spec.is_batch());
+    /// ```
+    pub fn batch<F, T>(name: &str, topics: &[&str], group: &str, handler: F) -> Self
+    where
+        F: BatchFn<T>,
+        T: crate::Event + serde::de::DeserializeOwned + Send + 'static,
+    {
+        Self {
+            make: Box::new(move |_resources, accept| {
+                let batch: Arc<dyn BatchHandler> = Arc::new(TypedBatch::new(handler, &accept));
+                Arc::new(BatchOfOne(batch)) as Arc<dyn MessageHandler>
+            }),
+            requirements: crate::handler::extract::payload_event_types::<T>(),
+            batch: Some(BatchOptions::default()),
+            ..Self::new(name, topics, group, no_handler)
+        }
+    }
+
+    /// The most records in one batch of a batch handler (default 500, at least 1).
+    #[must_use]
+    pub fn batch_max(mut self, records: usize) -> Self {
+        if let Some(b) = &mut self.batch {
+            b.max = records.max(1);
+        }
+        self
+    }
+
+    /// How long a batch waits for more records after its first (default 50 ms).
+    #[must_use]
+    pub fn batch_linger(mut self, linger: std::time::Duration) -> Self {
+        if let Some(b) = &mut self.batch {
+            b.linger = linger;
+        }
+        self
+    }
+
+    /// Whether this is a batch handler ([`HandlerSpec::batch`]).
+    pub fn is_batch(&self) -> bool {
+        self.batch.is_some()
     }
 
     /// The handler's name (in errors and logs).
@@ -187,3 +246,6 @@ impl HandlerSpec {
         self
     }
 }
+
+/// The handler [`HandlerSpec::batch`] starts from, before replacing it with the batch handler.
+async fn no_handler() {}
