@@ -53,6 +53,7 @@ pub(crate) fn validate(func: &ItemFn, args: &Args, errors: &mut Errors) -> Check
         ));
     }
     check_concurrency(args, errors);
+    super::batch::check_batch(func, args, errors);
     if let Some(r) = &args.retry
         && let Some(a) = &r.attempts
         && a.base10_parse::<u32>().map_or(true, |n| n == 0)
