@@ -192,8 +192,14 @@ async fn a_partial_failure_dead_letters_exactly_the_failing_records() {
             assert_eq!(runs.len(), 1, "seq {seq} ran once: {runs:?}");
         }
     }
-    assert!(retried_alone > 0, "no record failed retryably inside a batch");
-    println!("batch sizes: {:?}", calls.iter().map(Vec::len).collect::<Vec<_>>());
+    assert!(
+        retried_alone > 0,
+        "no record failed retryably inside a batch"
+    );
+    println!(
+        "batch sizes: {:?}",
+        calls.iter().map(Vec::len).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
