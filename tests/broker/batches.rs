@@ -29,6 +29,9 @@ impl Event for Fill {
     const EVENT_TYPE: &'static str = "order_filled";
 }
 
+/// One call of a batch handler: the (partition, offset, seq) of its records, in order.
+type Call = Vec<(i32, i64, u64)>;
+
 async fn publish(producer: &MessageProducer, topic: &str, total: u64) {
     let mut pending = Vec::new();
     for seq in 0..total {
@@ -109,8 +112,7 @@ async fn a_partial_failure_dead_letters_exactly_the_failing_records() {
     let group = testing::unique_name("conc-batch");
     let consumer = consumer(&topic, &group, &producer);
     let stop = consumer.shutdown_handle();
-    // Every call: the (partition, offset, seq) of its records, in order.
-    let calls: Arc<Mutex<Vec<Vec<(i32, i64, u64)>>>> = Arc::default();
+    let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
     let c = Arc::clone(&calls);
     let handler = move |fills: Batch<Fill>| {
         let calls = Arc::clone(&c);
