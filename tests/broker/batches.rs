@@ -260,3 +260,65 @@ async fn a_failing_batch_is_retried_whole_then_each_record_dead_lettered() {
         assert!(attempts.iter().all(|a| a == &attempts[0]), "{calls:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_runs_a_batch_handler_spec() {
+    use stream_core::service::config::ServiceConfig;
+    use stream_core::service::{HandlerSpec, StreamServiceBuilder};
+    const TOTAL: u64 = 100;
+    let topic = testing::unique_topic("paper", "conc-batch-svc", "fills");
+    testing::create_topics(&[&topic, &dlq_topic(&topic)], 2).await;
+    let producer = MessageProducer::new(&testing::kafka_config(), "conc-batch-test").unwrap();
+    publish(&producer, &topic, TOTAL).await;
+
+    let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let s = Arc::clone(&sizes);
+    let handler = move |fills: Batch<Fill>| {
+        let sizes = Arc::clone(&s);
+        async move {
+            sizes.lock().unwrap().push(fills.len());
+            let mut result = BatchResult::all_ok();
+            for (i, fill) in fills.iter().enumerate() {
+                if fill.data.seq % 10 == 3 {
+                    result = result.permanent(i, "rejected by the ledger");
+                }
+            }
+            Ok::<_, HandlerError>(result)
+        }
+    };
+    let group = testing::unique_name("conc-batch-svc");
+    let spec = HandlerSpec::batch("insert_fills", &[&topic], &group, handler)
+        .batch_max(25)
+        .batch_linger(Duration::from_millis(20));
+    let service = StreamServiceBuilder::new(
+        "conc-batch-test",
+        ServiceConfig::with_kafka(testing::kafka_config()),
+    )
+    .add_handler(spec)
+    .build()
+    .unwrap();
+    let handle = service.handle();
+    let running = tokio::spawn(service.run_until_stopped());
+    testing::wait_until(Duration::from_secs(90), "everything committed", || {
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            let committed = testing::committed_offsets(&group, &topic).await;
+            committed.values().map(|o| o.unwrap_or(0)).sum::<i64>() as u64 == TOTAL
+        }
+    })
+    .await;
+    handle.shutdown();
+    running.await.unwrap().unwrap();
+
+    let dead: BTreeSet<u64> = dead_letters(&topic).await.iter().map(|l| l.0).collect();
+    assert_eq!(
+        dead,
+        (0..TOTAL).filter(|s| s % 10 == 3).collect::<BTreeSet<_>>()
+    );
+    let sizes = sizes.lock().unwrap().clone();
+    assert_eq!(sizes.iter().sum::<usize>() as u64, TOTAL, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|n| *n <= 25) && sizes.iter().any(|n| *n > 1),
+        "{sizes:?}"
+    );
+}
