@@ -350,3 +350,57 @@ async fn exactly_once_with_concurrency_is_refused() {
         "refused with a clear reason: {error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliveries_of_one_event_on_different_keys_run_once() {
+    use stream_core::envelope::EventEnvelope;
+    const EVENTS: u64 = 40;
+    let topic = testing::unique_topic("paper", "conc-dup", "fills");
+    testing::create_topic(&topic, 1).await;
+    let config = testing::kafka_config();
+    let producer = MessageProducer::new(&config, "conc-test").unwrap();
+    // Each event twice, back to back, under two keys: free to run at the same time.
+    for seq in 0..EVENTS {
+        let fill = Fill {
+            key: format!("a{seq}"),
+            seq,
+        };
+        let env = EventEnvelope::new(
+            stream_core::Broker::new("paper").unwrap(),
+            "conc-test",
+            fill,
+        );
+        for key in [format!("a{seq}"), format!("b{seq}")] {
+            producer.send_envelope(&topic, &key, &env).await.unwrap();
+        }
+    }
+
+    let group = testing::unique_name("conc-dup");
+    let consumer = MessageConsumer::new(&config, &[&topic], &group)
+        .unwrap()
+        .service("conc-test")
+        .producer(producer.clone())
+        .concurrency(8, Order::Key);
+    let stop = consumer.shutdown_handle();
+    let runs: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
+    let r = Arc::clone(&runs);
+    let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+        let runs = Arc::clone(&r);
+        async move {
+            let fill = msg.typed::<Fill>()?.data;
+            *runs.lock().unwrap().entry(fill.seq).or_default() += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    let report = stop_once_committed(&group, &topic, EVENTS * 2, stop, run).await;
+
+    let runs = runs.lock().unwrap().clone();
+    assert_eq!(runs.len() as u64, EVENTS);
+    assert!(
+        runs.values().all(|n| *n == 1),
+        "an event ran twice: {runs:?}"
+    );
+    assert_eq!(report.stats.handled, EVENTS);
+    assert_eq!(report.stats.deduplicated, EVENTS);
+}
