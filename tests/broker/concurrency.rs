@@ -404,3 +404,100 @@ async fn two_deliveries_of_one_event_on_different_keys_run_once() {
     assert_eq!(report.stats.handled, EVENTS);
     assert_eq!(report.stats.deduplicated, EVENTS);
 }
+
+/// One handler run: which consumer, which partition, when it began and (once it did) ended.
+type Run = (usize, i32, std::time::Instant, Option<std::time::Instant>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_partition_finishes_its_records_before_its_new_owner_starts() {
+    const TOTAL: u64 = 3_000;
+    let topic = testing::unique_topic("paper", "conc-revoke", "fills");
+    testing::create_topic(&topic, 4).await;
+    let config = testing::kafka_config();
+    let producer = MessageProducer::new(&config, "conc-test").unwrap();
+    let fills: Vec<(String, u64)> = (0..TOTAL).map(|s| (format!("k{}", s % 64), s)).collect();
+    publish(&producer, &topic, &fills).await;
+
+    let group = testing::unique_name("conc-revoke");
+    let runs: Arc<Mutex<Vec<Run>>> = Arc::default();
+    let handled: Arc<Mutex<std::collections::HashSet<u64>>> = Arc::default();
+    let start = |member: usize| {
+        let consumer = MessageConsumer::new(&config, &[&topic], &group)
+            .unwrap()
+            .service("conc-test")
+            .producer(producer.clone())
+            .concurrency(4, Order::Key);
+        let stop = consumer.shutdown_handle();
+        let (runs, handled) = (Arc::clone(&runs), Arc::clone(&handled));
+        let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+            let (runs, handled) = (Arc::clone(&runs), Arc::clone(&handled));
+            async move {
+                let fill = msg.typed::<Fill>()?.data;
+                let at = {
+                    let mut runs = runs.lock().unwrap();
+                    runs.push((
+                        member,
+                        msg.record.partition,
+                        std::time::Instant::now(),
+                        None,
+                    ));
+                    runs.len() - 1
+                };
+                // About 5 s of work in all: time for a second member to join.
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                handled.lock().unwrap().insert(fill.seq);
+                runs.lock().unwrap()[at].3 = Some(std::time::Instant::now());
+                Ok::<(), HandlerError>(())
+            }
+        }));
+        (stop, run)
+    };
+    let (stop_a, run_a) = start(0);
+    testing::wait_until(Duration::from_secs(60), "a tenth handled", || {
+        let n = handled.lock().unwrap().len() as u64;
+        async move { n >= TOTAL / 10 }
+    })
+    .await;
+    // A second member: some of the first's partitions are revoked mid-run.
+    let (stop_b, run_b) = start(1);
+    let report_b = stop_once_committed(&group, &topic, TOTAL, stop_b, run_b).await;
+    stop_a.shutdown();
+    let report_a = run_a.await.unwrap().unwrap();
+
+    assert_eq!(handled.lock().unwrap().len() as u64, TOTAL, "records lost");
+    assert!(
+        report_b.stats.handled > 0,
+        "the second member took no partition"
+    );
+    let runs = runs.lock().unwrap().clone();
+    let mut moved = 0;
+    for partition in 0..4 {
+        let of = |member: usize| {
+            runs.iter()
+                .filter(|r| r.0 == member && r.1 == partition)
+                .map(|r| (r.2, r.3))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (of(0), of(1));
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        moved += 1;
+        // Every run of the old owner ended (none was dropped mid-handler), before the new one
+        // began any.
+        let ends: Option<Vec<_>> = a.iter().map(|r| r.1).collect();
+        let ends = ends.unwrap_or_else(|| panic!("partition {partition}: a run never ended"));
+        let a_last_end = ends.into_iter().max().unwrap();
+        let b_first_begin = b.iter().map(|r| r.0).min().unwrap();
+        assert!(
+            b_first_begin >= a_last_end,
+            "partition {partition}: the new owner began {:?} before the old one's last record ended",
+            a_last_end - b_first_begin
+        );
+    }
+    assert!(moved > 0, "no partition moved between the members");
+    println!(
+        "revoke: {moved} partitions moved; first member handled {}, second {}",
+        report_a.stats.handled, report_b.stats.handled
+    );
+}
