@@ -501,3 +501,58 @@ async fn a_revoked_partition_finishes_its_records_before_its_new_owner_starts() 
         report_a.stats.handled, report_b.stats.handled
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_key_fills_the_worker_and_pauses_the_partition() {
+    use stream_core::consumer::ConsumerOptions;
+    let topic = testing::unique_topic("paper", "conc-hot", "fills");
+    testing::create_topic(&topic, 1).await;
+    let config = testing::kafka_config();
+    let producer = MessageProducer::new(&config, "conc-test").unwrap();
+    // 60 records of one key, with one record of another key after every tenth.
+    let mut fills = Vec::new();
+    for seq in 0..60 {
+        fills.push(("hot".to_owned(), seq));
+        if seq % 10 == 9 {
+            fills.push((format!("cold{seq}"), 0));
+        }
+    }
+    publish(&producer, &topic, &fills).await;
+
+    let group = testing::unique_name("conc-hot");
+    let options = ConsumerOptions {
+        service: "conc-test".into(),
+        partition_queue: 8,
+        concurrency: 8,
+        order: Order::Key,
+        ..ConsumerOptions::default()
+    };
+    let consumer = MessageConsumer::new(&config, &[&topic], &group)
+        .unwrap()
+        .options(options)
+        .producer(producer.clone());
+    let stop = consumer.shutdown_handle();
+    let hot: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let h = Arc::clone(&hot);
+    let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+        let hot = Arc::clone(&h);
+        async move {
+            let fill = msg.typed::<Fill>()?.data;
+            // Slower than the poll thread waits for room (twice 20 ms): one key at a time frees
+            // a slot of the worker only every 50 ms.
+            let work = if fill.key == "hot" { 50 } else { 1 };
+            tokio::time::sleep(Duration::from_millis(work)).await;
+            if fill.key == "hot" {
+                hot.lock().unwrap().push(fill.seq);
+            }
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    let report = stop_once_committed(&group, &topic, fills.len() as u64, stop, run).await;
+
+    assert_eq!(report.stats.handled, fills.len() as u64);
+    assert_eq!(*hot.lock().unwrap(), (0..60).collect::<Vec<_>>());
+    // The worker held at most 8 records, nearly all of the hot key: its queue filled behind them
+    // and the partition was paused instead of the records piling up in memory.
+    assert!(report.stats.paused > 0, "{:?}", report.stats);
+}
