@@ -25,7 +25,8 @@ pub enum Order {
     /// concurrency: what a consumer does with `concurrency` 1.
     Partition,
     /// No order: any of a partition's records may run at the same time as any other, up to
-    /// `concurrency` of them (duplicates of one event id still never run at once).
+    /// `concurrency` of them (with dedup on, two deliveries of one event id still never run at
+    /// once).
     None,
 }
 
