@@ -416,6 +416,8 @@ struct Args {
     only: Option<String>,
     side: Option<String>,
     with_send: bool,
+    /// `partition_queue` of the `io` scenario's consumers.
+    io_queue: usize,
 }
 
 fn parse_args() -> Args {
@@ -427,6 +429,7 @@ fn parse_args() -> Args {
         only: None,
         side: None,
         with_send: false,
+        io_queue: streamkit::ConsumerOptions::default().partition_queue,
     };
     // `cargo test --all-targets` runs this target without `--bench`: a smoke run that proves
     // every scenario works, small enough for the test suite. `cargo bench` passes `--bench`.
@@ -459,10 +462,11 @@ fn parse_args() -> Args {
             "--only" => args.only = Some(value("--only")),
             "--side" => args.side = Some(value("--side")),
             "--with-send" => args.with_send = true,
+            "--io-queue" => args.io_queue = number("--io-queue", value("--io-queue")) as usize,
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
                  --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch, \
-                 --side streamkit|raw (one side only, for profiling), --with-send"
+                 --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N"
             )),
         }
     }
@@ -1591,6 +1595,9 @@ async fn run(args: Args, servers: String) {
         Ok(lib) if !lib.is_empty() => format!("LD_PRELOAD={lib}"),
         _ => "the system's malloc".to_owned(),
     };
+    if want("io") {
+        eprintln!("io: partition_queue {}", args.io_queue);
+    }
     eprintln!(
         "e2e: {n} messages, {} rounds, broker {servers}, {} cores, allocator {allocator}",
         args.rounds,
@@ -1720,7 +1727,8 @@ async fn run(args: Args, servers: String) {
     for round in 1..=args.rounds {
         if want("io") {
             for (i, level) in concurrency::LEVELS.into_iter().enumerate() {
-                let f = concurrency::io_streamkit(&kafka, &io_topic, io_n, level).await;
+                let f =
+                    concurrency::io_streamkit(&kafka, &io_topic, io_n, level, args.io_queue).await;
                 eprintln!(
                     "round {round} io        concurrency {level:>2}: {} (ideal {:.0} msg/s)",
                     show(&f),
@@ -1730,7 +1738,8 @@ async fn run(args: Args, servers: String) {
             }
         }
         if want("batch") {
-            let per_record = concurrency::io_streamkit(&kafka, &io_topic, io_n, 1).await;
+            let per_record =
+                concurrency::io_streamkit(&kafka, &io_topic, io_n, 1, args.io_queue).await;
             let batched = concurrency::batch_streamkit(&kafka, &io_topic, io_n).await;
             let (servers, topic) = (servers.clone(), io_topic.clone());
             let raw =

@@ -6,7 +6,8 @@
 //!    record per await; throughput should grow about N-fold until the CPU or the broker is the
 //!    limit. Raw rdkafka has no equivalent short of writing the scheduler by hand (per-key
 //!    queues, out-of-order completions, a contiguous commit watermark): the line reports the
-//!    ideal instead, `N × 6 × 1,000 msg/s`.
+//!    ideal instead, `N × 6 × 1,000 msg/s`. `--io-queue N` sets the consumer's
+//!    `partition_queue` (default 1,024).
 //! 7. `batch`: the same 1 ms of work done once per record (a handler of one record, one at a
 //!    time per partition) against once per batch (a `Batch<T>` handler, up to 500 records,
 //!    50 ms linger), and a raw `BaseConsumer` doing the batch by hand: poll up to 500 records
@@ -14,7 +15,7 @@
 
 use std::sync::Arc;
 
-use streamkit::consumer::{BatchOptions, Order};
+use streamkit::consumer::{BatchOptions, ConsumerOptions, Order};
 use streamkit::handler::{Batch, BatchResult, EventTypes, Incoming, TypedBatch};
 
 use super::{
@@ -50,17 +51,24 @@ pub(super) async fn preproduce_keyed(kafka: &KafkaConfig, topic: &str, n: usize)
     }
 }
 
-/// `n` records through a handler awaiting `WORK`, `concurrency` of a partition at once.
+/// `n` records through a handler awaiting `WORK`, `concurrency` of a partition at once, with
+/// `queue` records queued per partition (`ConsumerOptions::partition_queue`).
 pub(super) async fn io_streamkit(
     kafka: &KafkaConfig,
     topic: &str,
     n: usize,
     concurrency: usize,
+    queue: usize,
 ) -> Figure {
     let progress = Progress::new(n);
+    let options = ConsumerOptions {
+        service: "bench-io".into(),
+        partition_queue: queue,
+        ..ConsumerOptions::default()
+    };
     let consumer = MessageConsumer::new(kafka, &[topic], &testing::unique_name("bench-io"))
         .expect("consumer")
-        .service("bench-io")
+        .options(options)
         .concurrency(concurrency, Order::Key);
     let stop = consumer.shutdown_handle();
     let p = Arc::clone(&progress);
