@@ -39,6 +39,9 @@
 //!    input's offset committed (a watcher polls the group's committed offsets, the same on both
 //!    sides); the outputs are checked with a `read_committed` reader: each accepted signal's
 //!    output once per round, nothing in aborted or open transactions.
+//! 6. `io` and 7. `batch`: concurrency inside a partition (a handler awaiting 1 ms, with
+//!    `concurrency` 1, 8 and 64) and a batch handler against per-record handling of the same
+//!    work; see `e2e/concurrency.rs`. They read `--messages / 5` records each.
 //!
 //! Throughput is measured from the first message reaching user code to the last one finished
 //! (`eos`: committed; group joins are outside it). CPU is this process's user+system time from
@@ -75,6 +78,9 @@ use streamkit::service::StreamServiceBuilder;
 use streamkit::service::config::ServiceConfig;
 use streamkit::{Event, testing};
 use uuid::Uuid;
+
+#[path = "e2e/concurrency.rs"]
+mod concurrency;
 
 // ---------------------------------------------------------------------------------------------
 // the messages
@@ -410,6 +416,8 @@ struct Args {
     only: Option<String>,
     side: Option<String>,
     with_send: bool,
+    /// `partition_queue` of the `io` scenario's consumers.
+    io_queue: usize,
 }
 
 fn parse_args() -> Args {
@@ -421,6 +429,7 @@ fn parse_args() -> Args {
         only: None,
         side: None,
         with_send: false,
+        io_queue: streamkit::ConsumerOptions::default().partition_queue,
     };
     // `cargo test --all-targets` runs this target without `--bench`: a smoke run that proves
     // every scenario works, small enough for the test suite. `cargo bench` passes `--bench`.
@@ -453,10 +462,11 @@ fn parse_args() -> Args {
             "--only" => args.only = Some(value("--only")),
             "--side" => args.side = Some(value("--side")),
             "--with-send" => args.with_send = true,
+            "--io-queue" => args.io_queue = number("--io-queue", value("--io-queue")) as usize,
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
-                 --latency-seconds N, --only produce|consume|pipeline|eos|latency, \
-                 --side streamkit|raw (one side only, for profiling), --with-send"
+                 --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch, \
+                 --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N"
             )),
         }
     }
@@ -1566,7 +1576,9 @@ async fn run(args: Args, servers: String) {
     let latency_topic = testing::unique_topic("paper", "bench", "ticks");
     let eos_sk_out = testing::unique_topic("paper", "bench", "validated-eos-sk");
     let eos_raw_out = testing::unique_topic("paper", "bench", "validated-eos-raw");
+    let io_topic = testing::unique_topic("paper", "bench", "io");
     let topics = [
+        io_topic.as_str(),
         produce_topic.as_str(),
         input_topic.as_str(),
         sk_out.as_str(),
@@ -1583,6 +1595,9 @@ async fn run(args: Args, servers: String) {
         Ok(lib) if !lib.is_empty() => format!("LD_PRELOAD={lib}"),
         _ => "the system's malloc".to_owned(),
     };
+    if want("io") {
+        eprintln!("io: partition_queue {}", args.io_queue);
+    }
     eprintln!(
         "e2e: {n} messages, {} rounds, broker {servers}, {} cores, allocator {allocator}",
         args.rounds,
@@ -1591,6 +1606,13 @@ async fn run(args: Args, servers: String) {
     if want("consume") || want("pipeline") || want("eos") {
         preproduce(&kafka, &input_topic, n).await;
     }
+    let io_n = (n / 5).max(100);
+    if want("io") || want("batch") {
+        concurrency::preproduce_keyed(&kafka, &io_topic, io_n).await;
+    }
+    // Per concurrency level of `io`; and `batch`: per record, batch, raw batch.
+    let mut io: Vec<Vec<Figure>> = vec![Vec::new(); concurrency::LEVELS.len()];
+    let mut batch: (Vec<Figure>, Vec<Figure>, Vec<Figure>) = Default::default();
     // Both exactly-once sides commit on the service's triggers, from the environment
     // (`STREAMKIT_COMMIT_EVERY`, `STREAMKIT_COMMIT_INTERVAL_MS`) or the defaults.
     let eos = {
@@ -1700,6 +1722,39 @@ async fn run(args: Args, servers: String) {
                 false => None,
             };
             report(round, "eos", &mut exactly, sk, raw);
+        }
+    }
+    for round in 1..=args.rounds {
+        if want("io") {
+            for (i, level) in concurrency::LEVELS.into_iter().enumerate() {
+                let f =
+                    concurrency::io_streamkit(&kafka, &io_topic, io_n, level, args.io_queue).await;
+                eprintln!(
+                    "round {round} io        concurrency {level:>2}: {} (ideal {:.0} msg/s)",
+                    show(&f),
+                    concurrency::ideal(level)
+                );
+                io[i].push(f);
+            }
+        }
+        if want("batch") {
+            let per_record =
+                concurrency::io_streamkit(&kafka, &io_topic, io_n, 1, args.io_queue).await;
+            let batched = concurrency::batch_streamkit(&kafka, &io_topic, io_n).await;
+            let (servers, topic) = (servers.clone(), io_topic.clone());
+            let raw =
+                tokio::task::spawn_blocking(move || concurrency::batch_raw(&servers, &topic, io_n))
+                    .await
+                    .expect("raw batch");
+            eprintln!(
+                "round {round} batch     per record {}   batch {}   raw batch {}",
+                show(&per_record),
+                show(&batched),
+                show(&raw)
+            );
+            batch.0.push(per_record);
+            batch.1.push(batched);
+            batch.2.push(raw);
         }
     }
     if args.with_send {
@@ -1825,6 +1880,31 @@ async fn run(args: Args, servers: String) {
             eos.interval.as_millis()
         ),
     );
+    let rate = |v: &[Figure]| median(&mut v.iter().map(|f| f.msgs_per_s).collect::<Vec<_>>());
+    let cpu = |v: &[Figure]| median(&mut v.iter().map(|f| f.cpu_s_per_million).collect::<Vec<_>>());
+    if io.iter().all(|v| !v.is_empty()) {
+        let one = rate(&io[0]);
+        for (level, figures) in concurrency::LEVELS.into_iter().zip(&io) {
+            println!(
+                "bench io concurrency={level} msgs_per_s={:.0} growth={:.2} ideal_msgs_per_s={:.0} cpu_s_per_million={:.2}",
+                rate(figures),
+                rate(figures) / one,
+                concurrency::ideal(level),
+                cpu(figures),
+            );
+        }
+    }
+    if !batch.0.is_empty() {
+        let (per_record, batched, raw) = (rate(&batch.0), rate(&batch.1), rate(&batch.2));
+        println!(
+            "bench batch per_record_msgs_per_s={per_record:.0} batch_msgs_per_s={batched:.0} raw_batch_msgs_per_s={raw:.0} batch_over_per_record={:.1} ratio={:.3} cpu_s_per_million={:.2} per_record_cpu_s_per_million={:.2} raw_cpu_s_per_million={:.2}",
+            batched / per_record,
+            batched / raw,
+            cpu(&batch.1),
+            cpu(&batch.0),
+            cpu(&batch.2),
+        );
+    }
     if let Some(f) = lat {
         let (l, r) = (f.streamkit, f.raw);
         println!(

@@ -30,8 +30,8 @@ pub use stream_core::service::runtime::Setup;
 
 /// The items almost every service uses.
 pub mod prelude {
-    pub use stream_core::handler::HandlerError;
     pub use stream_core::handler::extract::{Context, Data, Envelope, Headers, Key, State};
+    pub use stream_core::handler::{Batch, BatchResult, HandlerError};
     pub use stream_core::service::runtime::Setup;
     pub use stream_core::{Broker, Error, Event, EventEnvelope, Result};
     pub use stream_macros::{Event, stream_handler, stream_service};

@@ -45,6 +45,7 @@ pub use topic::{Broker, Topic, TopicPattern};
 /// nothing of this crate outside it, so the runtime's files can move without breaking services.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::consumer::Order;
     pub use crate::envelope::Event;
     pub use crate::error::Result;
     pub use crate::handler::extract::FromMessage;

@@ -67,11 +67,14 @@ mod topics;
 /// | `dedup = false` | no dedup on the envelope id |
 /// | `exactly_once` (or `exactly_once = true`) | consume and publish in Kafka transactions: outputs, dead letters and input offsets commit together (see the guide's "Delivery semantics") |
 /// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
-/// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
+/// | `concurrency = N` | records of one partition handled at the same time (default 1: one at a time, in offset order); commits stay contiguous; not with `exactly_once` (see the guide's "Concurrency and batches") |
+/// | `order = "key"` / `"none"` | with `concurrency` above 1, what stays in order: `"key"` (the default) runs one key's records one at a time in offset order and different keys at once, records without a key as one key; `"none"` keeps no order. `order` without `concurrency` above 1, or `order = "partition"` with it, is an error: it would do nothing |
+/// | `batch_max = N`, `batch_linger_ms = M` | for a function whose one argument is a `Batch<T>` (a batch handler, built with `HandlerSpec::batch`): up to N records of one partition per call (default 500), gathered for at most M ms after the first (default 50); the function may return a `BatchResult` of per-record outcomes. Without `Batch<T>`, or with `concurrency` above 1 or `exactly_once`, a compile error |
 /// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |
 ///
 /// Handlers of one group share one consumer, so they must not subscribe to overlapping topics and
-/// must have the same `retry`/`dlq`/`dedup` (checked when the service is built).
+/// must have the same `retry`/`dlq`/`dedup`/`exactly_once`/`concurrency`/`order`, and a batch
+/// handler has its group to itself (checked when the service is built).
 ///
 /// Topics are checked at compile time, each error on its string literal: always against Kafka's
 /// and streamkit's grammar; and when the crate has a `topics.toml` next to its `Cargo.toml`

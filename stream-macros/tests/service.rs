@@ -125,7 +125,8 @@ async fn place(
 #[stream_handler(
     topics = ["paper.macrotest.orders", "zerodha.macrotest.orders"],
     group = "macrotest.orders",
-    dedup = false
+    dedup = false,
+    concurrency = 2
 )]
 async fn audit(
     order: Envelope<Order>,

@@ -125,7 +125,7 @@ fn handlers_of_one_group_with_different_options() {
     use stream_core::service::HandlerSpec;
     let paper = || HandlerSpec::new("reads", &["paper.signals.raw"], "risk.signals", reads);
     let zerodha = || HandlerSpec::new("audits", &["zerodha.signals.raw"], "risk.signals", reads);
-    let expected = "handler `audits` shares group `risk.signals` with handler `reads` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options";
+    let expected = "handler `audits` shares group `risk.signals` with handler `reads` but not its retry/dlq/dedup/exactly_once/concurrency/order options (and a batch handler has its group to itself); one group is one consumer with one set of options";
     let differing = [
         (
             "retry",
@@ -134,6 +134,17 @@ fn handlers_of_one_group_with_different_options() {
         ("dlq", zerodha().dlq(false)),
         ("dedup", zerodha().dedup(false)),
         ("exactly_once", zerodha().exactly_once(true)),
+        ("concurrency", zerodha().concurrency(8)),
+        (
+            "order",
+            zerodha()
+                .concurrency(1)
+                .order(stream_core::consumer::Order::None),
+        ),
+        (
+            "batch",
+            HandlerSpec::batch("audits", &["zerodha.signals.raw"], "risk.signals", batch_of),
+        ),
     ];
     for (option, other) in differing {
         let err = error_of(builder().add_handler(paper()).add_handler(other));
@@ -157,4 +168,50 @@ fn handlers_of_one_group_with_different_options() {
         .build()
         .unwrap();
     assert!(format!("{service:?}").contains("groups: 1"), "{service:?}");
+}
+
+async fn batch_of(_signals: stream_core::handler::Batch<Signal>) {}
+
+#[test]
+fn concurrency_with_exactly_once_is_refused() {
+    use stream_core::service::HandlerSpec;
+    let spec = HandlerSpec::new("places", &["paper.signals.raw"], "engine.orders", reads)
+        .concurrency(8)
+        .exactly_once(true);
+    let err = error_of(builder().add_handler(spec));
+    assert!(
+        err.starts_with("handler `places` runs with concurrency 8 but exactly-once"),
+        "{err}"
+    );
+    // The service-wide switch counts too.
+    let mut config = ServiceConfig::new("127.0.0.1:1");
+    config.exactly_once = true;
+    let spec =
+        HandlerSpec::new("places", &["paper.signals.raw"], "engine.orders", reads).concurrency(8);
+    let err = StreamServiceBuilder::new("engine", config)
+        .add_handler(spec)
+        .build()
+        .expect_err("build must fail")
+        .to_string();
+    assert!(err.contains("exactly-once"), "{err}");
+    // In partition order, concurrency runs one at a time: exactly-once is fine.
+    let spec = HandlerSpec::new("places", &["paper.signals.raw"], "engine.orders", reads)
+        .concurrency(8)
+        .order(stream_core::consumer::Order::Partition)
+        .exactly_once(true);
+    assert!(builder().add_handler(spec).build().is_ok());
+}
+
+#[test]
+fn a_batch_handler_runs_without_concurrency_or_exactly_once() {
+    use stream_core::service::HandlerSpec;
+    let batch = || HandlerSpec::batch("inserts", &["paper.signals.raw"], "ledger", batch_of);
+    for spec in [batch().concurrency(4), batch().exactly_once(true)] {
+        let err = error_of(builder().add_handler(spec));
+        assert!(
+            err.starts_with("handler `inserts` is a batch handler, which runs without exactly-once and without concurrency"),
+            "{err}"
+        );
+    }
+    assert!(builder().add_handler(batch().batch_max(10)).build().is_ok());
 }

@@ -1,21 +1,26 @@
 //! Records to partition workers, in order, with backpressure: a full queue is waited on briefly,
 //! then its partition is paused while the others keep flowing.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use foldhash::HashMap;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
+use crate::consumer::batch::run_batch_worker;
 use crate::consumer::callbacks::ClientCallbacks;
 use crate::consumer::commit::block_on_committing;
+use crate::consumer::concurrent::run_concurrent_worker;
+use crate::consumer::offsets::PartitionOffsets;
+use crate::consumer::partition::{AssignedPartition, PartitionControl};
 use crate::consumer::partition::{PartitionKey, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::ConsumerStats;
-use crate::consumer::worker::spawn_worker;
+use crate::consumer::worker::run_worker;
 use crate::kafka::record::{InPlace, RecordMeta};
 use crate::topic::Broker;
 
@@ -122,6 +127,39 @@ pub(super) fn dispatch(
             assigned.paused = true;
         }
         Err(mpsc::error::TrySendError::Closed(_)) => worker_gone(pipeline, &key),
+    }
+}
+
+/// Starts the worker of a partition: one record at a time, or several at once when the
+/// consumer's options say so.
+fn spawn_worker(
+    state: &Arc<ConsumerState>,
+    pipeline: &Arc<Pipeline>,
+    capacity: usize,
+) -> AssignedPartition {
+    let (tx, rx) = mpsc::channel(capacity);
+    let part = Arc::new(PartitionControl {
+        offsets: Mutex::new(PartitionOffsets::default()),
+        commits: Arc::clone(&state.commits),
+        stop: AtomicBool::new(false),
+        stopped: Notify::new(),
+    });
+    let (control, pipeline) = (Arc::clone(&part), Arc::clone(pipeline));
+    let task = if pipeline.options.batch.is_some() && pipeline.handler.batch().is_some() {
+        state.runtime.spawn(run_batch_worker(rx, control, pipeline))
+    } else if pipeline.options.is_concurrent() {
+        state
+            .runtime
+            .spawn(run_concurrent_worker(rx, control, pipeline))
+    } else {
+        state.runtime.spawn(run_worker(rx, control, pipeline))
+    };
+    AssignedPartition {
+        tx,
+        overflow: Default::default(),
+        paused: false,
+        control: part,
+        task,
     }
 }
 

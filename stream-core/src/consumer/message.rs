@@ -15,6 +15,7 @@ use crate::consumer::claim::{
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
 use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
+use crate::consumer::running::RunningIds;
 use crate::consumer::settle::Unsettled;
 use crate::consumer::stats::ConsumerStats;
 use crate::consumer::transaction::Transaction;
@@ -48,12 +49,14 @@ impl Outcome {
 }
 
 /// Takes one record through its life: decode and check it, claim its event id, run the handler
-/// (with retries), then finish it, leave it to settle, or dead-letter it.
+/// (with retries), then finish it, leave it to settle, or dead-letter it. A concurrent worker
+/// gives the ids it is running: a second delivery of one of them waits for the first.
 pub(super) async fn process(
     record: QueuedRecord,
     part: &PartitionControl,
     pipeline: &Pipeline,
     unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    running: Option<&RunningIds>,
     key: &mut Option<DedupKey>,
 ) -> Outcome {
     let QueuedRecord { meta } = record;
@@ -65,6 +68,13 @@ pub(super) async fn process(
         }
     };
     record_ids_on_span(&envelope);
+    let _running = match running.filter(|_| pipeline.options.dedup.is_some()) {
+        Some(running) => match running.enter(envelope.id, part).await {
+            Some(entered) => Some(entered),
+            None => return Outcome::Stopped,
+        },
+        None => None,
+    };
     let store_key = pipeline
         .options
         .dedup
@@ -92,7 +102,10 @@ pub(super) async fn process(
 
 /// The record's envelope, or why it cannot go to the handler: it has no value (a tombstone), it
 /// does not decode, or it breaks its topic's contract.
-fn decode_checked(meta: &RecordMeta, pipeline: &Pipeline) -> Result<RawEnvelope, DeadLetterCause> {
+pub(super) fn decode_checked(
+    meta: &RecordMeta,
+    pipeline: &Pipeline,
+) -> Result<RawEnvelope, DeadLetterCause> {
     let Some(value) = meta.value() else {
         let error = "the record has no value (a tombstone), so no envelope to handle";
         return Err(DeadLetterCause::refused(
@@ -122,7 +135,7 @@ fn record_ids_on_span(envelope: &RawEnvelope) {
 /// Calls the handler until it succeeds (`Ok` with the attempts made), retrying retryable errors
 /// per the retry policy; `Err` with the outcome when the message ended otherwise (dead-lettered,
 /// stopped, or left to the consumer that claimed it meanwhile).
-async fn run_handler(
+pub(super) async fn run_handler(
     incoming: &Arc<Incoming>,
     claimed: Claimed<'_>,
     part: &PartitionControl,
@@ -180,7 +193,7 @@ async fn run_handler(
 }
 
 /// The dead letter of a message whose handler failed for good.
-fn gave_up(
+pub(super) fn gave_up(
     error: &HandlerError,
     attempts: u32,
     first: chrono::DateTime<Utc>,

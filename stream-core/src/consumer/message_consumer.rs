@@ -6,7 +6,8 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::consumer::callbacks::ClientCallbacks;
-use crate::consumer::options::ConsumerOptions;
+use crate::consumer::options::{BatchOptions, ConsumerOptions};
+use crate::consumer::order::Order;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::poll::poll_loop;
 use crate::consumer::shutdown::ShutdownHandle;
@@ -14,7 +15,7 @@ use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::{ConsumerReport, ConsumerStats};
 use crate::consumer::transaction::Transaction;
 use crate::error::{Error, Result};
-use crate::handler::MessageHandler;
+use crate::handler::{BatchHandler, BatchOfOne, MessageHandler};
 use crate::kafka::config::{KafkaConfig, client_creation_error};
 use crate::kafka::producer::{MessageProducer, ProducerOptions, default_instance};
 use crate::kafka::subscription::Subscription;
@@ -171,6 +172,14 @@ impl MessageConsumer {
         self
     }
 
+    /// Handles up to `records` of one partition at the same time, keeping `order`
+    /// ([`ConsumerOptions::concurrency`], [`Order`]). Not with exactly-once.
+    pub fn concurrency(mut self, records: usize, order: Order) -> Self {
+        self.options.concurrency = records.max(1);
+        self.options.order = order;
+        self
+    }
+
     /// Sets the shutdown (and revoke) deadline for in-flight handlers.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
@@ -211,8 +220,29 @@ impl MessageConsumer {
         self.run_boxed(Box::new(handler)).await
     }
 
+    /// Like [`MessageConsumer::run`], handing `handler` batches of up to `batch.max` records of
+    /// one partition, in offset order (see [`BatchHandler`] and [`BatchResult`]).
+    ///
+    /// [`BatchResult`]: crate::handler::BatchResult
+    pub async fn run_batch<B: BatchHandler>(
+        mut self,
+        handler: B,
+        batch: BatchOptions,
+    ) -> Result<ConsumerReport> {
+        self.options.batch = Some(batch);
+        let handler: Arc<dyn BatchHandler> = Arc::new(handler);
+        self.run_boxed(Box::new(BatchOfOne(handler))).await
+    }
+
     /// [`MessageConsumer::run`] with a boxed handler.
     pub async fn run_boxed(mut self, handler: Box<dyn MessageHandler>) -> Result<ConsumerReport> {
+        check_concurrency(&self.options)?;
+        if self.options.batch.is_some() && handler.batch().is_none() {
+            return Err(Error::Config {
+                key: "batch".into(),
+                message: "expected a batch handler with batch options (run it with `run_batch`), found a handler of one message".into(),
+            });
+        }
         let transaction = self.transaction()?;
         let producer = match (&transaction, self.producer.clone()) {
             (Some(t), _) => t.producer().clone(),
@@ -376,4 +406,31 @@ impl MessageConsumer {
             })?;
         Ok(done_rx)
     }
+}
+
+/// Exactly-once and concurrency do not go together: a transaction commits the records every
+/// finished handler staged, but only the contiguous offsets, so a record finished ahead of an
+/// unfinished one would have its outputs committed and itself delivered again.
+pub(crate) fn check_concurrency(options: &ConsumerOptions) -> Result<()> {
+    if let Some(batch) = options.batch
+        && (options.exactly_once || options.is_concurrent())
+    {
+        return Err(Error::Config {
+            key: "batch".into(),
+            message: format!(
+                "expected a batch handler (batches of up to {}) without exactly-once or concurrency: a partition's batches are handled one at a time, outside transactions",
+                batch.max
+            ),
+        });
+    }
+    if options.exactly_once && options.is_concurrent() {
+        return Err(Error::Config {
+            key: "concurrency".into(),
+            message: format!(
+                "expected 1 with exactly-once, found {} (order `{}`): a transaction commits contiguous offsets only, so records of one partition are handled one at a time; drop `concurrency` or `exactly_once`",
+                options.concurrency, options.order
+            ),
+        });
+    }
+    Ok(())
 }

@@ -15,7 +15,10 @@
 //!    [`Context::publish`](crate::handler::extract::Context::publish) does not wait for the
 //!    broker: the worker awaits those deliveries, in order, alongside the next messages
 //!    (`settle.rs`), and the message is finished once they are acknowledged, or dead-lettered
-//!    if one fails.
+//!    if one fails. With `concurrency` above 1, `concurrent.rs` runs up to that many of the
+//!    partition's records at once instead, in the order `key_order.rs` keeps (per key, or none),
+//!    never two deliveries of one event id at once (`running.rs`); with a batch handler,
+//!    `batch.rs` hands it the partition's records in batches.
 //! 3. `offsets.rs`: an offset is committable only when it and everything before it in its
 //!    partition is finished. `commit.rs` commits in the background once `commit_every` messages
 //!    have finished or `commit_interval` has passed, whichever comes first; `state.rs` commits
@@ -28,19 +31,24 @@
 //! [`DedupStore`]: crate::reliability::dedup::DedupStore
 //! [`RetryPolicy`]: crate::reliability::retry::RetryPolicy
 
+mod batch;
 mod callbacks;
 mod claim;
 mod commit;
 mod commit_trigger;
+mod concurrent;
 mod dead_letter;
 mod dispatch;
+mod key_order;
 mod message;
 mod message_consumer;
 pub mod offsets;
 mod options;
+mod order;
 mod partition;
 mod pipeline;
 mod poll;
+mod running;
 mod settle;
 mod shutdown;
 mod state;
@@ -51,7 +59,8 @@ mod transaction;
 mod worker;
 
 pub use message_consumer::MessageConsumer;
-pub use options::{ConsumerOptions, DEFAULT_COMMIT_EVERY};
+pub use options::{BatchOptions, ConsumerOptions, DEFAULT_COMMIT_EVERY};
+pub use order::Order;
 pub use shutdown::ShutdownHandle;
 pub use stats::{ConsumerReport, ConsumerStats, StatsSnapshot, now_ms};
 pub use worker::MESSAGE_SPAN_TARGET;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::consumer::order::Order;
 use crate::reliability::dedup::memory::MemoryDedupStore;
 use crate::reliability::dedup::{DedupStore, UnavailablePolicy};
 use crate::reliability::retry::RetryPolicy;
@@ -35,8 +36,19 @@ pub struct ConsumerOptions {
     /// with one, the consumer is a static group member (`group.instance.id`), so a restarted
     /// instance takes its partitions back at once, and takes over its earlier run's dedup claims.
     pub instance: Option<String>,
-    /// Messages queued per partition before the partition is paused.
+    /// Messages queued per partition before the partition is paused. With `concurrency` above
+    /// 1, the worker holds up to this many more (running, or waiting for their key), however
+    /// hot one key is.
     pub partition_queue: usize,
+    /// Records of one partition handled at the same time (default 1: one at a time, in offset
+    /// order). Above 1, `order` says what stays in order. Not with `exactly_once`.
+    pub concurrency: usize,
+    /// What stays in order when `concurrency` is above 1 (default [`Order::Key`]).
+    pub order: Order,
+    /// Hand a batch handler batches of a partition's records (set by
+    /// [`MessageConsumer::run_batch`](crate::consumer::MessageConsumer::run_batch)); `None` for
+    /// one record at a time.
+    pub batch: Option<BatchOptions>,
     /// How long in-flight handlers may run on shutdown and on partition revoke.
     pub shutdown_timeout: Duration,
     /// How often topic metadata is refreshed, i.e. how soon a new topic matching a pattern is
@@ -70,11 +82,46 @@ impl Default for ConsumerOptions {
             commit_every: DEFAULT_COMMIT_EVERY,
             instance: None,
             partition_queue: 1024,
+            concurrency: 1,
+            order: Order::Key,
+            batch: None,
             shutdown_timeout: Duration::from_secs(30),
             metadata_refresh: Duration::from_secs(10),
             dlq_write_timeout: Duration::from_secs(60),
             exactly_once: false,
         }
+    }
+}
+
+/// How a batch is made: up to `max` records of one partition, in offset order, waiting at most
+/// `linger` after its first record for more.
+///
+/// ```
+/// let b = stream_core::consumer::BatchOptions::default();
+/// assert_eq!((b.max, b.linger.as_millis()), (500, 50));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// The most records in one batch (at least 1).
+    pub max: usize,
+    /// How long a batch waits for more records after its first.
+    pub linger: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self {
+            max: 500,
+            linger: Duration::from_millis(50),
+        }
+    }
+}
+
+impl ConsumerOptions {
+    /// Whether a partition's worker handles several records at once: `concurrency` above 1 and
+    /// an order other than [`Order::Partition`].
+    pub fn is_concurrent(&self) -> bool {
+        self.concurrency > 1 && self.order != Order::Partition
     }
 }
 
@@ -89,6 +136,9 @@ impl std::fmt::Debug for ConsumerOptions {
             .field("commit_interval", &self.commit_interval)
             .field("commit_every", &self.commit_every)
             .field("instance", &self.instance)
+            .field("concurrency", &self.concurrency)
+            .field("order", &self.order)
+            .field("batch", &self.batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("exactly_once", &self.exactly_once)
             .finish_non_exhaustive()

@@ -4,20 +4,17 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use foldhash::HashSet;
-use tokio::sync::{Notify, RwLockReadGuard, mpsc};
+use tokio::sync::{RwLockReadGuard, mpsc};
 use tracing::Instrument;
 
 use crate::consumer::message::{Outcome, process};
-use crate::consumer::offsets::PartitionOffsets;
-use crate::consumer::partition::{AssignedPartition, PartitionControl, QueuedRecord};
+use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::settle::{Unsettled, settle};
-use crate::consumer::state::ConsumerState;
 use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::DedupKey;
 
@@ -33,30 +30,6 @@ use crate::reliability::dedup::DedupKey;
 /// assert_eq!(stream_core::consumer::MESSAGE_SPAN_TARGET, "streamkit::message");
 /// ```
 pub const MESSAGE_SPAN_TARGET: &str = "streamkit::message";
-
-pub(super) fn spawn_worker(
-    state: &Arc<ConsumerState>,
-    pipeline: &Arc<Pipeline>,
-    capacity: usize,
-) -> AssignedPartition {
-    let (tx, rx) = mpsc::channel(capacity);
-    let part = Arc::new(PartitionControl {
-        offsets: Mutex::new(PartitionOffsets::default()),
-        commits: Arc::clone(&state.commits),
-        stop: AtomicBool::new(false),
-        stopped: Notify::new(),
-    });
-    let task = state
-        .runtime
-        .spawn(run_worker(rx, Arc::clone(&part), Arc::clone(pipeline)));
-    AssignedPartition {
-        tx,
-        overflow: Default::default(),
-        paused: false,
-        control: part,
-        task,
-    }
-}
 
 /// The span around one message, at DEBUG under its own target: see [`MESSAGE_SPAN_TARGET`] for
 /// why, and how to switch it on.
@@ -118,8 +91,9 @@ pub(super) async fn run_worker(
         let _gate = enter_transaction(pipeline).await;
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
-        let mut processing =
-            std::pin::pin!(process(work, part, pipeline, unsettled, &mut key).instrument(span));
+        let mut processing = std::pin::pin!(
+            process(work, part, pipeline, unsettled, None, &mut key).instrument(span)
+        );
         // While the handler waits (on I/O, `Context::send`, a retry's back-off), the messages
         // before it keep settling. A settle is never started inside the `select!`, so none is
         // abandoned half done when the handler finishes first.

@@ -157,7 +157,7 @@ impl FromMessage for Envelope<serde_json::Value> {
 }
 
 /// The event types a payload extractor of `T` reads.
-fn payload_event_types<T: Event>() -> Vec<Requirement> {
+pub(crate) fn payload_event_types<T: Event>() -> Vec<Requirement> {
     std::iter::once(T::EVENT_TYPE)
         .chain(T::ACCEPTS.iter().copied())
         .map(Requirement::EventType)

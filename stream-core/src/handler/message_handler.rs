@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::handler::batch::BatchHandler;
 use crate::handler::error::HandlerError;
 use crate::handler::event_types::EventTypes;
 use crate::handler::incoming::Incoming;
@@ -33,6 +34,13 @@ pub trait MessageHandler: Send + Sync + 'static {
     fn event_types(&self, topic: &str) -> &EventTypes {
         let _ = topic;
         &EventTypes::ANY
+    }
+
+    /// The batch handler behind this one, if it is a batch handler (see
+    /// [`BatchOfOne`](crate::handler::BatchOfOne)): the consumer then hands it batches. None, by
+    /// default.
+    fn batch(&self) -> Option<&Arc<dyn BatchHandler>> {
+        None
     }
 }
 

@@ -6,6 +6,8 @@
 //! a `MessageHandler`; a closure `Fn(Arc<Incoming>) -> impl Future<Output = Result<(), HandlerError>>`
 //! is one too.
 
+pub(crate) mod batch;
+pub(crate) mod batch_of_one;
 pub(crate) mod error;
 pub(crate) mod event_types;
 pub mod extract;
@@ -14,6 +16,8 @@ pub(crate) mod incoming;
 pub(crate) mod message_handler;
 
 pub use crate::kafka::record::{RecordHeaders, RecordMeta};
+pub use batch::{Batch, BatchFn, BatchHandler, BatchResult, IntoBatchResult, TypedBatch};
+pub use batch_of_one::BatchOfOne;
 pub use error::{ErrorKind, HandlerError};
 pub use event_types::EventTypes;
 pub use handler_fn::{BoundHandler, Handler};

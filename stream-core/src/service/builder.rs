@@ -201,6 +201,24 @@ impl StreamServiceBuilder {
         if h.group.trim().is_empty() {
             return Err(wiring(&h.name, "has an empty consumer group".into()));
         }
+        if h.batch.is_some() && (h.exactly_once || self.config.exactly_once || h.concurrency > 1) {
+            return Err(wiring(
+                &h.name,
+                "is a batch handler, which runs without exactly-once and without concurrency: a partition's batches are handled one at a time, outside transactions".into(),
+            ));
+        }
+        if (h.exactly_once || self.config.exactly_once)
+            && h.concurrency > 1
+            && h.order != crate::consumer::Order::Partition
+        {
+            return Err(wiring(
+                &h.name,
+                format!(
+                    "runs with concurrency {} but exactly-once: a transaction commits contiguous offsets only, so an exactly-once handler takes one record of a partition at a time; drop `concurrency` or `exactly_once`",
+                    h.concurrency
+                ),
+            ));
+        }
         let mut patterns = Vec::new();
         for t in &h.topics {
             let p = TopicPattern::parse(t).map_err(|e| wiring(&h.name, e.to_string()))?;
@@ -278,6 +296,9 @@ impl StreamServiceBuilder {
                 shutdown_timeout: self.config.shutdown_timeout,
                 dlq_write_timeout: self.config.dlq_write_timeout,
                 exactly_once: spec.exactly_once || self.config.exactly_once,
+                concurrency: spec.concurrency,
+                order: spec.order,
+                batch: spec.batch,
                 ..ConsumerOptions::default()
             };
             groups.push(GroupPlan {
@@ -336,11 +357,15 @@ fn check_groups(
                 || a.dlq != b.dlq
                 || a.dedup != b.dedup
                 || a.exactly_once != b.exactly_once
+                || a.batch.is_some()
+                || b.batch.is_some()
+                || a.concurrency != b.concurrency
+                || a.order != b.order
             {
                 return Err(wiring(
                     &b.name,
                     format!(
-                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once options; one group is one consumer with one set of options",
+                        "shares group `{}` with handler `{}` but not its retry/dlq/dedup/exactly_once/concurrency/order options (and a batch handler has its group to itself); one group is one consumer with one set of options",
                         b.group, a.name
                     ),
                 ));

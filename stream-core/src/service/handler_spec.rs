@@ -3,9 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::consumer::{BatchOptions, Order};
 use crate::handler::event_types::EventTypes;
 use crate::handler::extract::{Requirement, Resources};
-use crate::handler::{BoundHandler, Handler, MessageHandler};
+use crate::handler::{
+    BatchFn, BatchHandler, BatchOfOne, BoundHandler, Handler, MessageHandler, TypedBatch,
+};
 use crate::reliability::retry::RetryPolicy;
 
 /// Makes the handler once the service's shared resources and the accepted event types are known.
@@ -32,6 +35,10 @@ pub struct HandlerSpec {
     pub(super) dlq: bool,
     pub(super) dedup: bool,
     pub(super) exactly_once: bool,
+    pub(super) concurrency: usize,
+    pub(super) order: Order,
+    /// How batches are made, for a batch handler ([`HandlerSpec::batch`]).
+    pub(super) batch: Option<BatchOptions>,
     pub(super) accept: EventTypes,
 }
 
@@ -65,8 +72,65 @@ impl HandlerSpec {
             dlq: true,
             dedup: true,
             exactly_once: false,
+            concurrency: 1,
+            order: Order::Key,
+            batch: None,
             accept: EventTypes::Only(Vec::new()),
         }
+    }
+
+    /// A batch handler named `name`: an async fn taking a [`Batch<T>`](crate::handler::Batch),
+    /// handed up to 500 records of one partition at a time, waiting at most 50 ms for more
+    /// ([`HandlerSpec::batch_max`], [`HandlerSpec::batch_linger`]). What `#[stream_handler]`
+    /// makes of a function whose argument is a `Batch<T>`.
+    ///
+    /// ```
+    /// use stream_core::handler::{Batch, BatchResult};
+    /// use stream_core::service::HandlerSpec;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Fill { qty: i64 }
+    /// # impl stream_core::Event for Fill { const EVENT_TYPE: &'static str = "order_filled"; }
+    /// async fn insert_fills(fills: Batch<Fill>) -> BatchResult { BatchResult::all_ok() }
+    /// let spec = HandlerSpec::batch("insert_fills", &["*.orders.filled"], "ledger.fills", insert_fills)
+    ///     .batch_max(200);
+    /// assert!(spec.is_batch());
+    /// ```
+    pub fn batch<F, T>(name: &str, topics: &[&str], group: &str, handler: F) -> Self
+    where
+        F: BatchFn<T>,
+        T: crate::Event + serde::de::DeserializeOwned + Send + 'static,
+    {
+        Self {
+            make: Box::new(move |_resources, accept| {
+                let batch: Arc<dyn BatchHandler> = Arc::new(TypedBatch::new(handler, &accept));
+                Arc::new(BatchOfOne(batch)) as Arc<dyn MessageHandler>
+            }),
+            requirements: crate::handler::extract::payload_event_types::<T>(),
+            batch: Some(BatchOptions::default()),
+            ..Self::new(name, topics, group, no_handler)
+        }
+    }
+
+    /// The most records in one batch of a batch handler (default 500, at least 1).
+    #[must_use]
+    pub fn batch_max(mut self, records: usize) -> Self {
+        if let Some(b) = &mut self.batch {
+            b.max = records.max(1);
+        }
+        self
+    }
+
+    /// How long a batch waits for more records after its first (default 50 ms).
+    #[must_use]
+    pub fn batch_linger(mut self, linger: std::time::Duration) -> Self {
+        if let Some(b) = &mut self.batch {
+            b.linger = linger;
+        }
+        self
+    }
+
+    /// Whether this is a batch handler ([`HandlerSpec::batch`]).
+    pub fn is_batch(&self) -> bool {
+        self.batch.is_some()
     }
 
     /// The handler's name (in errors and logs).
@@ -127,6 +191,39 @@ impl HandlerSpec {
         self
     }
 
+    /// Handles up to `records` of one partition at the same time (default 1: one at a time, in
+    /// offset order), keeping `order` ([`Order::Key`] by default): see
+    /// [`ConsumerOptions::concurrency`](crate::consumer::ConsumerOptions::concurrency). Commits
+    /// stay contiguous whatever the order. What `#[stream_handler(concurrency = N, order =
+    /// "key")]` sets. Not with [`HandlerSpec::exactly_once`]: the service does not build.
+    ///
+    /// ```
+    /// use stream_core::consumer::Order;
+    /// use stream_core::service::HandlerSpec;
+    /// async fn place() {}
+    /// let spec = HandlerSpec::new("place", &["*.orders.new"], "engine.orders", place)
+    ///     .concurrency(8)
+    ///     .order(Order::Key);
+    /// assert_eq!(spec.concurrency_limit(), 8);
+    /// ```
+    #[must_use]
+    pub fn concurrency(mut self, records: usize) -> Self {
+        self.concurrency = records.max(1);
+        self
+    }
+
+    /// What stays in order when [`HandlerSpec::concurrency`] is above 1.
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Records of one partition handled at the same time ([`HandlerSpec::concurrency`]).
+    pub fn concurrency_limit(&self) -> usize {
+        self.concurrency
+    }
+
     /// Lets the handler read envelopes of `event_types` as well as those of its payload type:
     /// without it, the consumer dead-letters them as contract breaks (see
     /// [`reliability::contract`](crate::reliability::contract)). What
@@ -149,3 +246,6 @@ impl HandlerSpec {
         self
     }
 }
+
+/// The handler [`HandlerSpec::batch`] starts from, before replacing it with the batch handler.
+async fn no_handler() {}

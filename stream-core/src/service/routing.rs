@@ -34,6 +34,10 @@ impl MessageHandler for SingleRoute {
     fn event_types(&self, topic: &str) -> &EventTypes {
         self.0.event_types(topic)
     }
+
+    fn batch(&self) -> Option<&Arc<dyn crate::handler::BatchHandler>> {
+        self.0.batch()
+    }
 }
 
 /// Routes a group's messages to the handler whose patterns match the topic.

@@ -16,7 +16,7 @@ use super::parse::Args;
 fn payload_type(ty: &Type) -> Option<&Type> {
     let Type::Path(tp) = ty else { return None };
     let last = tp.path.segments.last()?;
-    if last.ident != "Envelope" && last.ident != "Data" {
+    if last.ident != "Envelope" && last.ident != "Data" && last.ident != "Batch" {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -47,11 +47,14 @@ fn arg_types(func: &ItemFn) -> Vec<&Type> {
 /// Every argument must be an extractor: a hidden call spanned on the argument's type, so the
 /// `FromMessage` diagnostic points at it.
 pub(crate) fn extractor_checks(func: &ItemFn, krate: &Path) -> TokenStream {
-    let checks = arg_types(func).into_iter().map(|ty| {
-        quote_spanned! {ty.span()=>
-            __streamkit_is_extractor::<#ty>();
-        }
-    });
+    let checks = arg_types(func)
+        .into_iter()
+        .filter(|ty| !super::batch::is_batch_type(ty))
+        .map(|ty| {
+            quote_spanned! {ty.span()=>
+                __streamkit_is_extractor::<#ty>();
+            }
+        });
     quote! {
         #[allow(dead_code)]
         const _: () = {
@@ -135,9 +138,31 @@ pub(crate) fn expand(
     if let Some(on) = &args.exactly_once {
         options.extend(quote!(.exactly_once(#on)));
     }
+    if let Some(n) = &args.concurrency {
+        options.extend(quote!(.concurrency(#n)));
+    }
+    if let Some(order) = &args.order {
+        let mode = match order.value().as_str() {
+            "none" => format_ident!("None"),
+            "partition" => format_ident!("Partition"),
+            _ => format_ident!("Key"),
+        };
+        options.extend(quote!(.order(#krate::__private::Order::#mode)));
+    }
+    if let Some(n) = &args.batch_max {
+        options.extend(quote!(.batch_max(#n)));
+    }
+    if let Some(ms) = &args.batch_linger_ms {
+        options.extend(quote!(.batch_linger(::core::time::Duration::from_millis(#ms))));
+    }
     if let Some(accepted) = &args.accept {
         options.extend(quote!(.accept(&[#(#accepted),*])));
     }
+    let constructor = if super::batch::batch_argument(func).is_some() {
+        format_ident!("batch")
+    } else {
+        format_ident!("new")
+    };
     let extractors = extractor_checks(func, krate);
     let events = event_type_checks(func, args, event_types, krate);
     quote! {
@@ -154,7 +179,7 @@ pub(crate) fn expand(
             module_path: ::core::module_path!(),
             make: {
                 fn __streamkit_make() -> #krate::__private::HandlerSpec {
-                    #krate::__private::HandlerSpec::new(#name, &[#(#topics),*], #group, #ident) #options
+                    #krate::__private::HandlerSpec::#constructor(#name, &[#(#topics),*], #group, #ident) #options
                 }
                 __streamkit_make
             },

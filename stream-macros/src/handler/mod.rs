@@ -1,5 +1,6 @@
 //! `#[stream_handler]`: parse → validate → expand (the tracing-attributes / thiserror split).
 
+mod batch;
 mod expand;
 mod parse;
 mod validate;

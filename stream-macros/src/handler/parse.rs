@@ -7,8 +7,7 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 
 use crate::errors::Errors;
 
-pub(crate) const VALID: &str =
-    "topics, group, retry, dlq, dedup, exactly_once, concurrency, accept, crate";
+pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, exactly_once, concurrency, order, batch_max, batch_linger_ms, accept, crate";
 const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
@@ -31,6 +30,12 @@ pub(crate) struct Args {
     /// `exactly_once` or `exactly_once = true|false`.
     pub exactly_once: Option<LitBool>,
     pub concurrency: Option<LitInt>,
+    /// `order = "key" | "partition" | "none"`.
+    pub order: Option<LitStr>,
+    /// `batch_max = N`: the most records in a batch of a `Batch<T>` handler.
+    pub batch_max: Option<LitInt>,
+    /// `batch_linger_ms = M`: how long a batch waits for more after its first record.
+    pub batch_linger_ms: Option<LitInt>,
     /// Event types read besides the payload type's (`accept = ["market_tick"]`).
     pub accept: Option<Vec<LitStr>>,
     pub krate: Option<Path>,
@@ -244,6 +249,31 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     once(&mut args.concurrency, n, "concurrency", span, errors);
                 }
             }
+            ("order", Meta::NameValue(nv)) => {
+                if let Some(s) = lit_str(
+                    &nv.value,
+                    "`order = \"key\"`, `\"partition\"` or `\"none\"`",
+                    errors,
+                ) {
+                    once(&mut args.order, s, "order", span, errors);
+                }
+            }
+            ("batch_max", Meta::NameValue(nv)) => {
+                if let Some(n) = lit_int(&nv.value, "batch_max", errors) {
+                    once(&mut args.batch_max, n, "batch_max", span, errors);
+                }
+            }
+            ("batch_linger_ms", Meta::NameValue(nv)) => {
+                if let Some(n) = lit_int(&nv.value, "batch_linger_ms", errors) {
+                    once(
+                        &mut args.batch_linger_ms,
+                        n,
+                        "batch_linger_ms",
+                        span,
+                        errors,
+                    );
+                }
+            }
             ("accept", Meta::NameValue(nv)) => {
                 let accepted = accept_list(&nv.value, errors);
                 once(&mut args.accept, accepted, "accept", span, errors);
@@ -263,7 +293,11 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     }
                 }
             }
-            ("topics" | "group" | "dlq" | "dedup" | "concurrency" | "accept" | "crate", _)
+            (
+                "topics" | "group" | "dlq" | "dedup" | "concurrency" | "order" | "batch_max"
+                | "batch_linger_ms" | "accept" | "crate",
+                _,
+            )
             | ("exactly_once", Meta::List(_)) => {
                 errors.push(syn::Error::new_spanned(
                     &meta,

@@ -52,14 +52,8 @@ pub(crate) fn validate(func: &ItemFn, args: &Args, errors: &mut Errors) -> Check
             "missing `topics`: name a topic or pattern, e.g. `topics = \"*.signals.raw\"`",
         ));
     }
-    if let Some(c) = &args.concurrency
-        && c.base10_parse::<u32>().map_or(true, |n| n == 0)
-    {
-        errors.push(syn::Error::new_spanned(
-            c,
-            "`concurrency` must be 1 or more",
-        ));
-    }
+    check_concurrency(args, errors);
+    super::batch::check_batch(func, args, errors);
     if let Some(r) = &args.retry
         && let Some(a) = &r.attempts
         && a.base10_parse::<u32>().map_or(true, |n| n == 0)
@@ -101,5 +95,56 @@ pub(crate) fn validate(func: &ItemFn, args: &Args, errors: &mut Errors) -> Check
     Checked {
         event_types,
         catalog,
+    }
+}
+
+/// `concurrency` is 1 or more; `order` is a known mode, and only with `concurrency` above 1
+/// (with 1 every mode is one record at a time); neither goes with `exactly_once`.
+fn check_concurrency(args: &Args, errors: &mut Errors) {
+    let n = match &args.concurrency {
+        Some(c) => match c.base10_parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                errors.push(syn::Error::new_spanned(
+                    c,
+                    "`concurrency` must be 1 or more",
+                ));
+                return;
+            }
+        },
+        None => 1,
+    };
+    let order = args.order.as_ref().map(|o| (o, o.value()));
+    if let Some((lit, value)) = &order {
+        if !matches!(value.as_str(), "key" | "partition" | "none") {
+            errors.push(syn::Error::new_spanned(
+                lit,
+                format!("unknown order `{value}`; expected \"key\", \"partition\" or \"none\""),
+            ));
+            return;
+        }
+        if n == 1 {
+            errors.push(syn::Error::new_spanned(
+                lit,
+                "`order` needs `concurrency` above 1: with one record of a partition at a time, every order is the partition's",
+            ));
+            return;
+        }
+        if value == "partition" {
+            errors.push(syn::Error::new_spanned(
+                lit,
+                "`order = \"partition\"` handles one record of a partition at a time, so `concurrency` would do nothing; choose `order = \"key\"` or `\"none\"`, or drop `concurrency`",
+            ));
+            return;
+        }
+    }
+    if n > 1
+        && let Some(on) = &args.exactly_once
+        && on.value
+    {
+        errors.push(syn::Error::new_spanned(
+            args.concurrency.as_ref().expect("concurrency above 1"),
+            "`concurrency` above 1 does not go with `exactly_once`: a transaction commits contiguous offsets only, so an exactly-once handler takes one record of a partition at a time",
+        ));
     }
 }
