@@ -9,6 +9,7 @@ use crate::consumer::callbacks::ClientCallbacks;
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::poll::poll_loop;
+use crate::consumer::rebalance_hooks::RebalanceHooks;
 use crate::consumer::shutdown::ShutdownHandle;
 use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::{ConsumerReport, ConsumerStats};
@@ -54,6 +55,7 @@ pub struct MessageConsumer {
     pub(super) producer: Option<MessageProducer>,
     pub(super) stats: Arc<ConsumerStats>,
     pub(super) shutdown: ShutdownHandle,
+    pub(super) hooks: RebalanceHooks,
 }
 
 impl std::fmt::Debug for MessageConsumer {
@@ -94,6 +96,7 @@ impl MessageConsumer {
             producer: None,
             stats: Arc::new(ConsumerStats::default()),
             shutdown: ShutdownHandle::new(),
+            hooks: RebalanceHooks::default(),
         })
     }
 
@@ -190,6 +193,12 @@ impl MessageConsumer {
         self
     }
 
+    /// Calls `hooks` when partitions are assigned and revoked (see [`RebalanceHooks`]).
+    pub fn rebalance_hooks(mut self, hooks: RebalanceHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group
@@ -232,6 +241,7 @@ impl MessageConsumer {
             dlq,
             options: self.options.clone(),
             group: self.group.clone(),
+            metrics_group: Arc::from(self.group.as_str()),
             stats: Arc::clone(&self.stats),
             stop: self.shutdown.clone(),
             failure: Mutex::new(None),
@@ -308,6 +318,8 @@ impl MessageConsumer {
             .set_default("isolation.level", "read_committed")
             .set_default("socket.nagle.disable", "true")
             .set_default("client.id", client_id)
+            // Consumer lag per partition for `/metrics`, and broker state.
+            .set_default("statistics.interval.ms", "1000")
             .set_default(
                 "topic.metadata.refresh.interval.ms",
                 self.options.metadata_refresh.as_millis().to_string(),
@@ -334,7 +346,7 @@ impl MessageConsumer {
         }
         let consumer: BaseConsumer<ClientCallbacks> = config
             .to_client_config()
-            .create_with_context(ClientCallbacks { state })
+            .create_with_context(ClientCallbacks::new(state, self.hooks.clone()))
             .map_err(client_creation_error)?;
         let topics = self.subscription.kafka_topics();
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();

@@ -40,7 +40,9 @@ pub mod offsets;
 mod options;
 mod partition;
 mod pipeline;
+mod observe;
 mod poll;
+pub mod rebalance_hooks;
 mod settle;
 mod shutdown;
 mod state;
@@ -52,6 +54,7 @@ mod worker;
 
 pub use message_consumer::MessageConsumer;
 pub use options::{ConsumerOptions, DEFAULT_COMMIT_EVERY};
+pub use rebalance_hooks::{HookResult, RebalanceHooks, TopicPartition};
 pub use shutdown::ShutdownHandle;
 pub use stats::{ConsumerReport, ConsumerStats, StatsSnapshot, now_ms};
 pub use worker::MESSAGE_SPAN_TARGET;

@@ -20,6 +20,8 @@ pub(super) struct Pipeline {
     pub(super) dlq: Option<DeadLetterWriter>,
     pub(super) options: ConsumerOptions,
     pub(super) group: String,
+    /// The group, as the metrics label it.
+    pub(super) metrics_group: Arc<str>,
     pub(super) stats: Arc<ConsumerStats>,
     pub(super) stop: ShutdownHandle,
     /// Why the consumer stopped on its own (a message that could not be dead-lettered).

@@ -70,6 +70,7 @@ pub(super) fn message_span(meta: &RecordMeta) -> tracing::Span {
         broker = %meta.broker,
         event_id = tracing::field::Empty,
         correlation_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     )
 }
 
@@ -118,6 +119,7 @@ pub(super) async fn run_worker(
         let _gate = enter_transaction(pipeline).await;
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
+        crate::kafka::trace_context::continue_on_span(&span, &work.meta);
         let mut processing =
             std::pin::pin!(process(work, part, pipeline, unsettled, &mut key).instrument(span));
         // While the handler waits (on I/O, `Context::send`, a retry's back-off), the messages

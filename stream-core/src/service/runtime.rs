@@ -78,6 +78,12 @@ impl Setup {
         self.push(Box::new(move |b| b.with_dedup(store)))
     }
 
+    /// Calls `hooks` on every consumer group's rebalances (see
+    /// [`RebalanceHooks`](crate::consumer::RebalanceHooks)).
+    pub fn with_rebalance_hooks(&self, hooks: crate::consumer::RebalanceHooks) -> &Self {
+        self.push(Box::new(move |b| b.with_rebalance_hooks(hooks)))
+    }
+
     /// Adds a handler with its own options.
     pub fn add_handler(&self, spec: HandlerSpec) -> &Self {
         self.push(Box::new(move |b| b.add_handler(spec)))
@@ -142,7 +148,7 @@ where
     F: FnOnce(Setup) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    init_logging();
+    crate::service::logging::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("streamkit")
@@ -289,15 +295,4 @@ pub async fn check_catalog(kafka: &KafkaConfig, catalog: &Catalog, create: bool)
             message: problems.join("; "),
         })
     }
-}
-
-/// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default `info`),
-/// unless the program installed one already.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, Producer};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
+use crate::metrics::families::families;
 
 /// A record handed to librdkafka; resolves to its event id once the broker acknowledged it.
 #[must_use = "a pending delivery does nothing unless awaited; drop it only if you do not need the result"]
@@ -19,6 +20,8 @@ pub struct PendingDelivery {
     pub(super) state: DeliveryState,
     pub(super) id: Uuid,
     pub(super) inner: Arc<Inner>,
+    /// When it was handed to librdkafka (for the delivery latency histogram).
+    pub(super) sent: Instant,
 }
 
 pub(super) enum DeliveryState {
@@ -61,6 +64,11 @@ impl Future for PendingDelivery {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(Ok(_))) => {
                         this.state = DeliveryState::Done;
+                        let label = this.inner.callbacks.label();
+                        families()
+                            .delivery_latency
+                            .get_or_create(label)
+                            .observe(this.sent.elapsed().as_secs_f64());
                         return Poll::Ready(Ok(this.id));
                     }
                     Poll::Ready(Ok(Err((error, message)))) => {
