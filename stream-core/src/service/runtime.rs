@@ -160,7 +160,10 @@ where
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(name, catalog, body)) {
+    let outcome = runtime.block_on(serve(name, catalog, body));
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
