@@ -30,12 +30,17 @@ fn scrape(port: u16) -> String {
     write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
+        "{out}"
+    );
     out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
 }
 
 async fn scrape_async(port: u16) -> String {
-    tokio::task::spawn_blocking(move || scrape(port)).await.unwrap()
+    tokio::task::spawn_blocking(move || scrape(port))
+        .await
+        .unwrap()
 }
 
 /// The value of the sample `name{labels}` (labels in the page's order), if present.
@@ -54,7 +59,8 @@ fn lags(page: &str, group: &str) -> Vec<f64> {
 }
 
 async fn forward(Data(t): Data<Tick>, ctx: Context) -> Result<(), HandlerError> {
-    let out = ctx.topic_on_same_broker(&format!("{}.out", ctx.topic().split('.').nth(1).unwrap()))?;
+    let out =
+        ctx.topic_on_same_broker(&format!("{}.out", ctx.topic().split('.').nth(1).unwrap()))?;
     ctx.publish(&out, &t).await?;
     Ok(())
 }
@@ -66,7 +72,11 @@ async fn histograms_count_the_messages_and_lag_drops_to_zero() {
     let out = format!("paper.{domain}.out");
     testing::create_topics(&[&topic, &out], 3).await;
     let group = testing::unique_name("metricspage");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut config = ServiceConfig::with_kafka(testing::kafka_config());
     config.health_port = Some(port);
     config.commit_interval = Duration::from_millis(200);
@@ -85,7 +95,10 @@ async fn histograms_count_the_messages_and_lag_drops_to_zero() {
 
     let producer = MessageProducer::new(&testing::kafka_config(), "metrics-feeder").unwrap();
     for n in 0..N {
-        producer.send(&topic, &format!("k{n}"), &Tick { n }).await.unwrap();
+        producer
+            .send(&topic, &format!("k{n}"), &Tick { n })
+            .await
+            .unwrap();
     }
     let labels = format!("{{group=\"{group}\",topic=\"{topic}\"}}");
     let duration = format!("streamkit_handler_duration_seconds_count{labels}");
@@ -96,19 +109,26 @@ async fn histograms_count_the_messages_and_lag_drops_to_zero() {
     })
     .await;
     // Lag: librdkafka's statistics every second, from the committed offsets.
-    testing::wait_until(Duration::from_secs(60), "the lag of every partition at 0", || {
-        let group = group.clone();
-        async move {
-            let lags = lags(&scrape_async(port).await, &group);
-            lags.len() == 3 && lags.iter().all(|l| *l == 0.0)
-        }
-    })
+    testing::wait_until(
+        Duration::from_secs(60),
+        "the lag of every partition at 0",
+        || {
+            let group = group.clone();
+            async move {
+                let lags = lags(&scrape_async(port).await, &group);
+                lags.len() == 3 && lags.iter().all(|l| *l == 0.0)
+            }
+        },
+    )
     .await;
     let page = scrape_async(port).await;
     assert_eq!(sample(&page, &duration), Some(N as f64), "{page}");
     assert_eq!(sample(&page, &age), Some(N as f64), "{page}");
     assert_eq!(
-        sample(&page, &format!("streamkit_messages_handled_total{{group=\"{group}\"}}")),
+        sample(
+            &page,
+            &format!("streamkit_messages_handled_total{{group=\"{group}\"}}")
+        ),
         Some(N as f64),
         "{page}"
     );
@@ -126,13 +146,21 @@ async fn histograms_count_the_messages_and_lag_drops_to_zero() {
         assert!(page.contains(name), "{name} missing:\n{page}");
     }
     assert!(
-        sample(&page, &format!("streamkit_rebalances_total{{group=\"{group}\"}}")).unwrap() >= 1.0,
+        sample(
+            &page,
+            &format!("streamkit_rebalances_total{{group=\"{group}\"}}")
+        )
+        .unwrap()
+            >= 1.0,
         "{page}"
     );
     // The service's producer published N records, each awaited by the consumer.
     let client = handle_client(&page);
     assert_eq!(
-        sample(&page, &format!("streamkit_producer_delivery_latency_seconds_count{{client=\"{client}\"}}")),
+        sample(
+            &page,
+            &format!("streamkit_producer_delivery_latency_seconds_count{{client=\"{client}\"}}")
+        ),
         Some(N as f64),
         "{page}"
     );
@@ -145,9 +173,12 @@ async fn histograms_count_the_messages_and_lag_drops_to_zero() {
 fn handle_client(page: &str) -> String {
     page.lines()
         .find_map(|l| {
-            let rest = l.strip_prefix("streamkit_producer_delivery_latency_seconds_count{client=\"")?;
+            let rest =
+                l.strip_prefix("streamkit_producer_delivery_latency_seconds_count{client=\"")?;
             let client = rest.split('"').next()?;
-            client.starts_with("metrics-test-").then(|| client.to_owned())
+            client
+                .starts_with("metrics-test-")
+                .then(|| client.to_owned())
         })
         .unwrap_or_else(|| panic!("no delivery latency of the service's producer:\n{page}"))
 }

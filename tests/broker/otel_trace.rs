@@ -49,7 +49,9 @@ async fn the_handler_span_continues_a_python_traceparent() {
         .with_simple_exporter(exporter.clone())
         .build();
     let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::new("info,streamkit::message=debug"))
+        .with(tracing_subscriber::EnvFilter::new(
+            "info,streamkit::message=debug",
+        ))
         .with(stream_core::otel::layer_with(provider));
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
@@ -70,7 +72,8 @@ async fn the_handler_span_continues_a_python_traceparent() {
     let id = uuid::Uuid::now_v7().to_string();
     let value = signal_json(&id, "paper", "trading_signal", "5");
     produce(vec![
-        Raw::text(&topic, "k", 0, Some(&value)).header("traceparent", &format!("00-{TRACE}-{PARENT}-01")),
+        Raw::text(&topic, "k", 0, Some(&value))
+            .header("traceparent", &format!("00-{TRACE}-{PARENT}-01")),
     ])
     .await;
     testing::wait_until(Duration::from_secs(60), "the relayed record", || {
@@ -88,7 +91,11 @@ async fn the_handler_span_continues_a_python_traceparent() {
         .find(|s| s.name == "message")
         .unwrap_or_else(|| panic!("no message span: {spans:?}"));
     let trace = TraceId::from_hex(TRACE).unwrap();
-    assert_eq!(message.span_context.trace_id(), trace, "the span continues the trace");
+    assert_eq!(
+        message.span_context.trace_id(),
+        trace,
+        "the span continues the trace"
+    );
     assert_eq!(message.parent_span_id, SpanId::from_hex(PARENT).unwrap());
     assert!(message.parent_span_is_remote);
 

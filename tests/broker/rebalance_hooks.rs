@@ -72,9 +72,8 @@ fn member(
         .commit_interval(Duration::from_millis(100))
         .rebalance_hooks(hooks);
     let stop = consumer.shutdown_handle();
-    let run = tokio::spawn(
-        consumer.run(|_m: Arc<Incoming>| async move { Ok::<(), HandlerError>(()) }),
-    );
+    let run =
+        tokio::spawn(consumer.run(|_m: Arc<Incoming>| async move { Ok::<(), HandlerError>(()) }));
     (run, stop)
 }
 
@@ -90,7 +89,10 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
     testing::create_topic(&topic, 4).await;
     let producer = MessageProducer::new(&testing::kafka_config(), "hooks-test").unwrap();
     for n in 0..40 {
-        producer.send(&topic, &format!("k{n}"), &Tick { n }).await.unwrap();
+        producer
+            .send(&topic, &format!("k{n}"), &Tick { n })
+            .await
+            .unwrap();
     }
     let events: Events = Arc::default();
     let committed: Arc<Mutex<Vec<(i32, Option<i64>)>>> = Arc::default();
@@ -113,7 +115,10 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
         async move { n >= 1 }
     })
     .await;
-    assert_eq!(sorted(events.lock().unwrap()[0].2.clone()), vec![0, 1, 2, 3]);
+    assert_eq!(
+        sorted(events.lock().unwrap()[0].2.clone()),
+        vec![0, 1, 2, 3]
+    );
     // Let a handle and commit the 40 records.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -137,7 +142,11 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
         let expected = testing::committed_offsets(&group, &topic).await;
         assert!(seen.iter().any(|(_, c)| c.is_some()), "{seen:?}");
         for (p, at_revoke) in &seen {
-            assert_eq!(*at_revoke, expected.get(p).copied().flatten(), "partition {p}: {seen:?}");
+            assert_eq!(
+                *at_revoke,
+                expected.get(p).copied().flatten(),
+                "partition {p}: {seen:?}"
+            );
         }
     }
 

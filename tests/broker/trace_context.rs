@@ -17,8 +17,8 @@ use stream_core::service::StreamServiceBuilder;
 use stream_core::service::config::ServiceConfig;
 use stream_core::testing;
 use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
 use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
 
 use python_producer::{Raw, produce, signal_json};
 
@@ -71,17 +71,26 @@ async fn relay(ctx: Context) -> Result<(), HandlerError> {
         .lock()
         .unwrap()
         .push(ctx.message().trace().parent.trace_id_hex());
-    let out = ctx.topic_on_same_broker(&format!("{}.relayed", ctx.topic().split('.').nth(1).unwrap()))?;
+    let out = ctx.topic_on_same_broker(&format!(
+        "{}.relayed",
+        ctx.topic().split('.').nth(1).unwrap()
+    ))?;
     ctx.publish_with_value(&out).await?;
     Ok(())
 }
 
 trait PublishRaw {
-    fn publish_with_value(&self, topic: &str) -> impl Future<Output = Result<uuid::Uuid, HandlerError>>;
+    fn publish_with_value(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<uuid::Uuid, HandlerError>>;
 }
 
 impl PublishRaw for Context {
-    fn publish_with_value(&self, topic: &str) -> impl Future<Output = Result<uuid::Uuid, HandlerError>> {
+    fn publish_with_value(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<uuid::Uuid, HandlerError>> {
         #[derive(serde::Serialize, serde::Deserialize)]
         struct Relayed {
             of: uuid::Uuid,
@@ -102,20 +111,28 @@ async fn a_python_traceparent_is_continued_in_the_span_and_the_output_record() {
     let out = format!("paper.{domain}.relayed");
     testing::create_topics(&[&topic, &out], 1).await;
     let group = testing::unique_name("tracectx");
-    let service = StreamServiceBuilder::new("trace-test", ServiceConfig::with_kafka(testing::kafka_config()))
-        .add_producer()
-        .add_consumer_handler(&[&topic], &group, relay)
-        .build()
-        .unwrap();
+    let service = StreamServiceBuilder::new(
+        "trace-test",
+        ServiceConfig::with_kafka(testing::kafka_config()),
+    )
+    .add_producer()
+    .add_consumer_handler(&[&topic], &group, relay)
+    .build()
+    .unwrap();
     let handle = service.handle();
     let running = tokio::spawn(service.run_until_stopped());
 
     let id = uuid::Uuid::now_v7().to_string();
     let traceparent = format!("00-{TRACE}-{PARENT}-01");
     produce(vec![
-        Raw::text(&topic, "k", 0, Some(&signal_json(&id, "paper", "trading_signal", "5")))
-            .header("traceparent", &traceparent)
-            .header("tracestate", "vendor=abc"),
+        Raw::text(
+            &topic,
+            "k",
+            0,
+            Some(&signal_json(&id, "paper", "trading_signal", "5")),
+        )
+        .header("traceparent", &traceparent)
+        .header("tracestate", "vendor=abc"),
     ])
     .await;
 
@@ -134,9 +151,16 @@ async fn a_python_traceparent_is_continued_in_the_span_and_the_output_record() {
             .map(|v| String::from_utf8(v.to_vec()).unwrap())
     };
     let written = TraceParent::parse(&header("traceparent").expect("a traceparent")).unwrap();
-    assert_eq!(written.trace_id_hex(), TRACE, "the output record continues the trace");
+    assert_eq!(
+        written.trace_id_hex(),
+        TRACE,
+        "the output record continues the trace"
+    );
     let incoming = TraceParent::parse(&traceparent).unwrap();
-    assert_ne!(written.parent_id, incoming.parent_id, "its parent is this handling's span");
+    assert_ne!(
+        written.parent_id, incoming.parent_id,
+        "its parent is this handling's span"
+    );
     assert!(written.sampled());
     assert_eq!(header("tracestate").as_deref(), Some("vendor=abc"));
     assert_eq!(HANDLER_SAW.lock().unwrap().as_slice(), [TRACE.to_owned()]);

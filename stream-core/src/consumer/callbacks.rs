@@ -71,7 +71,10 @@ impl ClientContext for ClientCallbacks {
                     continue;
                 }
                 let labels = (
-                    [("group", Arc::clone(&self.group)), ("topic", Arc::clone(&topic_label))],
+                    [
+                        ("group", Arc::clone(&self.group)),
+                        ("topic", Arc::clone(&topic_label)),
+                    ],
                     [("partition", *partition)],
                 );
                 lag.get_or_create(&labels).set(p.consumer_lag);
@@ -142,7 +145,11 @@ impl ConsumerContext for ClientCallbacks {
 impl ClientCallbacks {
     /// A rebalance ended with its assignment: counted, and timed from its first callback.
     fn rebalance_done(&self) {
-        let started = self.rebalance_started.lock().expect("rebalance start").take();
+        let started = self
+            .rebalance_started
+            .lock()
+            .expect("rebalance start")
+            .take();
         let label = [("group", Arc::clone(&self.group))];
         let f = families();
         f.rebalances.get_or_create(&label).inc();
@@ -158,7 +165,10 @@ impl ClientCallbacks {
         let lag = &families().consumer_lag;
         for (topic, partition) in keys {
             lag.remove(&(
-                [("group", Arc::clone(&self.group)), ("topic", Arc::clone(topic))],
+                [
+                    ("group", Arc::clone(&self.group)),
+                    ("topic", Arc::clone(topic)),
+                ],
                 [("partition", *partition)],
             ));
         }

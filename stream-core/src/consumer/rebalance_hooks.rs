@@ -159,7 +159,13 @@ impl RebalanceHooks {
         group: &Arc<str>,
         partitions: Vec<TopicPartition>,
     ) {
-        self.run(self.assigned.as_ref(), "assigned", runtime, group, partitions);
+        self.run(
+            self.assigned.as_ref(),
+            "assigned",
+            runtime,
+            group,
+            partitions,
+        );
     }
 
     /// Runs `on_revoked`, like [`RebalanceHooks::assigned`].

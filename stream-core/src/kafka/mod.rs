@@ -7,6 +7,8 @@ pub mod admin;
 pub(crate) mod client_log;
 pub mod config;
 pub mod dev_cluster;
+#[cfg(feature = "otel")]
+mod otel_context;
 pub mod producer;
 pub mod record;
 pub mod subscription;

@@ -52,9 +52,15 @@ impl TraceParent {
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
         let mut fields = value.split('-');
-        let (version, trace, parent, flags) =
-            (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
-        let version = u8::from_str_radix(version, 16).ok().filter(|_| version.len() == 2)?;
+        let (version, trace, parent, flags) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        let version = u8::from_str_radix(version, 16)
+            .ok()
+            .filter(|_| version.len() == 2)?;
         if version == 0xff || (version == 0 && fields.next().is_some()) {
             return None;
         }
@@ -62,7 +68,9 @@ impl TraceParent {
         let mut parent_id = [0u8; 8];
         hex_into(trace, &mut trace_id)?;
         hex_into(parent, &mut parent_id)?;
-        let flags = u8::from_str_radix(flags, 16).ok().filter(|_| flags.len() == 2)?;
+        let flags = u8::from_str_radix(flags, 16)
+            .ok()
+            .filter(|_| flags.len() == 2)?;
         if trace_id == [0; 16] || parent_id == [0; 8] {
             return None;
         }
@@ -162,7 +170,7 @@ impl TraceContext {
 /// there is one), else `handling`'s (sends caused by a consumed record), else none.
 pub(crate) fn outgoing(handling: Option<&TraceContext>) -> Option<TraceContext> {
     #[cfg(feature = "otel")]
-    if let Some(current) = crate::otel::current_context(handling) {
+    if let Some(current) = crate::kafka::otel_context::current_context(handling) {
         return Some(current);
     }
     handling.cloned()
@@ -193,7 +201,7 @@ pub(crate) fn continue_on_span(span: &tracing::Span, record: &RecordMeta) {
     };
     span.record("trace_id", parent.trace_id_hex().as_str());
     #[cfg(feature = "otel")]
-    crate::otel::set_remote_parent(span, &parent, record.header(TRACESTATE));
+    crate::kafka::otel_context::set_remote_parent(span, &parent, record.header(TRACESTATE));
 }
 
 fn hex_into(text: &str, out: &mut [u8]) -> Option<()> {
@@ -235,13 +243,20 @@ mod tests {
         ] {
             assert_eq!(TraceParent::parse(bad), None, "{bad}");
         }
-        assert!(TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x").is_some());
+        assert!(
+            TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x")
+                .is_some()
+        );
     }
 
     #[test]
     fn handling_continues_the_incoming_trace_with_a_span_of_its_own() {
         let record = RecordMeta::new("paper.a.b", Broker::new("paper").unwrap(), 0, 1)
-            .with_headers([(TRACEPARENT, H), (TRACESTATE, "k=v")].into_iter().collect());
+            .with_headers(
+                [(TRACEPARENT, H), (TRACESTATE, "k=v")]
+                    .into_iter()
+                    .collect(),
+            );
         let ctx = TraceContext::of_handling(&record, Uuid::now_v7());
         let incoming = TraceParent::parse(H).unwrap();
         assert_eq!(ctx.parent.trace_id, incoming.trace_id);

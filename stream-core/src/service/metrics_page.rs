@@ -20,17 +20,72 @@ type Get = fn(&StatsSnapshot) -> u64;
 /// The consumer counters: name (counters without `_total`, which the encoder adds), help,
 /// type, and how to read it.
 const COUNTERS: [(&str, &str, MetricType, Get); 11] = [
-    ("streamkit_messages_received", "Records received from Kafka.", MetricType::Counter, |s| s.received),
-    ("streamkit_messages_handled", "Messages whose handler succeeded.", MetricType::Counter, |s| s.handled),
-    ("streamkit_messages_retried", "Handler retries.", MetricType::Counter, |s| s.retried),
-    ("streamkit_messages_dead_lettered", "Messages written to a dead-letter topic.", MetricType::Counter, |s| s.dead_lettered),
-    ("streamkit_messages_deduplicated", "Duplicates skipped.", MetricType::Counter, |s| s.deduplicated),
-    ("streamkit_dedup_unavailable", "Messages handled while the dedup store was unavailable.", MetricType::Counter, |s| s.dedup_unavailable),
-    ("streamkit_commits", "Offset commits.", MetricType::Counter, |s| s.commits),
-    ("streamkit_commit_failures", "Offset commits the broker or the client refused.", MetricType::Counter, |s| s.commit_failures),
-    ("streamkit_partitions_paused", "Times a partition was paused because its handler fell behind.", MetricType::Counter, |s| s.paused),
-    ("streamkit_dead_letter_failures", "Messages that could not be dead-lettered (each stops its consumer).", MetricType::Counter, |s| s.dead_letter_failures),
-    ("streamkit_assigned_partitions", "Partitions currently assigned.", MetricType::Gauge, |s| s.assigned_partitions),
+    (
+        "streamkit_messages_received",
+        "Records received from Kafka.",
+        MetricType::Counter,
+        |s| s.received,
+    ),
+    (
+        "streamkit_messages_handled",
+        "Messages whose handler succeeded.",
+        MetricType::Counter,
+        |s| s.handled,
+    ),
+    (
+        "streamkit_messages_retried",
+        "Handler retries.",
+        MetricType::Counter,
+        |s| s.retried,
+    ),
+    (
+        "streamkit_messages_dead_lettered",
+        "Messages written to a dead-letter topic.",
+        MetricType::Counter,
+        |s| s.dead_lettered,
+    ),
+    (
+        "streamkit_messages_deduplicated",
+        "Duplicates skipped.",
+        MetricType::Counter,
+        |s| s.deduplicated,
+    ),
+    (
+        "streamkit_dedup_unavailable",
+        "Messages handled while the dedup store was unavailable.",
+        MetricType::Counter,
+        |s| s.dedup_unavailable,
+    ),
+    (
+        "streamkit_commits",
+        "Offset commits.",
+        MetricType::Counter,
+        |s| s.commits,
+    ),
+    (
+        "streamkit_commit_failures",
+        "Offset commits the broker or the client refused.",
+        MetricType::Counter,
+        |s| s.commit_failures,
+    ),
+    (
+        "streamkit_partitions_paused",
+        "Times a partition was paused because its handler fell behind.",
+        MetricType::Counter,
+        |s| s.paused,
+    ),
+    (
+        "streamkit_dead_letter_failures",
+        "Messages that could not be dead-lettered (each stops its consumer).",
+        MetricType::Counter,
+        |s| s.dead_letter_failures,
+    ),
+    (
+        "streamkit_assigned_partitions",
+        "Partitions currently assigned.",
+        MetricType::Gauge,
+        |s| s.assigned_partitions,
+    ),
 ];
 
 /// Reads each group's counters at every scrape.

@@ -107,16 +107,16 @@ impl MessageProducer {
             .to_client_config()
             .create_with_context(callbacks.clone())
             .map_err(|e| match e {
-            KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
-                key: key.clone(),
-                message: format!("librdkafka rejected `{value}`: {desc}"),
-            },
-            KafkaError::ClientCreation(msg) => Error::Config {
-                key: "producer".into(),
-                message: msg,
-            },
-            other => Error::Kafka(other),
-        })?;
+                KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+                    key: key.clone(),
+                    message: format!("librdkafka rejected `{value}`: {desc}"),
+                },
+                KafkaError::ClientCreation(msg) => Error::Config {
+                    key: "producer".into(),
+                    message: msg,
+                },
+                other => Error::Kafka(other),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 producer,
