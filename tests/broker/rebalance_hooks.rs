@@ -24,16 +24,17 @@ impl Event for Tick {
     const EVENT_TYPE: &'static str = "market_tick";
 }
 
-/// What happened, in order: (member, "assigned" | "revoked", partitions, committed offsets of
-/// those partitions seen from inside the hook).
+/// What happened, in order: (member, "assigned" | "revoked", partitions).
 type Events = Arc<Mutex<Vec<(&'static str, &'static str, Vec<i32>)>>>;
+/// Each revoked partition with its committed offset as read inside `on_revoked`.
+type SeenAtRevoke = Arc<Mutex<Vec<(i32, Option<i64>)>>>;
 
 fn member(
     topic: &str,
     group: &str,
     name: &'static str,
     events: &Events,
-    committed_at_revoke: &Arc<Mutex<Vec<(i32, Option<i64>)>>>,
+    committed_at_revoke: &SeenAtRevoke,
 ) -> (
     tokio::task::JoinHandle<stream_core::Result<ConsumerReport>>,
     ShutdownHandle,
@@ -95,7 +96,7 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
             .unwrap();
     }
     let events: Events = Arc::default();
-    let committed: Arc<Mutex<Vec<(i32, Option<i64>)>>> = Arc::default();
+    let committed: SeenAtRevoke = Arc::default();
     let of = |who: &'static str, what: &'static str| {
         let events = Arc::clone(&events);
         move || {

@@ -7,7 +7,7 @@
 //!   layer: `timestamp`, `level`, `target`, `fields`, and the current `span` and `spans`), for
 //!   log collectors.
 //! - With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over
-//!   OTLP (see [`otel`](crate::otel)).
+//!   OTLP (see the `otel` module).
 
 use std::io::IsTerminal;
 

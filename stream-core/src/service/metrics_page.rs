@@ -1,5 +1,5 @@
 //! The `/metrics` page of a service: the process's metric families
-//! ([`metrics`](crate::metrics)) and each consumer group's counters, in the Prometheus text
+//! (recorded by the producer, the consumer and the rebalance callbacks) and each consumer group's counters, in the Prometheus text
 //! format (0.0.4), rendered by `prometheus-client`.
 
 use prometheus_client::collector::Collector;

@@ -23,7 +23,7 @@ use crate::envelope::event_envelope::{EventEnvelope, Lineage};
 use crate::envelope::service_name::ServiceName;
 use crate::error::{Error, Result};
 use crate::kafka::config::KafkaConfig;
-use crate::kafka::producer::delivery::{DeliveryState, PendingDelivery};
+use crate::kafka::producer::delivery::{DeliveryState, PendingDelivery, sent_at};
 use crate::kafka::producer::encode::{Meta, encode_envelope};
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
@@ -317,7 +317,6 @@ impl MessageProducer {
                         state: DeliveryState::Staged,
                         id,
                         inner: Arc::clone(&self.inner),
-                        sent: Instant::now(),
                     });
                 }
                 match self.hand_over(topic, key, payload, headers, id)? {
@@ -386,10 +385,9 @@ impl MessageProducer {
             .headers(headers);
         match self.inner.producer.send_result(record) {
             Ok(delivery) => Ok(HandOver::Queued(PendingDelivery {
-                state: DeliveryState::Waiting(delivery),
+                state: DeliveryState::Waiting(delivery, sent_at()),
                 inner: Arc::clone(&self.inner),
                 id,
-                sent: Instant::now(),
             })),
             // Queue full: wait for room. Unknown partition: the topic's metadata is not settled
             // yet (just created, or growing); librdkafka refreshes it, so wait too.
