@@ -134,16 +134,14 @@ impl ClientLog {
 
 /// Whether `error` is a lost or refused connection (which librdkafka retries by itself).
 fn is_transport(error: &KafkaError) -> bool {
-    if let Some(code) = error.rdkafka_error_code() {
-        if code == RDKafkaErrorCode::AllBrokersDown {
-            return true;
-        }
-        return matches!(
-            code,
-            RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::Resolve
-        );
-    }
-    false
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::Resolve
+        )
+    )
 }
 
 #[cfg(test)]
