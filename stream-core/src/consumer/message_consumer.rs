@@ -6,6 +6,7 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::consumer::callbacks::ClientCallbacks;
+use crate::consumer::observe::MessageMetrics;
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::poll::poll_loop;
@@ -241,7 +242,7 @@ impl MessageConsumer {
             dlq,
             options: self.options.clone(),
             group: self.group.clone(),
-            metrics_group: Arc::from(self.group.as_str()),
+            metrics: MessageMetrics::new(&self.group),
             stats: Arc::clone(&self.stats),
             stop: self.shutdown.clone(),
             failure: Mutex::new(None),

@@ -13,7 +13,6 @@
 //! OpenTelemetry span whose parent is the incoming `traceparent`, and sends made inside it carry
 //! that span's own context.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use rdkafka::message::{Header, OwnedHeaders};
@@ -83,20 +82,24 @@ impl TraceParent {
 
     /// The header value, version `00`.
     pub fn to_header(&self) -> String {
-        let mut s = String::with_capacity(55);
-        s.push_str("00-");
-        push_hex(&mut s, &self.trace_id);
-        s.push('-');
-        push_hex(&mut s, &self.parent_id);
-        let _ = write!(s, "-{:02x}", self.flags);
-        s
+        String::from_utf8_lossy(&self.header_bytes()).into_owned()
+    }
+
+    /// The header value, version `00`, without an allocation.
+    fn header_bytes(&self) -> [u8; 55] {
+        let mut out = [b'-'; 55];
+        out[..2].copy_from_slice(b"00");
+        hex_to(&self.trace_id, &mut out[3..35]);
+        hex_to(&self.parent_id, &mut out[36..52]);
+        hex_to(&[self.flags], &mut out[53..55]);
+        out
     }
 
     /// The trace id in lower-case hex (32 digits), as tracing back ends show it.
     pub fn trace_id_hex(&self) -> String {
-        let mut s = String::with_capacity(32);
-        push_hex(&mut s, &self.trace_id);
-        s
+        let mut out = [0u8; 32];
+        hex_to(&self.trace_id, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// Whether the sampled flag is set.
@@ -120,13 +123,13 @@ impl TraceContext {
     /// handling, which is the parent of what the handler publishes.
     pub fn of_handling(record: &RecordMeta, correlation_id: Uuid) -> Self {
         let incoming = record
-            .header(TRACEPARENT)
+            .find_header(c"traceparent")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(TraceParent::parse);
         let (trace_id, flags, state) = match incoming {
             Some(p) => {
                 let state = record
-                    .header(TRACESTATE)
+                    .find_header(c"tracestate")
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .filter(|s| !s.trim().is_empty())
                     .map(Arc::from);
@@ -151,10 +154,10 @@ impl TraceContext {
 
     /// `headers` with this context's `traceparent` (and `tracestate`) added.
     pub fn add_to(&self, headers: OwnedHeaders) -> OwnedHeaders {
-        let parent = self.parent.to_header();
+        let parent = self.parent.header_bytes();
         let headers = headers.insert(Header {
             key: TRACEPARENT,
-            value: Some(parent.as_str()),
+            value: Some(&parent[..]),
         });
         match &self.state {
             Some(state) => headers.insert(Header {
@@ -193,7 +196,7 @@ pub(crate) fn continue_on_span(span: &tracing::Span, record: &RecordMeta) {
         return;
     }
     let Some(parent) = record
-        .header(TRACEPARENT)
+        .find_header(c"traceparent")
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(TraceParent::parse)
     else {
@@ -201,7 +204,7 @@ pub(crate) fn continue_on_span(span: &tracing::Span, record: &RecordMeta) {
     };
     span.record("trace_id", parent.trace_id_hex().as_str());
     #[cfg(feature = "otel")]
-    crate::kafka::otel_context::set_remote_parent(span, &parent, record.header(TRACESTATE));
+    crate::kafka::otel_context::set_remote_parent(span, &parent, record.find_header(c"tracestate"));
 }
 
 fn hex_into(text: &str, out: &mut [u8]) -> Option<()> {
@@ -217,9 +220,12 @@ fn hex_into(text: &str, out: &mut [u8]) -> Option<()> {
         .then_some(())
 }
 
-fn push_hex(s: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+/// `bytes` in lower-case hex into `out` (twice as long).
+fn hex_to(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::histogram::Histogram;
 use rdkafka::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
@@ -22,20 +23,24 @@ pub struct ProducerCallbacks(Arc<Shared>);
 struct Shared {
     log: ClientLog,
     label: Client,
+    /// This producer's delivery latency histogram (looked up once, not per delivery).
+    delivery: Histogram,
 }
 
 impl ProducerCallbacks {
     /// The callbacks of the producer `client_id`.
     pub(super) fn new(client_id: &str) -> Self {
+        let label: Client = [("client", Arc::from(client_id))];
         Self(Arc::new(Shared {
             log: ClientLog::new(format!("producer {client_id}")),
-            label: [("client", Arc::from(client_id))],
+            delivery: families().delivery_latency.get_or_create_owned(&label),
+            label,
         }))
     }
 
-    /// The metric labels of this producer.
-    pub(super) fn label(&self) -> &Client {
-        &self.0.label
+    /// This producer's delivery latency histogram.
+    pub(super) fn delivery_latency(&self) -> &Histogram {
+        &self.0.delivery
     }
 
     /// What its client reported.

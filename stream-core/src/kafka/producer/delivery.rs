@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
-use crate::metrics::families::families;
 
 /// A record handed to librdkafka; resolves to its event id once the broker acknowledged it.
 #[must_use = "a pending delivery does nothing unless awaited; drop it only if you do not need the result"]
@@ -72,9 +71,9 @@ impl Future for PendingDelivery {
                     Poll::Ready(Ok(Ok(_))) => {
                         let took = sent_at().wrapping_sub(*sent);
                         this.state = DeliveryState::Done;
-                        families()
-                            .delivery_latency
-                            .get_or_create(this.inner.callbacks.label())
+                        this.inner
+                            .callbacks
+                            .delivery_latency()
                             .observe(f64::from(took) / 1e6);
                         return Poll::Ready(Ok(this.id));
                     }
