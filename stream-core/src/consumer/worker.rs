@@ -22,7 +22,8 @@ use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::DedupKey;
 
 /// The `tracing` target of the span the consumer opens around each message (`message`, with
-/// `topic`, `partition`, `offset`, `broker`, `event_id` and `correlation_id`). The span is at
+/// `topic`, `partition`, `offset`, `broker`, `event_id`, `correlation_id` and, for a record with a
+/// `traceparent`, `trace_id`). The span is at
 /// DEBUG: with a subscriber recording it, it costs more per message than the rest of the
 /// consumer, so it is off at the usual INFO. Switch it on to see which message a handler's log
 /// lines belong to, for example `RUST_LOG=info,streamkit::message=debug`. The consumer's own
