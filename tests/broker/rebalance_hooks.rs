@@ -4,12 +4,13 @@
 //! second leaves, its `on_revoked` runs, and the first is assigned them back. A hook that fails
 //! is counted and the rebalance goes on.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stream_core::consumer::{
-    ConsumerReport, MessageConsumer, RebalanceHooks, ShutdownHandle, TopicPartition,
+    ConsumerReport, ConsumerStats, MessageConsumer, RebalanceHooks, ShutdownHandle, TopicPartition,
 };
 use stream_core::handler::{HandlerError, Incoming};
 use stream_core::kafka::producer::MessageProducer;
@@ -38,6 +39,7 @@ fn member(
 ) -> (
     tokio::task::JoinHandle<stream_core::Result<ConsumerReport>>,
     ShutdownHandle,
+    Arc<ConsumerStats>,
 ) {
     let (ea, er) = (Arc::clone(events), Arc::clone(events));
     let (g, t) = (group.to_owned(), topic.to_owned());
@@ -73,9 +75,10 @@ fn member(
         .commit_interval(Duration::from_millis(100))
         .rebalance_hooks(hooks);
     let stop = consumer.shutdown_handle();
+    let stats = consumer.stats();
     let run =
         tokio::spawn(consumer.run(|_m: Arc<Incoming>| async move { Ok::<(), HandlerError>(()) }));
-    (run, stop)
+    (run, stop, stats)
 }
 
 fn sorted(mut v: Vec<i32>) -> Vec<i32> {
@@ -109,7 +112,7 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
         }
     };
 
-    let (a, stop_a) = member(&topic, &group, "a", &events, &committed);
+    let (a, stop_a, stats_a) = member(&topic, &group, "a", &events, &committed);
     let a_assigned = of("a", "assigned");
     testing::wait_until(Duration::from_secs(60), "a's first assignment", || {
         let n = a_assigned();
@@ -123,7 +126,7 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
     // Let a handle and commit the 40 records.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let (b, stop_b) = member(&topic, &group, "b", &events, &committed);
+    let (b, stop_b, _) = member(&topic, &group, "b", &events, &committed);
     let b_assigned = of("b", "assigned");
     testing::wait_until(Duration::from_secs(60), "b's assignment", || {
         let n = b_assigned();
@@ -151,6 +154,13 @@ async fn hooks_fire_in_order_when_a_member_joins_and_leaves() {
         }
     }
 
+    // The member that gave partitions up has its (smaller) assignment again: not rebalancing,
+    // which readiness reads.
+    testing::wait_until(Duration::from_secs(30), "a's rebalance to end", || {
+        let r = stats_a.rebalancing.load(Ordering::Relaxed);
+        async move { !r }
+    })
+    .await;
     let before = events.lock().unwrap().len();
     stop_b.shutdown();
     b.await.unwrap().unwrap();
