@@ -182,3 +182,30 @@ fn handle_client(page: &str) -> String {
         })
         .unwrap_or_else(|| panic!("no delivery latency of the service's producer:\n{page}"))
 }
+
+/// Readiness reads the producer's connection: a producer pointed at a port nobody listens on
+/// says it has none within a few seconds of statistics; one on the real broker says it has one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_producer_reports_its_broker_connection() {
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // (The listener is dropped: nothing listens on `dead` any more.)
+    let config = stream_core::KafkaConfig::new(format!("127.0.0.1:{dead}"));
+    let nowhere = MessageProducer::new(&config, "connection-test").unwrap();
+    testing::wait_until(Duration::from_secs(20), "no connection reported", || {
+        let p = nowhere.clone();
+        async move { !p.is_connected() }
+    })
+    .await;
+    let real = MessageProducer::new(&testing::kafka_config(), "connection-test").unwrap();
+    real.start().await.unwrap();
+    testing::wait_until(Duration::from_secs(20), "a connection reported", || {
+        let p = real.clone();
+        async move { p.is_connected() }
+    })
+    .await;
+    let _ = real.shutdown(Duration::from_secs(5)).await;
+}
