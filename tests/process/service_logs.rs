@@ -3,6 +3,8 @@
 //! format the lines carry no ANSI colour codes; with `STREAMKIT_LOG_FORMAT=json` every line is a
 //! JSON object with a level, a target and fields.
 
+// Uses part of the shared module.
+#[allow(dead_code)]
 #[path = "../support/risk_manager_example.rs"]
 mod risk_manager_example;
 
