@@ -49,6 +49,10 @@
 //! it (set `STREAMKIT_BENCH_BROKER_PID` to also print the broker's, from `/proc/<pid>/stat`).
 //! Each round's line also gives minor page faults and voluntary context switches per thousand
 //! messages, from the same call.
+//! 6. `otel`: the streamkit `pipeline` with OpenTelemetry off, then on, each round (only in a
+//!    build with `--features otel`: `cargo bench --features otel --bench e2e`); see
+//!    `benches/e2e/otel.rs` for what "on" includes.
+//!
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
 
@@ -57,6 +61,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+#[path = "e2e/otel.rs"]
+mod otel;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::FutureExt;
@@ -465,7 +472,7 @@ fn parse_args() -> Args {
             "--io-queue" => args.io_queue = number("--io-queue", value("--io-queue")) as usize,
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
-                 --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch, \
+                 --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch|otel, \
                  --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N"
             )),
         }
@@ -1547,7 +1554,9 @@ fn show(f: &Figure) -> String {
 fn main() {
     // `RUST_LOG=stream_core=info` shows what the consumers did (pauses, rebalances, their
     // counters when they stop): for looking into a figure, not for measuring it.
-    if std::env::var_os("RUST_LOG").is_some() {
+    if otel::AVAILABLE {
+        otel::install();
+    } else if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
@@ -1577,6 +1586,8 @@ async fn run(args: Args, servers: String) {
     let eos_sk_out = testing::unique_topic("paper", "bench", "validated-eos-sk");
     let eos_raw_out = testing::unique_topic("paper", "bench", "validated-eos-raw");
     let io_topic = testing::unique_topic("paper", "bench", "io");
+    let otel_off_out = testing::unique_topic("paper", "bench", "validated-otel-off");
+    let otel_on_out = testing::unique_topic("paper", "bench", "validated-otel-on");
     let topics = [
         io_topic.as_str(),
         produce_topic.as_str(),
@@ -1587,6 +1598,8 @@ async fn run(args: Args, servers: String) {
         latency_topic.as_str(),
         eos_sk_out.as_str(),
         eos_raw_out.as_str(),
+        otel_off_out.as_str(),
+        otel_on_out.as_str(),
     ];
     testing::create_topics_on(&kafka, &topics, PARTITIONS).await;
     // Both sides share the process's allocator, and the figures depend on it (see
@@ -1603,7 +1616,11 @@ async fn run(args: Args, servers: String) {
         args.rounds,
         std::thread::available_parallelism().map_or(0, |p| p.get())
     );
-    if want("consume") || want("pipeline") || want("eos") {
+    let otel_runs = want("otel") && otel::AVAILABLE;
+    if want("otel") && !otel::AVAILABLE && args.only.is_some() {
+        eprintln!("otel: skipped (build with --features otel)");
+    }
+    if want("consume") || want("pipeline") || want("eos") || otel_runs {
         preproduce(&kafka, &input_topic, n).await;
     }
     let io_n = (n / 5).max(100);
@@ -1757,6 +1774,29 @@ async fn run(args: Args, servers: String) {
             batch.2.push(raw);
         }
     }
+    let mut otel_pair: Pair = Default::default();
+    if otel_runs {
+        for round in 1..=args.rounds {
+            otel::set(false);
+            let (off, _) = pipeline_streamkit(&kafka, &input_topic, &otel_off_out, n, false).await;
+            let quiet = otel::take_exported();
+            otel::set(true);
+            let (on, _) = pipeline_streamkit(&kafka, &input_topic, &otel_on_out, n, false).await;
+            otel::set(false);
+            let spans = otel::take_exported();
+            eprintln!(
+                "round {round} otel      off {}   on {} ({spans} spans exported on, {quiet} off)",
+                show(&off),
+                show(&on)
+            );
+            assert!(
+                spans >= n && quiet == 0,
+                "otel: {spans} spans on, {quiet} off"
+            );
+            otel_pair.0.push(off);
+            otel_pair.1.push(on);
+        }
+    }
     if args.with_send {
         // Once, for the record: the same pipeline with the handler awaiting each send.
         let (f, _) = pipeline_streamkit(&kafka, &input_topic, &send_out, n, true).await;
@@ -1868,6 +1908,24 @@ async fn run(args: Args, servers: String) {
             m(raw, |f| f.cpu_s_per_million),
         );
     };
+    if !otel_pair.0.is_empty() {
+        let m =
+            |v: &[Figure], f: fn(&Figure) -> f64| median(&mut v.iter().map(f).collect::<Vec<_>>());
+        let mut ratios: Vec<f64> = otel_pair
+            .1
+            .iter()
+            .zip(&otel_pair.0)
+            .map(|(on, off)| on.msgs_per_s / off.msgs_per_s)
+            .collect();
+        println!(
+            "bench otel off_msgs_per_s={:.0} on_msgs_per_s={:.0} ratio={:.3} off_cpu_s_per_million={:.2} on_cpu_s_per_million={:.2}",
+            m(&otel_pair.0, |f| f.msgs_per_s),
+            m(&otel_pair.1, |f| f.msgs_per_s),
+            median(&mut ratios),
+            m(&otel_pair.0, |f| f.cpu_s_per_million),
+            m(&otel_pair.1, |f| f.cpu_s_per_million),
+        );
+    }
     line("produce", &produce, "");
     line("consume", &consume, "");
     line("pipeline", &pipeline, "");

@@ -67,6 +67,16 @@ pub async fn run(cluster: &DevCluster, ticks: u64, live: bool) -> streamkit::Res
     let books = super::portfolio::Books::default();
     let mut config = ServiceConfig::with_kafka(cluster.config());
     config.commit_interval = Duration::from_millis(200);
+    // `STREAMKIT_HEALTH_PORT=9464` serves /metrics and the health probes while it runs.
+    config.health_port = std::env::var("STREAMKIT_HEALTH_PORT")
+        .ok()
+        .and_then(|p| p.trim().parse().ok());
+    match config.health_port {
+        Some(port) => println!(
+            "metrics: http://127.0.0.1:{port}/metrics (probes: /health/live, /health/ready)"
+        ),
+        None => println!("metrics: not served (set STREAMKIT_HEALTH_PORT to serve /metrics)"),
+    }
     let mut builder = StreamServiceBuilder::new("trading-pipeline", config)
         .add_producer()
         .with_catalog(catalog)

@@ -26,6 +26,9 @@ pub mod envelope;
 pub mod error;
 pub mod handler;
 pub mod kafka;
+pub(crate) mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod reliability;
 pub mod service;
 #[cfg(feature = "testing")]

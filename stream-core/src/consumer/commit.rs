@@ -73,13 +73,14 @@ pub(super) fn commit_finished(
     match consumer.commit(&tpl, mode) {
         Ok(()) => {
             ConsumerStats::bump(&state.stats.commits);
+            state.log.commit_succeeded();
             for (s, next) in marks {
                 s.offsets.lock().expect("offsets").mark_committed(next);
             }
         }
         Err(error) => {
             ConsumerStats::bump(&state.stats.commit_failures);
-            tracing::warn!(group = %state.group, %error, "offset commit failed; the offsets are committed again with the next commit")
+            state.log.commit_failed(&error.to_string());
         }
     }
 }

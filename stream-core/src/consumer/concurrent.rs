@@ -87,6 +87,7 @@ async fn handle(
 ) -> (Lane, i64, Outcome) {
     let offset = work.meta.offset;
     let span = message_span(&work.meta);
+    crate::kafka::trace_context::continue_on_span(&span, &work.meta);
     let mut key = None;
     let outcome = process(work, part, pipeline, unsettled, Some(running), &mut key)
         .instrument(span)

@@ -13,6 +13,9 @@ use crate::handler::ErrorKind;
 use crate::kafka::record::RecordMeta;
 use crate::reliability::dlq::{DeadLetter, WriteError, Written};
 
+/// The wait before a failed dead-letter write is tried again; it doubles up to 10 s.
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+
 /// Why a message goes to the dead-letter topic: the dead letter's error headers.
 pub(super) struct DeadLetterCause {
     /// What failed.
@@ -86,7 +89,7 @@ async fn write_dead_letter(
         last_failure,
     };
     let deadline = Instant::now() + pipeline.options.dlq_write_timeout;
-    let mut pause = Duration::from_millis(200);
+    let mut pause = FIRST_PAUSE;
     loop {
         let failure = match writer.write(&letter).await {
             Ok(written) => {
@@ -94,6 +97,7 @@ async fn write_dead_letter(
                     tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, %reason, "record too large to dead-letter whole; wrote a reference dead letter (the original stays at its offset)");
                 }
                 ConsumerStats::bump(&pipeline.stats.dead_lettered);
+                crate::consumer::observe::dead_lettered(pipeline, kind);
                 return true;
             }
             Err(failure) => failure,
@@ -103,7 +107,12 @@ async fn write_dead_letter(
             fail_consumer(meta, failure, pipeline);
             return false;
         }
-        tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %failure, retry_for = ?left, "dead-letter write failed; the offset stays uncommitted and the write is retried");
+        // Logged once a message (with its coordinates); the retries that follow at DEBUG.
+        if pause == FIRST_PAUSE {
+            tracing::warn!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %failure, retry_for = ?left, "dead-letter write failed; the offset stays uncommitted and the write is retried (retries are logged at DEBUG)");
+        } else {
+            tracing::debug!(topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %failure, retry_for = ?left, "dead-letter write failed again");
+        }
         if !part.sleep(pause.min(left)).await {
             return false;
         }

@@ -13,6 +13,7 @@ use crate::consumer::claim::{
     ClaimStep, Claimed, claim_event, dedup_key, mark_handled, release_claim, renew_claim,
 };
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
+use crate::consumer::observe;
 use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::running::RunningIds;
@@ -148,9 +149,11 @@ pub(super) async fn run_handler(
     let mut first_failure: Option<(chrono::DateTime<Utc>, Instant)> = None;
     loop {
         attempts += 1;
+        let started = Instant::now();
         let result = AssertUnwindSafe(pipeline.handler.call(Arc::clone(incoming)))
             .catch_unwind()
             .await;
+        observe::handler_returned(pipeline, incoming, started, matches!(result, Ok(Ok(()))));
         let error = match result {
             Ok(Ok(())) => return Ok(attempts),
             Ok(Err(e)) => e,
@@ -177,7 +180,7 @@ pub(super) async fn run_handler(
                 dead_letter(r, cause, part, pipeline).await,
             ));
         }
-        ConsumerStats::bump(&pipeline.stats.retried);
+        observe::retried(pipeline, error.kind());
         let delay = pipeline.options.retry.delay(attempts);
         tracing::info!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, attempt = attempts, %error, ?delay, "handler failed; retrying");
         if !part.sleep(delay).await {

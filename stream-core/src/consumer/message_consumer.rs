@@ -6,10 +6,12 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::consumer::callbacks::ClientCallbacks;
+use crate::consumer::observe::MessageMetrics;
 use crate::consumer::options::{BatchOptions, ConsumerOptions};
 use crate::consumer::order::Order;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::poll::poll_loop;
+use crate::consumer::rebalance_hooks::RebalanceHooks;
 use crate::consumer::shutdown::ShutdownHandle;
 use crate::consumer::state::ConsumerState;
 use crate::consumer::stats::{ConsumerReport, ConsumerStats};
@@ -55,6 +57,7 @@ pub struct MessageConsumer {
     pub(super) producer: Option<MessageProducer>,
     pub(super) stats: Arc<ConsumerStats>,
     pub(super) shutdown: ShutdownHandle,
+    pub(super) hooks: RebalanceHooks,
 }
 
 impl std::fmt::Debug for MessageConsumer {
@@ -95,6 +98,7 @@ impl MessageConsumer {
             producer: None,
             stats: Arc::new(ConsumerStats::default()),
             shutdown: ShutdownHandle::new(),
+            hooks: RebalanceHooks::default(),
         })
     }
 
@@ -199,6 +203,12 @@ impl MessageConsumer {
         self
     }
 
+    /// Calls `hooks` when partitions are assigned and revoked (see [`RebalanceHooks`]).
+    pub fn rebalance_hooks(mut self, hooks: RebalanceHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group
@@ -262,6 +272,7 @@ impl MessageConsumer {
             dlq,
             options: self.options.clone(),
             group: self.group.clone(),
+            metrics: MessageMetrics::new(&self.group),
             stats: Arc::clone(&self.stats),
             stop: self.shutdown.clone(),
             failure: Mutex::new(None),
@@ -338,6 +349,8 @@ impl MessageConsumer {
             .set_default("isolation.level", "read_committed")
             .set_default("socket.nagle.disable", "true")
             .set_default("client.id", client_id)
+            // Consumer lag per partition for `/metrics`, and broker state.
+            .set_default("statistics.interval.ms", "1000")
             .set_default(
                 "topic.metadata.refresh.interval.ms",
                 self.options.metadata_refresh.as_millis().to_string(),
@@ -364,7 +377,7 @@ impl MessageConsumer {
         }
         let consumer: BaseConsumer<ClientCallbacks> = config
             .to_client_config()
-            .create_with_context(ClientCallbacks { state })
+            .create_with_context(ClientCallbacks::new(state, self.hooks.clone()))
             .map_err(client_creation_error)?;
         let topics = self.subscription.kafka_topics();
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::consumer::observe::MessageMetrics;
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::shutdown::ShutdownHandle;
 use crate::consumer::stats::ConsumerStats;
@@ -20,6 +21,8 @@ pub(super) struct Pipeline {
     pub(super) dlq: Option<DeadLetterWriter>,
     pub(super) options: ConsumerOptions,
     pub(super) group: String,
+    /// The group's labels and histograms in the metrics.
+    pub(super) metrics: MessageMetrics,
     pub(super) stats: Arc<ConsumerStats>,
     pub(super) stop: ShutdownHandle,
     /// Why the consumer stopped on its own (a message that could not be dead-lettered).

@@ -95,7 +95,7 @@ fn poll_timeout(paused: bool, state: &ConsumerState) -> Duration {
 /// this instance's `group.instance.id` and fenced this one) stops the consumer, loudly.
 fn consumer_error(error: KafkaError, state: &ConsumerState, shutdown: &ShutdownHandle) {
     if !matches!(error, KafkaError::MessageConsumptionFatal(_)) {
-        tracing::warn!(group = %state.group, %error, "consumer error");
+        state.log.poll_error(&error);
         return;
     }
     tracing::error!(group = %state.group, %error, "fatal consumer error; stopping");

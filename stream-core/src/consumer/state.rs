@@ -16,6 +16,7 @@ use crate::consumer::partition::{AssignedPartition, PartitionControl, PartitionK
 use crate::consumer::stats::ConsumerStats;
 use crate::consumer::transaction::{CommitView, Transaction};
 use crate::error::Error;
+use crate::kafka::client_log::ClientLog;
 
 pub(super) struct ConsumerState {
     pub(super) partitions: Mutex<HashMap<PartitionKey, AssignedPartition>>,
@@ -31,6 +32,8 @@ pub(super) struct ConsumerState {
     pub(super) group: String,
     /// The open transaction, in exactly-once mode: commits go through it.
     pub(super) transaction: Option<Arc<Transaction>>,
+    /// What librdkafka reported, each failure logged once.
+    pub(super) log: ClientLog,
 }
 
 impl ConsumerState {
@@ -46,6 +49,7 @@ impl ConsumerState {
             shutdown_timeout: options.shutdown_timeout,
             group: group.to_owned(),
             transaction: None,
+            log: ClientLog::new(format!("group {group}")),
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a consumer did: [`ConsumerStats`] (live counters), [`StatsSnapshot`] (a copy) and
 //! [`ConsumerReport`] (how a run ended).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`](crate::consumer::MessageConsumer::stats).
 #[derive(Debug, Default)]
@@ -33,6 +33,8 @@ pub struct ConsumerStats {
     pub last_poll_ms: AtomicU64,
     /// Messages that could not be dead-lettered: each stops its consumer with an error.
     pub dead_letter_failures: AtomicU64,
+    /// Set from a revoke until the next assignment: the group is rebalancing (not ready).
+    pub rebalancing: AtomicBool,
 }
 
 /// Milliseconds since the Unix epoch.

@@ -19,7 +19,8 @@ use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::DedupKey;
 
 /// The `tracing` target of the span the consumer opens around each message (`message`, with
-/// `topic`, `partition`, `offset`, `broker`, `event_id` and `correlation_id`). The span is at
+/// `topic`, `partition`, `offset`, `broker`, `event_id`, `correlation_id` and, for a record with a
+/// `traceparent`, `trace_id`). The span is at
 /// DEBUG: with a subscriber recording it, it costs more per message than the rest of the
 /// consumer, so it is off at the usual INFO. Switch it on to see which message a handler's log
 /// lines belong to, for example `RUST_LOG=info,streamkit::message=debug`. The consumer's own
@@ -43,6 +44,7 @@ pub(super) fn message_span(meta: &RecordMeta) -> tracing::Span {
         broker = %meta.broker,
         event_id = tracing::field::Empty,
         correlation_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     )
 }
 
@@ -91,6 +93,7 @@ pub(super) async fn run_worker(
         let _gate = enter_transaction(pipeline).await;
         let offset = work.meta.offset;
         let span = message_span(&work.meta);
+        crate::kafka::trace_context::continue_on_span(&span, &work.meta);
         let mut processing = std::pin::pin!(
             process(work, part, pipeline, unsettled, None, &mut key).instrument(span)
         );

@@ -2,7 +2,7 @@
 //! to await.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 
@@ -14,6 +14,7 @@ use crate::kafka::producer::delivery::PendingDelivery;
 use crate::kafka::producer::message_producer::MessageProducer;
 use crate::kafka::producer::outbox::Outbox;
 use crate::kafka::record::RecordMeta;
+use crate::kafka::trace_context::TraceContext;
 
 /// A message handed to a handler: the envelope (payload still raw JSON) and its record.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Incoming {
     deferred: Deferred,
     /// In exactly-once mode, where the handler's publishes wait for its attempt to succeed.
     outbox: Option<Arc<Outbox>>,
+    /// The trace of this handling, made on first use (it reads the record's headers).
+    trace: OnceLock<TraceContext>,
 }
 
 /// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
@@ -59,6 +62,7 @@ impl Incoming {
             producer,
             deferred: Deferred::default(),
             outbox: None,
+            trace: OnceLock::new(),
         }
     }
 
@@ -103,9 +107,21 @@ impl Incoming {
         std::mem::take(&mut *self.deferred.0.lock().expect("deferred deliveries"))
     }
 
-    /// A producer whose sends carry this event's correlation id and set `causation_id` to its id.
+    /// The trace this handling belongs to: the record's `traceparent` continued, with a span id
+    /// of this handling (see [`trace_context`](crate::kafka::trace_context)).
+    pub fn trace(&self) -> &TraceContext {
+        self.trace
+            .get_or_init(|| TraceContext::of_handling(&self.record, self.envelope.correlation_id))
+    }
+
+    /// A producer whose sends carry this event's correlation id, set `causation_id` to its id,
+    /// and carry this handling's trace context.
     pub fn reply_producer(&self) -> Option<CausalProducer> {
-        let producer = self.producer.as_ref()?.caused_by(self.envelope.lineage());
+        let producer = self
+            .producer
+            .as_ref()?
+            .caused_by(self.envelope.lineage())
+            .traced(self.trace().clone());
         Some(match &self.outbox {
             Some(outbox) => producer.staging_into(Arc::clone(outbox)),
             None => producer,

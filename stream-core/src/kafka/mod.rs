@@ -4,8 +4,12 @@
 //! [`DevCluster`](dev_cluster::DevCluster) of the examples.
 
 pub mod admin;
+pub(crate) mod client_log;
 pub mod config;
 pub mod dev_cluster;
+#[cfg(feature = "otel")]
+mod otel_context;
 pub mod producer;
 pub mod record;
 pub mod subscription;
+pub mod trace_context;

@@ -8,6 +8,7 @@
 //! before its client is destroyed. Records built by hand ([`RecordMeta::new`]) own their bytes.
 
 use std::any::Any;
+use std::ffi::CStr;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -261,6 +262,37 @@ impl RecordMeta {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers().get(name)
     }
+
+    /// [`RecordMeta::header`] without reading the other headers when they were not read yet
+    /// (one librdkafka call): for a header looked up on every message (`traceparent`).
+    pub(crate) fn find_header(&self, name: &CStr) -> Option<&[u8]> {
+        match &self.bytes {
+            RecordBytes::InPlace { message, headers } if headers.get().is_none() => {
+                find_header(&message.message, name)
+            }
+            _ => self.header(name.to_str().ok()?),
+        }
+    }
+}
+
+/// The first header of `message` named `name`, read in place.
+fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m [u8]> {
+    use rdkafka::bindings as rd;
+    const OK: rd::rd_kafka_resp_err_t = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    let mut list: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    // SAFETY: as in `read_headers`.
+    if unsafe { rd::rd_kafka_message_headers(message.ptr(), &mut list) } != OK || list.is_null() {
+        return None;
+    }
+    let (mut value, mut size) = (std::ptr::null(), 0usize);
+    // SAFETY: `list` is the message's header list and `name` is NUL-terminated; the out
+    // pointers point at locals.
+    let err = unsafe { rd::rd_kafka_header_get(list, 0, name.as_ptr(), &mut value, &mut size) };
+    if err != OK || value.is_null() {
+        return None;
+    }
+    // SAFETY: the value is `size` bytes owned by the message, which outlives the borrow.
+    Some(unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) })
 }
 
 /// A consumed message's headers, in one pass (each header read is a librdkafka call; 64 bytes a

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::consumer::{ConsumerOptions, MessageConsumer, ShutdownHandle};
+use crate::consumer::{ConsumerOptions, MessageConsumer, RebalanceHooks, ShutdownHandle};
 use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::handler::extract::{Requirement, Resources};
@@ -52,6 +52,7 @@ pub struct StreamServiceBuilder {
     retry: RetryPolicy,
     handlers: Vec<HandlerSpec>,
     catalog: Option<Catalog>,
+    hooks: RebalanceHooks,
 }
 
 impl std::fmt::Debug for StreamServiceBuilder {
@@ -75,6 +76,7 @@ impl StreamServiceBuilder {
             retry: RetryPolicy::default(),
             handlers: Vec::new(),
             catalog: None,
+            hooks: RebalanceHooks::default(),
         }
     }
 
@@ -120,6 +122,13 @@ impl StreamServiceBuilder {
         self
     }
 
+    /// Calls `hooks` on every consumer group's rebalances (see [`RebalanceHooks`]); hooks set
+    /// here replace those set before, one by one.
+    pub fn with_rebalance_hooks(mut self, hooks: RebalanceHooks) -> Self {
+        self.hooks = self.hooks.merged(hooks);
+        self
+    }
+
     /// Checks patterns against a topic catalog (`topics.toml`).
     pub fn with_catalog(mut self, catalog: Catalog) -> Self {
         self.catalog = Some(catalog);
@@ -162,10 +171,12 @@ impl StreamServiceBuilder {
             self.config.health_port,
         );
         let mut consumers = Vec::new();
+        let self_hooks = self.hooks.clone();
         for plan in self.plan_groups(parsed, dedup) {
             let refs: Vec<&str> = plan.topics.iter().map(String::as_str).collect();
-            let mut consumer =
-                MessageConsumer::new(&kafka, &refs, &plan.group)?.options(plan.options);
+            let mut consumer = MessageConsumer::new(&kafka, &refs, &plan.group)?
+                .options(plan.options)
+                .rebalance_hooks(self_hooks.clone());
             if let Some(p) = &producer {
                 consumer = consumer.producer(p.clone());
             }
@@ -180,6 +191,7 @@ impl StreamServiceBuilder {
                     .map(|(c, _)| (c.group().to_owned(), c.stats()))
                     .collect(),
             ),
+            producer: producer.clone(),
         };
         Ok(StreamService {
             name,

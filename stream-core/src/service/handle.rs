@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::consumer::{ConsumerReport, ConsumerStats, ShutdownHandle, StatsSnapshot, now_ms};
+use crate::kafka::producer::MessageProducer;
 
 /// Stops a running service and reports its health; cheap to clone.
 #[derive(Clone)]
@@ -12,6 +13,8 @@ pub struct ServiceHandle {
     pub(super) stop: ShutdownHandle,
     pub(super) consumers: Arc<Vec<ShutdownHandle>>,
     pub(super) stats: Arc<Vec<(String, Arc<ConsumerStats>)>>,
+    /// The service's producer, whose connection readiness requires.
+    pub(super) producer: Option<MessageProducer>,
 }
 
 impl std::fmt::Debug for ServiceHandle {
@@ -31,12 +34,40 @@ impl ServiceHandle {
         }
     }
 
-    /// Ready: every consumer group has joined and received its first assignment.
+    /// Ready: every consumer group has its assignment (it joined, and is not between a revoke
+    /// and the next assignment; a member assigned no partition is ready, idle), the producer
+    /// (if the service has one) has a connection to a broker, and no shutdown was asked for.
     pub fn is_ready(&self) -> bool {
-        self.stats
-            .iter()
-            .all(|(_, s)| s.rebalances.load(Ordering::Relaxed) > 0)
-            && !self.stop.is_requested()
+        self.not_ready().is_none()
+    }
+
+    /// What `/health/ready` says: why the service is not ready, or `ready`.
+    pub fn not_ready_reason(&self) -> String {
+        match self.not_ready() {
+            Some(reason) => format!("{reason}\n"),
+            None => "ready\n".into(),
+        }
+    }
+
+    fn not_ready(&self) -> Option<String> {
+        if self.stop.is_requested() {
+            return Some("shutting down".into());
+        }
+        for (group, s) in self.stats.iter() {
+            if s.rebalances.load(Ordering::Relaxed) == 0 {
+                return Some(format!("consumer group `{group}` has not joined yet"));
+            }
+            if s.rebalancing.load(Ordering::Relaxed) {
+                return Some(format!("consumer group `{group}` is rebalancing"));
+            }
+        }
+        match &self.producer {
+            Some(p) if !p.is_connected() => Some(format!(
+                "the producer ({}) has no connection to a broker",
+                p.client_id()
+            )),
+            _ => None,
+        }
     }
 
     /// Live: every consumer's poll loop ran within the last 10 seconds, and no consumer gave

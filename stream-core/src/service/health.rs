@@ -5,15 +5,17 @@
 //!
 //! - `GET /health/live`: 200 while every consumer's poll loop runs, else 503; 503 too once a
 //!   consumer stopped on a message it could not dead-letter;
-//! - `GET /health/ready`: 200 once every consumer group has its first assignment, else 503;
-//! - `GET /metrics`: the consumer counters in the Prometheus text format, labelled by group.
+//! - `GET /health/ready`: 200 while every consumer group has its assignment (or has joined and
+//!   was assigned none) and the producer has a connection to a broker, else 503 with the reason;
+//! - `GET /metrics`: the metrics in the Prometheus text format (see
+//!   [`metrics_page`](crate::service::metrics_page)).
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::service::handle::ServiceHandle;
+use crate::service::metrics_page::{CONTENT_TYPE, registry, render};
 
 /// A running health server; stops when dropped.
 pub struct HealthServer {
@@ -58,6 +60,7 @@ pub fn serve(port: u16, handle: ServiceHandle) -> Result<HealthServer> {
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
     let (srv, stopped) = (Arc::clone(&server), Arc::clone(&stop));
+    let metrics = registry(&handle);
     std::thread::Builder::new()
         .name("streamkit-health".into())
         .spawn(move || {
@@ -65,9 +68,14 @@ pub fn serve(port: u16, handle: ServiceHandle) -> Result<HealthServer> {
                 if stopped.load(Ordering::SeqCst) {
                     break;
                 }
-                let (status, body) = respond(request.url(), &handle);
-                let _ = request
-                    .respond(tiny_http::Response::from_string(body).with_status_code(status));
+                let (status, body) = respond(request.url(), &handle, &metrics);
+                let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+                if request.url() == "/metrics"
+                    && let Ok(h) = tiny_http::Header::from_bytes("Content-Type", CONTENT_TYPE)
+                {
+                    response.add_header(h);
+                }
+                let _ = request.respond(response);
             }
         })
         .map_err(|e| Error::Runtime {
@@ -77,7 +85,11 @@ pub fn serve(port: u16, handle: ServiceHandle) -> Result<HealthServer> {
     Ok(HealthServer { server, stop, port })
 }
 
-fn respond(url: &str, handle: &ServiceHandle) -> (u16, String) {
+fn respond(
+    url: &str,
+    handle: &ServiceHandle,
+    metrics: &prometheus_client::registry::Registry,
+) -> (u16, String) {
     match url {
         "/health/live" => match handle.is_live() {
             true => (200, "live\n".into()),
@@ -90,91 +102,14 @@ fn respond(url: &str, handle: &ServiceHandle) -> (u16, String) {
         },
         "/health/ready" => match handle.is_ready() {
             true => (200, "ready\n".into()),
-            false => (503, "not every consumer group has joined yet\n".into()),
+            false => (503, handle.not_ready_reason()),
         },
-        "/metrics" => (200, metrics_text(handle)),
+        "/metrics" => (200, render(metrics)),
         _ => (404, "try /health/live, /health/ready or /metrics\n".into()),
     }
 }
 
-/// The counters in the Prometheus text exposition format.
+/// The page `/metrics` serves: see [`metrics_page`](crate::service::metrics_page).
 pub fn metrics_text(handle: &ServiceHandle) -> String {
-    let stats = handle.stats();
-    let mut out = String::new();
-    type Get = fn(&crate::consumer::StatsSnapshot) -> u64;
-    let metrics: [(&str, &str, &str, Get); 10] = [
-        (
-            "streamkit_messages_received_total",
-            "counter",
-            "Records received from Kafka.",
-            |s| s.received,
-        ),
-        (
-            "streamkit_messages_handled_total",
-            "counter",
-            "Messages whose handler succeeded.",
-            |s| s.handled,
-        ),
-        (
-            "streamkit_messages_retried_total",
-            "counter",
-            "Handler retries.",
-            |s| s.retried,
-        ),
-        (
-            "streamkit_messages_dead_lettered_total",
-            "counter",
-            "Messages written to a dead-letter topic.",
-            |s| s.dead_lettered,
-        ),
-        (
-            "streamkit_messages_deduplicated_total",
-            "counter",
-            "Duplicates skipped.",
-            |s| s.deduplicated,
-        ),
-        (
-            "streamkit_dedup_unavailable_total",
-            "counter",
-            "Messages handled while the dedup store was unavailable.",
-            |s| s.dedup_unavailable,
-        ),
-        (
-            "streamkit_commits_total",
-            "counter",
-            "Offset commits.",
-            |s| s.commits,
-        ),
-        (
-            "streamkit_partitions_paused_total",
-            "counter",
-            "Times a partition was paused because its handler fell behind.",
-            |s| s.paused,
-        ),
-        (
-            "streamkit_dead_letter_failures_total",
-            "counter",
-            "Messages that could not be dead-lettered (each stops its consumer).",
-            |s| s.dead_letter_failures,
-        ),
-        (
-            "streamkit_assigned_partitions",
-            "gauge",
-            "Partitions currently assigned.",
-            |s| s.assigned_partitions,
-        ),
-    ];
-    for (name, kind, help, get) in metrics {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (group, s) in &stats {
-            let _ = writeln!(
-                out,
-                "{name}{{group=\"{}\"}} {}",
-                group.replace('"', "'"),
-                get(s)
-            );
-        }
-    }
-    out
+    render(&registry(handle))
 }

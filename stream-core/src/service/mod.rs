@@ -21,6 +21,8 @@ pub mod config;
 pub(crate) mod handle;
 pub(crate) mod handler_spec;
 pub mod health;
+pub mod logging;
+pub mod metrics_page;
 pub mod registry;
 mod routing;
 pub mod runtime;

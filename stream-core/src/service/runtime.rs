@@ -78,6 +78,12 @@ impl Setup {
         self.push(Box::new(move |b| b.with_dedup(store)))
     }
 
+    /// Calls `hooks` on every consumer group's rebalances (see
+    /// [`RebalanceHooks`](crate::consumer::RebalanceHooks)).
+    pub fn with_rebalance_hooks(&self, hooks: crate::consumer::RebalanceHooks) -> &Self {
+        self.push(Box::new(move |b| b.with_rebalance_hooks(hooks)))
+    }
+
     /// Adds a handler with its own options.
     pub fn add_handler(&self, spec: HandlerSpec) -> &Self {
         self.push(Box::new(move |b| b.add_handler(spec)))
@@ -142,7 +148,7 @@ where
     F: FnOnce(Setup) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    init_logging();
+    crate::service::logging::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("streamkit")
@@ -154,7 +160,10 @@ where
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(name, catalog, body)) {
+    let outcome = runtime.block_on(serve(name, catalog, body));
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -311,15 +320,4 @@ fn creation(catalog: &Catalog, topic: &str, partitions: i32) -> TopicCreation {
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
     }
-}
-
-/// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default `info`),
-/// unless the program installed one already.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

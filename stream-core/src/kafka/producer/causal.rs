@@ -14,6 +14,7 @@ use crate::kafka::producer::delivery::PendingDelivery;
 use crate::kafka::producer::error::ProduceError;
 use crate::kafka::producer::message_producer::MessageProducer;
 use crate::kafka::producer::outbox::Outbox;
+use crate::kafka::trace_context::TraceContext;
 
 /// A producer bound to the event being handled: every send keeps its `correlation_id` and sets
 /// `causation_id` to its id. Obtained from [`MessageProducer::caused_by`] (handlers get one from
@@ -34,6 +35,8 @@ pub struct CausalProducer {
     cause: Lineage,
     /// Where sends are staged in exactly-once mode ([`Outbox`]), instead of produced at once.
     outbox: Option<Arc<Outbox>>,
+    /// The trace of the handling that sends: written as `traceparent` on every record.
+    trace: Option<TraceContext>,
 }
 
 // The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
@@ -74,6 +77,7 @@ impl CausalProducer {
             T::EVENT_TYPE,
             self.cause,
             self.outbox.as_deref(),
+            self.trace.as_ref(),
         )
     }
 
@@ -94,6 +98,7 @@ impl CausalProducer {
                     event_type,
                     self.cause,
                     self.outbox.as_deref(),
+                    self.trace.as_ref(),
                 )
                 .await?
                 .await
@@ -109,6 +114,7 @@ impl MessageProducer {
             producer: self.clone(),
             cause,
             outbox: None,
+            trace: None,
         }
     }
 }
@@ -118,5 +124,16 @@ impl CausalProducer {
     pub(crate) fn staging_into(mut self, outbox: Arc<Outbox>) -> Self {
         self.outbox = Some(outbox);
         self
+    }
+
+    /// Sends that carry `trace` (the handling's) as their `traceparent`.
+    pub fn traced(mut self, trace: TraceContext) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The trace context its sends carry, if any.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
     }
 }

@@ -5,9 +5,12 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, Producer};
 
 use crate::envelope::service_name::ServiceName;
+use crate::kafka::producer::callbacks::ProducerCallbacks;
 
 pub(super) struct Inner {
-    pub(super) producer: FutureProducer,
+    pub(super) producer: FutureProducer<ProducerCallbacks>,
+    /// The state its callbacks keep (the client holds another handle to it).
+    pub(super) callbacks: ProducerCallbacks,
     pub(super) service: ServiceName,
     pub(super) client_id: String,
     pub(super) max_message_bytes: usize,

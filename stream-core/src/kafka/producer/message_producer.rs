@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+use crate::kafka::producer::callbacks::ProducerCallbacks;
+use crate::kafka::trace_context::{TraceContext, outgoing};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -20,7 +23,7 @@ use crate::envelope::event_envelope::{EventEnvelope, Lineage};
 use crate::envelope::service_name::ServiceName;
 use crate::error::{Error, Result};
 use crate::kafka::config::KafkaConfig;
-use crate::kafka::producer::delivery::{DeliveryState, PendingDelivery};
+use crate::kafka::producer::delivery::{DeliveryState, PendingDelivery, sent_at};
 use crate::kafka::producer::encode::{Meta, encode_envelope};
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
@@ -93,24 +96,31 @@ impl MessageProducer {
             // Batching is `linger.ms`'s job; Nagle would hold a small produce request back
             // until the previous one is acknowledged (tens of milliseconds with delayed ACKs).
             .set_default("socket.nagle.disable", "true")
-            .set_default("client.id", client_id.as_str());
+            .set_default("client.id", client_id.as_str())
+            // Queue depth, in-flight records and broker state for `/metrics` and readiness.
+            .set_default("statistics.interval.ms", "1000");
         let max_message_bytes = config
             .parse_num::<usize>("message.max.bytes")?
             .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
-        let producer: FutureProducer = config.to_client_config().create().map_err(|e| match e {
-            KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
-                key: key.clone(),
-                message: format!("librdkafka rejected `{value}`: {desc}"),
-            },
-            KafkaError::ClientCreation(msg) => Error::Config {
-                key: "producer".into(),
-                message: msg,
-            },
-            other => Error::Kafka(other),
-        })?;
+        let callbacks = ProducerCallbacks::new(config.get("client.id").unwrap_or_default());
+        let producer: FutureProducer<ProducerCallbacks> = config
+            .to_client_config()
+            .create_with_context(callbacks.clone())
+            .map_err(|e| match e {
+                KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+                    key: key.clone(),
+                    message: format!("librdkafka rejected `{value}`: {desc}"),
+                },
+                KafkaError::ClientCreation(msg) => Error::Config {
+                    key: "producer".into(),
+                    message: msg,
+                },
+                other => Error::Kafka(other),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 producer,
+                callbacks,
                 service: ServiceName::new(service_name),
                 client_id: config.get("client.id").unwrap_or_default().to_owned(),
                 max_message_bytes,
@@ -159,8 +169,15 @@ impl MessageProducer {
         self.inner.producer.in_flight_count() as usize
     }
 
+    /// Whether the producer has a connection to a broker: false once librdkafka reported all
+    /// brokers down or its last statistics (every `statistics.interval.ms`, 1 s by default)
+    /// showed none up; true again when one is. What readiness reads.
+    pub fn is_connected(&self) -> bool {
+        self.inner.callbacks.log().connected()
+    }
+
     /// The underlying rdkafka producer, for what streamkit does not wrap.
-    pub fn rdkafka(&self) -> &FutureProducer {
+    pub fn rdkafka(&self) -> &FutureProducer<ProducerCallbacks> {
         &self.inner.producer
     }
 
@@ -240,7 +257,7 @@ impl MessageProducer {
         broker: Option<Broker>,
         cause: Option<Lineage>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_encoded(topic, key, None, move || {
+        self.enqueue_encoded(topic, key, None, None, move || {
             self.encode_with(topic, data, event_type, broker, cause)
         })
     }
@@ -252,11 +269,12 @@ impl MessageProducer {
         key: &str,
         envelope: &EventEnvelope<T>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_encoded(topic, key, None, move || encode_envelope(envelope))
+        self.enqueue_encoded(topic, key, None, None, move || encode_envelope(envelope))
     }
 
-    /// Like [`MessageProducer::enqueue_with`] with a cause, staged in `outbox` when there is
-    /// one (exactly-once mode: see [`Outbox`]).
+    /// Like [`MessageProducer::enqueue_with`] with a cause (and the trace of its handling),
+    /// staged in `outbox` when there is one (exactly-once mode: see [`Outbox`]).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn enqueue_caused<T: Serialize + Any>(
         &self,
         topic: &str,
@@ -265,13 +283,15 @@ impl MessageProducer {
         event_type: impl Into<EventType>,
         cause: Lineage,
         outbox: Option<&Outbox>,
+        trace: Option<&TraceContext>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_encoded(topic, key, outbox, move || {
+        self.enqueue_encoded(topic, key, outbox, trace, move || {
             self.encode_with(topic, data, event_type, None, Some(cause))
         })
     }
 
-    /// The enqueues' common part: when first polled, `encode` the record and hand it over,
+    /// The enqueues' common part: when first polled, `encode` the record (with the trace
+    /// context headers, see [`trace_context`](crate::kafka::trace_context)) and hand it over,
     /// waiting for room (boxed, see [`MessageProducer::wait_for_room`]) only if librdkafka's
     /// queue is full; or stage it in `outbox`.
     fn enqueue_encoded(
@@ -279,12 +299,17 @@ impl MessageProducer {
         topic: &str,
         key: &str,
         outbox: Option<&Outbox>,
+        trace: Option<&TraceContext>,
         encode: impl FnOnce() -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError>,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         async move {
             // In a block of its own, so that none of it is kept in the future's state.
             let blocked = {
                 let (payload, headers, id) = encode()?;
+                let headers = match outgoing(trace) {
+                    Some(context) => context.add_to(headers),
+                    None => headers,
+                };
                 if let Some(outbox) = outbox {
                     let limit = self.inner.max_message_bytes;
                     let id = outbox.stage(topic, key, (payload, headers, id), limit)?;
@@ -360,7 +385,7 @@ impl MessageProducer {
             .headers(headers);
         match self.inner.producer.send_result(record) {
             Ok(delivery) => Ok(HandOver::Queued(PendingDelivery {
-                state: DeliveryState::Waiting(delivery),
+                state: DeliveryState::Waiting(delivery, sent_at()),
                 inner: Arc::clone(&self.inner),
                 id,
             })),

@@ -16,6 +16,7 @@
 //! await later, and waits (never errors) while librdkafka's queue is full, up to
 //! [`ProducerOptions::queue_deadline`].
 
+pub(crate) mod callbacks;
 pub(crate) mod causal;
 pub(crate) mod delivery;
 mod encode;
@@ -28,6 +29,7 @@ mod raw_record;
 pub(crate) mod shutdown;
 pub(crate) mod transaction;
 
+pub use callbacks::ProducerCallbacks;
 pub use causal::CausalProducer;
 pub use delivery::PendingDelivery;
 pub use error::ProduceError;

@@ -1,0 +1,79 @@
+//! [`ProducerCallbacks`]: librdkafka's callbacks into a producer: its log and errors (each
+//! failure once, see [`ClientLog`]) and its statistics (queue depth, in-flight records, whether a
+//! broker is up).
+
+use std::sync::Arc;
+
+use prometheus_client::metrics::histogram::Histogram;
+use rdkafka::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
+
+use crate::kafka::client_log::ClientLog;
+use crate::metrics::families::{Client, families};
+
+/// The context of a [`MessageProducer`](crate::kafka::producer::MessageProducer)'s librdkafka
+/// client (the `C` of the `FutureProducer<C>` that
+/// [`MessageProducer::rdkafka`](crate::kafka::producer::MessageProducer::rdkafka) returns).
+#[derive(Debug, Clone)]
+pub struct ProducerCallbacks(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    log: ClientLog,
+    label: Client,
+    /// This producer's delivery latency histogram (looked up once, not per delivery).
+    delivery: Histogram,
+}
+
+impl ProducerCallbacks {
+    /// The callbacks of the producer `client_id`.
+    pub(super) fn new(client_id: &str) -> Self {
+        let label: Client = [("client", Arc::from(client_id))];
+        Self(Arc::new(Shared {
+            log: ClientLog::new(format!("producer {client_id}")),
+            delivery: families().delivery_latency.get_or_create_owned(&label),
+            label,
+        }))
+    }
+
+    /// This producer's delivery latency histogram.
+    pub(super) fn delivery_latency(&self) -> &Histogram {
+        &self.0.delivery
+    }
+
+    /// What its client reported.
+    pub(super) fn log(&self) -> &ClientLog {
+        &self.0.log
+    }
+}
+
+impl ClientContext for ProducerCallbacks {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.0.log.line(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.log.error(&error, reason);
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        self.0.log.statistics(&statistics);
+        let f = families();
+        let in_flight: i64 = statistics
+            .brokers
+            .values()
+            .map(|b| b.waitresp_msg_cnt)
+            .sum();
+        f.producer_queue
+            .get_or_create(&self.0.label)
+            .set(statistics.msg_cnt as i64);
+        f.producer_in_flight
+            .get_or_create(&self.0.label)
+            .set(in_flight);
+        f.producer_connected
+            .get_or_create(&self.0.label)
+            .set(i64::from(self.0.log.connected()));
+    }
+}
