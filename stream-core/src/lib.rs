@@ -52,6 +52,7 @@ pub mod __private {
     pub use crate::service::handler_spec::HandlerSpec;
     pub use crate::service::registry::{HANDLERS, HandlerEntry};
     pub use crate::service::runtime::{Setup, run_service};
+    pub use crate::topic::typed::{TopicDef, TypedTopic};
     pub use linkme;
 
     /// String equality usable in constants (the macros' event-type assertions).

@@ -29,13 +29,19 @@ mod topics;
 ///
 /// streamkit::topics!();
 ///
-/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals", retry = 5)]
+/// #[stream_handler(
+///     topics = "*.signals.raw",
+///     group = "risk-manager.signals",
+///     retry = 5,
+///     publishes = "signals.validated"
+/// )]
 /// async fn validate(
 ///     Envelope(signal): Envelope<TradingSignal>,
 ///     ctx: Context,
 /// ) -> Result<(), HandlerError> {
 ///     let TradingSignal { symbol, quantity } = signal.data;
-///     // `paper.signals.raw` in, `paper.signals.validated` out: the same trading broker.
+///     // `paper.signals.raw` in, `paper.signals.validated` out: the same trading broker. The
+///     // typed topic only builds with a payload of its event type (`validated_signal`).
 ///     let out = topics::signals_validated::on(ctx.broker());
 ///     ctx.send(&out, &ValidatedSignal { symbol, quantity }).await?;
 ///     Ok(())
@@ -47,6 +53,7 @@ mod topics;
 /// let spec = (entry.make)();
 /// assert_eq!(spec.group(), "risk-manager.signals");
 /// assert_eq!(spec.topics(), ["*.signals.raw"]);
+/// assert_eq!(spec.outputs(), ["signals.validated"]);
 /// // The function stays callable as written.
 /// let _ = validate;
 /// # }
@@ -67,6 +74,7 @@ mod topics;
 /// | `dedup = false` | no dedup on the envelope id |
 /// | `exactly_once` (or `exactly_once = true`) | consume and publish in Kafka transactions: outputs, dead letters and input offsets commit together (see the guide's "Delivery semantics") |
 /// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
+/// | `publishes = "..."` or `publishes = ["..", ".."]` | the topics the handler publishes to: catalog topic names (`signals.validated`, on any broker), full topics or `*` patterns, checked against `topics.toml` like `topics`; listed by the wiring report and the AsyncAPI document; a publish through its `Context` to another topic is then a permanent error naming the declaration to add |
 /// | `concurrency = N` | accepted and checked (≥ 1), no effect: partitions are the unit of concurrency (one partition's messages in order, partitions concurrently); add partitions for more |
 /// | `crate = "..."` | the runtime's path (default `::streamkit`; `"stream_core"` inside stream-core) |
 ///
@@ -98,6 +106,13 @@ mod topics;
 ///
 /// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
 /// async fn validate(fill: Envelope<OrderFilled>) -> Result<(), HandlerError> { Ok(()) }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // error: unknown topic `signals.validatd` in `publishes`; did you mean `signals.validated`? ...
+/// #[streamkit::stream_handler(topics = "paper.signals.raw", group = "risk", publishes = "signals.validatd")]
+/// async fn validate() -> Result<(), streamkit::prelude::HandlerError> { Ok(()) }
 /// # fn main() {}
 /// ```
 ///
@@ -168,15 +183,15 @@ pub fn stream_service(
     service::stream_service(attr.into(), item.into()).into()
 }
 
-/// The crate's `topics.toml` as a module `topics` of typed constants, for publish targets.
+/// The crate's `topics.toml` as a module `topics` of typed publish targets.
 ///
 /// ```
 /// streamkit::topics!();
 ///
 /// # fn main() {
-/// // One constant per declared topic on every declared broker...
+/// // One typed topic per declared topic on every declared broker...
 /// assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
-/// assert_eq!(topics::ZERODHA_SIGNALS_VALIDATED, "zerodha.signals.validated");
+/// assert_eq!(topics::ZERODHA_SIGNALS_VALIDATED.as_str(), "zerodha.signals.validated");
 /// assert_eq!(topics::BROKERS, ["paper", "zerodha"]);
 /// // ...and one module per topic name, with the topic on a given broker (`ctx.broker()`).
 /// assert_eq!(topics::signals_validated::NAME, "signals.validated");
@@ -186,6 +201,16 @@ pub fn stream_service(
 /// assert_eq!(topics::signals_validated::on(&broker), "zerodha.signals.validated");
 /// # }
 /// ```
+///
+/// Each is a `streamkit::topic::typed::TypedTopic` of the module's `Topic` type, which carries
+/// the topic's event type: `Context::publish`/`send` and `MessageProducer::send`/`enqueue` take
+/// it (`ctx.publish(&topics::signals_validated::on(ctx.broker()), &v)`), and build only when
+/// `v`'s `Event::EVENT_TYPE` is the topic's event; otherwise `cargo build` fails with "the topic
+/// `signals.validated` carries event type `validated_signal`, not `trading_signal`" (the check
+/// is a constant evaluated when the publish is compiled to code, so `cargo check` does not see
+/// it). A topic of an undeclared broker has no constant. Topic names as strings (`&str`,
+/// `String`) are still accepted, for topics only known at run time, and are checked at run time
+/// only.
 ///
 /// Names become identifiers with `.` and `-` as `_`, and a `_` before a leading digit
 /// (`5paisa.signals.raw` is `_5PAISA_SIGNALS_RAW`). Without a `topics.toml` next to the crate's

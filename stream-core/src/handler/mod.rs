@@ -12,6 +12,7 @@ pub mod extract;
 pub(crate) mod handler_fn;
 pub(crate) mod incoming;
 pub(crate) mod message_handler;
+pub mod publishes;
 
 pub use crate::kafka::record::{RecordHeaders, RecordMeta};
 pub use error::{ErrorKind, HandlerError};

@@ -138,6 +138,9 @@ pub(crate) fn expand(
     if let Some(accepted) = &args.accept {
         options.extend(quote!(.accept(&[#(#accepted),*])));
     }
+    if let Some(outputs) = &args.publishes {
+        options.extend(super::publishes::expand(outputs));
+    }
     let extractors = extractor_checks(func, krate);
     let events = event_type_checks(func, args, event_types, krate);
     quote! {
