@@ -41,11 +41,17 @@ pub use kafka::producer::MessageProducer;
 pub use service::config::ServiceConfig;
 pub use topic::{Broker, Topic, TopicPattern};
 
+/// The JSON Schema crate the data schemas come from (`#[derive(schemars::JsonSchema)]`).
+pub use schemars;
+
 /// The paths generated code uses. Not public API: may change in any release; the macros name
 /// nothing of this crate outside it, so the runtime's files can move without breaking services.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::envelope::Event;
+    pub use crate::envelope::schema::registry::{
+        EVENT_SCHEMAS, EventSchemaEntry, Probe, ViaJsonSchema, ViaNothing,
+    };
     pub use crate::error::Result;
     pub use crate::handler::extract::FromMessage;
     pub use crate::reliability::retry::RetryPolicy;

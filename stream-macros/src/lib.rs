@@ -236,21 +236,34 @@ pub fn topics(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// cannot be generic.
 ///
 /// ```
-/// # mod runtime { pub mod __private { pub trait Event { const EVENT_TYPE: &'static str; } } }
 /// use stream_macros::Event;
+/// # use stream_core::Event as _;
 ///
-/// #[derive(Event)]
-/// # #[event(crate = "runtime")]
-/// struct TradingSignal;
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
+/// # #[event(crate = "stream_core")]
+/// struct TradingSignal {}
 ///
-/// #[derive(Event)]
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
 /// #[event(type = "validated_signal")]
-/// # #[event(crate = "runtime")]
-/// struct RiskChecked;
+/// # #[event(crate = "stream_core")]
+/// struct RiskChecked {}
 ///
-/// # use runtime::__private::Event as _;
 /// assert_eq!(TradingSignal::EVENT_TYPE, "trading_signal");
 /// assert_eq!(RiskChecked::EVENT_TYPE, "validated_signal");
+/// ```
+///
+/// The derive also registers the event type in the binary, with the JSON Schema of its data
+/// when the type derives `schemars::JsonSchema` too: the AsyncAPI document of a service and the
+/// generated schemas use it (`streamkit::envelope::schema`).
+///
+/// ```
+/// # use stream_macros::Event;
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+/// # #[event(crate = "stream_core")]
+/// struct OrderFilled { qty: rust_decimal::Decimal }
+///
+/// let schema = stream_core::envelope::schema::registry::data_schema_of("order_filled").unwrap();
+/// assert_eq!(schema["properties"]["qty"]["format"], "decimal");
 /// ```
 ///
 /// An unknown argument is an error on it that lists the valid ones ("unknown attribute `typ` in

@@ -169,7 +169,8 @@ impl HandlerSpec {
     /// ```
     #[must_use]
     pub fn publishes(mut self, topics: &[&str]) -> Self {
-        self.publishes.extend(topics.iter().map(|t| (*t).to_owned()));
+        self.publishes
+            .extend(topics.iter().map(|t| (*t).to_owned()));
         let outputs = Arc::new(DeclaredOutputs::new(&self.name, &self.publishes));
         let make = std::mem::replace(&mut self.make, Box::new(|_, _| unreachable!()));
         // The handler's context finds its declared outputs among the resources it is bound to;

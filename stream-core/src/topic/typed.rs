@@ -202,10 +202,17 @@ const fn check_event_type(topic: &str, carried: &str, payload: &str) {
         return;
     }
     let mut m = Message::new();
-    m = m.push("the topic `").push(topic).push("` carries event type `");
+    m = m
+        .push("the topic `")
+        .push(topic)
+        .push("` carries event type `");
     m = m.push(carried).push("`, not `").push(payload);
-    m = m.push("`: publish a payload whose `Event::EVENT_TYPE` is `").push(carried);
-    m = m.push("` there, or publish this one to a topic of event type `").push(payload);
+    m = m
+        .push("`: publish a payload whose `Event::EVENT_TYPE` is `")
+        .push(carried);
+    m = m
+        .push("` there, or publish this one to a topic of event type `")
+        .push(payload);
     m = m.push("` (see topics.toml)");
     panic!("{}", m.as_str());
 }

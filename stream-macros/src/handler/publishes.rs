@@ -55,8 +55,8 @@ fn check(output: &str, catalog: Option<&Loaded>) -> Result<(), String> {
         return Ok(());
     }
     let (first, rest) = output.split_once('.').unwrap_or((output, ""));
-    let is_full = catalog.brokers().iter().any(|b| b.as_str() == first)
-        || catalog.topic(rest).is_some();
+    let is_full =
+        catalog.brokers().iter().any(|b| b.as_str() == first) || catalog.topic(rest).is_some();
     if output.contains('*') || is_full {
         let pattern = stream_topics::TopicPattern::parse(output).map_err(|e| e.to_string())?;
         return catalog
