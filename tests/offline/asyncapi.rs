@@ -196,3 +196,28 @@ fn the_risk_manager_writes_its_document_without_a_broker() {
         doc["components"]["schemas"]["rejected_signal.data"]["properties"]["reason"].is_object()
     );
 }
+
+#[test]
+fn streamkit_asyncapi_prints_the_document_of_a_service_binary() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamkit"))
+        .arg("asyncapi")
+        .arg(risk_manager_example::risk_manager())
+        .env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+        .env_remove("STREAMKIT_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("the document on stdout");
+    assert_valid(&doc);
+    assert_eq!(doc["info"]["title"], "risk-manager");
+
+    // Not a service: exit 2 with the reason.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamkit"))
+        .args(["asyncapi", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wrote no AsyncAPI document"), "{stderr}");
+}

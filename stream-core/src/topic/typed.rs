@@ -35,7 +35,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::envelope::event::Event;
-use crate::topic::{Broker, Topic};
+use crate::topic::Topic;
 
 /// A topic of the catalog as a type: its name without the broker, and its event type. What
 /// `topics!()` generates for each topic (`topics::signals_validated::Topic`).
@@ -54,8 +54,9 @@ pub struct TypedTopic<D> {
 }
 
 impl<D: TopicDef> TypedTopic<D> {
-    /// The topic on `broker` (`ctx.broker()` publishes on the broker the message came from).
-    pub fn on(broker: &Broker) -> Self {
+    /// The topic on `broker` (`ctx.broker()` publishes on the broker the message came from; a
+    /// [`Broker`](crate::topic::Broker) or its name).
+    pub fn on(broker: &impl fmt::Display) -> Self {
         Self {
             name: Cow::Owned(format!("{broker}.{}", D::NAME)),
             _def: PhantomData,
@@ -143,7 +144,8 @@ impl<D> PartialEq<&str> for TypedTopic<D> {
 }
 
 /// Where a payload of type `T` can be published: a [`TypedTopic`] whose event type is `T`'s
-/// (checked when the crate is built), or a topic name (`str`, `String`, [`Topic`]), which any
+/// (checked when the crate is built), or a topic name (`str`, `String`, `Arc<str>`, `Box<str>`,
+/// `Cow<str>`, [`Topic`]), which any
 /// payload goes to and the runtime checks (the broker's grammar; the handler's declared
 /// `publishes`).
 #[diagnostic::on_unimplemented(
@@ -168,6 +170,24 @@ impl<T: Event> PublishTarget<T> for str {
 }
 
 impl<T: Event> PublishTarget<T> for String {
+    fn topic_name(&self) -> &str {
+        self
+    }
+}
+
+impl<T: Event> PublishTarget<T> for std::sync::Arc<str> {
+    fn topic_name(&self) -> &str {
+        self
+    }
+}
+
+impl<T: Event> PublishTarget<T> for Box<str> {
+    fn topic_name(&self) -> &str {
+        self
+    }
+}
+
+impl<T: Event> PublishTarget<T> for Cow<'_, str> {
     fn topic_name(&self) -> &str {
         self
     }

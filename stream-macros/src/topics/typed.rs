@@ -16,9 +16,12 @@ pub(super) fn topic_items(name: &str, event: &str) -> TokenStream {
             const EVENT: &'static str = #event;
         }
 
-        /// The topic on `broker`, e.g. `ctx.publish(&on(ctx.broker()), &event)`: a publish
-        /// target that only builds with a payload of event type `EVENT`.
-        pub fn on(broker: &::streamkit::Broker) -> ::streamkit::__private::TypedTopic<Topic> {
+        /// The topic on `broker` (a `Broker` or its name), e.g.
+        /// `ctx.publish(&on(ctx.broker()), &event)`: a publish target that only builds with a
+        /// payload of event type `EVENT`.
+        pub fn on(
+            broker: &impl ::core::fmt::Display,
+        ) -> ::streamkit::__private::TypedTopic<Topic> {
             ::streamkit::__private::TypedTopic::on(broker)
         }
     }

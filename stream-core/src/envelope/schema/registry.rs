@@ -93,6 +93,7 @@ mod tests {
     struct WithoutSchema;
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrows are what chooses the method
     fn the_probe_finds_a_schema_only_where_there_is_one() {
         #[allow(unused_imports)]
         use super::{ViaJsonSchema as _, ViaNothing as _};
