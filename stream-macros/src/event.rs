@@ -155,7 +155,7 @@ fn expand(input: &DeriveInput, args: &Args) -> TokenStream {
         Some((path, span)) => quote_spanned!(*span=> #path),
         None => quote!(::streamkit),
     };
-    let registration = schema::registration(ident, &krate);
+    let registration = schema::registration(ident, &event_type, &krate);
     quote! {
         #[automatically_derived]
         impl #krate::__private::Event for #ident {

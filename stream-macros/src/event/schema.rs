@@ -8,7 +8,9 @@ use syn::Ident;
 /// One `EventSchemaEntry` for `ident`; its schema is `Some` when the type also implements
 /// `schemars::JsonSchema` (found by method resolution on the runtime's `Probe`, so the derive
 /// needs no flag).
-pub(super) fn registration(ident: &Ident, krate: &TokenStream) -> TokenStream {
+/// `event_type` is the literal the impl gets (not `<T as Event>::EVENT_TYPE`: a type whose
+/// `Event` impl does not hold would get its errors twice).
+pub(super) fn registration(ident: &Ident, event_type: &str, krate: &TokenStream) -> TokenStream {
     let type_name = ident.to_string();
     quote! {
         const _: () = {
@@ -21,7 +23,7 @@ pub(super) fn registration(ident: &Ident, krate: &TokenStream) -> TokenStream {
             #[linkme(crate = #krate::__private::linkme)]
             static __STREAMKIT_EVENT_SCHEMA: #krate::__private::EventSchemaEntry =
                 #krate::__private::EventSchemaEntry {
-                    event_type: <#ident as #krate::__private::Event>::EVENT_TYPE,
+                    event_type: #event_type,
                     type_name: #type_name,
                     schema: __streamkit_data_schema,
                 };
