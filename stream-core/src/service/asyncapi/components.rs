@@ -23,7 +23,10 @@ pub(super) fn components<'a>(event_types: impl IntoIterator<Item = &'a str>) -> 
             if !known {
                 map.insert(
                     "description".into(),
-                    json!(format!("The payload of `{event}`: its Rust type is not linked into this service, or does not derive `schemars::JsonSchema`.")),
+                    json!(format!(
+                        "The payload of `{event}`: its Rust type is not linked into this \
+                         service, or does not derive `schemars::JsonSchema`."
+                    )),
                 );
             }
         }
@@ -100,8 +103,16 @@ fn dead_letter() -> Value {
     json!({
         "name": DEAD_LETTER,
         "title": "Dead letter",
-        "summary": "A message a handler gave up on: the original record, unchanged, with headers that say what happened.",
-        "description": "The original key and value bytes (a tombstone stays a tombstone), the original headers kept, plus the `dlq.*` headers. A record too large to be written again is a reference: the same key and `dlq.*` headers, `dlq.value_truncated = true`, and the first bytes of the value.",
+        "summary": concat!(
+            "A message a handler gave up on: the original record, unchanged, with headers ",
+            "that say what happened.",
+        ),
+        "description": concat!(
+            "The original key and value bytes (a tombstone stays a tombstone), the original ",
+            "headers kept, plus the `dlq.*` headers. A record too large to be written again is ",
+            "a reference: the same key and `dlq.*` headers, `dlq.value_truncated = true`, and ",
+            "the first bytes of the value.",
+        ),
         "headers": {
             "type": "object",
             "required": [
