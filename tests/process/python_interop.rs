@@ -7,7 +7,10 @@
 //!
 //! The topics are of a trading broker of this run only (`py-<unique>.signals.*`): the example's
 //! `*.signals.raw` subscription picks them up, and its answers go to the same broker, so nothing
-//! here meets the records of other tests on `paper`/`zerodha`.
+//! here meets the records of other tests on `paper`/`zerodha`. The example's consumer group is
+//! its own (`risk-manager.signals`), shared with `process_example_service_sigkill`: run at the
+//! same time on one broker, the two tests' instances would share partitions (`scripts/test`
+//! runs test binaries one after another).
 
 #[path = "../support/risk_manager_example.rs"]
 #[allow(dead_code)]
