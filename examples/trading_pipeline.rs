@@ -18,6 +18,9 @@
 //! been handled and prints a summary read back from the topics. Each service also runs alone as
 //! its own process: `cargo run --example risk_manager` (and `strategy`, `trading_engine`,
 //! `portfolio`, `market_feed`).
+//!
+//! `STREAMKIT_ASYNCAPI=asyncapi.json cargo run --example trading_pipeline` writes the AsyncAPI
+//! document of the whole pipeline instead, without a broker.
 
 #[allow(dead_code)]
 #[path = "trading/mod.rs"]
@@ -40,6 +43,18 @@ fn ticks_from_args() -> u64 {
 
 #[tokio::main]
 async fn main() -> streamkit::Result<()> {
+    if let Some(path) = streamkit::service::asyncapi::startup::requested() {
+        let handlers: Vec<_> = streamkit::service::registry::registered()
+            .map(|entry| (entry.make)())
+            .collect();
+        let catalog = include_str!("../topics.toml");
+        return streamkit::service::asyncapi::startup::write(
+            "trading-pipeline",
+            Some(catalog),
+            &handlers,
+            &path,
+        );
+    }
     let started = Instant::now();
     let cluster = DevCluster::from_env()?;
     println!("{}", cluster.describe());

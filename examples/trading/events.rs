@@ -1,11 +1,13 @@
-//! The events of the trading pipeline. Prices and quantities are `Decimal`: never floats.
+//! The events of the trading pipeline. Prices and quantities are `Decimal`: never floats. Each
+//! derives `JsonSchema` too, so the AsyncAPI document and the generated schemas describe its data.
 
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use streamkit::Event;
 
 /// A synthetic market tick (`<broker>.market.ticks`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct MarketTick {
     pub symbol: String,
     pub price: Decimal,
@@ -13,7 +15,7 @@ pub struct MarketTick {
 }
 
 /// What a strategy wants to do (`<broker>.signals.raw`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct TradingSignal {
     pub strategy: String,
     pub symbol: String,
@@ -23,7 +25,7 @@ pub struct TradingSignal {
 }
 
 /// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Side {
     Buy,
@@ -41,21 +43,21 @@ impl Side {
 }
 
 /// A signal the risk manager let through (`<broker>.signals.validated`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct ValidatedSignal {
     pub signal: TradingSignal,
     pub position_after: Decimal,
 }
 
 /// A signal the risk manager stopped (`<broker>.signals.rejected`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct RejectedSignal {
     pub signal: TradingSignal,
     pub reason: String,
 }
 
 /// An order sent to the (simulated) venue (`<broker>.orders.placed`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct OrderPlaced {
     pub order_id: String,
     pub symbol: String,
@@ -65,7 +67,7 @@ pub struct OrderPlaced {
 }
 
 /// A (simulated) execution (`<broker>.orders.filled`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 pub struct OrderFilled {
     pub order_id: String,
     pub symbol: String,
@@ -75,7 +77,7 @@ pub struct OrderFilled {
 }
 
 /// Profit and loss of one trading broker after a fill (`<broker>.pnl.snapshots`).
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
 #[event(type = "pnl_snapshot")]
 pub struct PnlSnapshot {
     pub fills: u64,

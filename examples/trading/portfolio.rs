@@ -34,7 +34,14 @@ impl Book {
 #[derive(Clone, Default)]
 pub struct Books(pub Arc<Mutex<HashMap<String, Book>>>);
 
-#[stream_handler(topics = "*.orders.filled", group = "portfolio.fills")]
+// The catalog's topics as typed publish targets (`topics::signals_validated::on(broker)`).
+streamkit::topics!();
+
+#[stream_handler(
+    topics = "*.orders.filled",
+    group = "portfolio.fills",
+    publishes = "pnl.snapshots"
+)]
 pub async fn book_fill(
     Envelope(fill): Envelope<OrderFilled>,
     ctx: Context,
@@ -55,7 +62,7 @@ pub async fn book_fill(
             pnl: book.pnl(),
         }
     };
-    let out = ctx.topic_on_same_broker("pnl.snapshots")?;
+    let out = topics::pnl_snapshots::on(ctx.broker());
     ctx.publish_keyed(&out, ctx.broker().as_str(), &snapshot)
         .await?;
     Ok(())

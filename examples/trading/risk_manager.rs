@@ -16,7 +16,14 @@ pub const POSITION_LIMIT: i64 = 400;
 #[derive(Clone, Default)]
 pub struct Exposure(Arc<Mutex<HashMap<(String, String), Decimal>>>);
 
-#[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
+// The catalog's topics as typed publish targets (`topics::signals_validated::on(broker)`).
+streamkit::topics!();
+
+#[stream_handler(
+    topics = "*.signals.raw",
+    group = "risk-manager.signals",
+    publishes = ["signals.validated", "signals.rejected"]
+)]
 pub async fn check_limits(
     Envelope(signal): Envelope<TradingSignal>,
     ctx: Context,
@@ -40,7 +47,7 @@ pub async fn check_limits(
     };
     match verdict {
         Ok(position_after) => {
-            let out = ctx.topic_on_same_broker("signals.validated")?;
+            let out = topics::signals_validated::on(ctx.broker());
             ctx.publish_keyed(
                 &out,
                 &s.symbol.clone(),
@@ -52,7 +59,7 @@ pub async fn check_limits(
             .await?;
         }
         Err(reason) => {
-            let out = ctx.topic_on_same_broker("signals.rejected")?;
+            let out = topics::signals_rejected::on(ctx.broker());
             ctx.publish_keyed(
                 &out,
                 &s.symbol.clone(),

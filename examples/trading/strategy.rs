@@ -13,8 +13,15 @@ use super::events::{MarketTick, Side, TradingSignal};
 #[derive(Clone, Default)]
 pub struct LastPrices(Arc<Mutex<HashMap<(String, String), Decimal>>>);
 
+// The catalog's topics as typed publish targets (`topics::signals_validated::on(broker)`).
+streamkit::topics!();
+
 /// `*.market.ticks` → `<broker>.signals.raw`.
-#[stream_handler(topics = "*.market.ticks", group = "strategy.ticks")]
+#[stream_handler(
+    topics = "*.market.ticks",
+    group = "strategy.ticks",
+    publishes = "signals.raw"
+)]
 pub async fn momentum(
     Envelope(tick): Envelope<MarketTick>,
     ctx: Context,
@@ -42,7 +49,7 @@ pub async fn momentum(
         quantity,
         price: tick.data.price,
     };
-    let out = ctx.topic_on_same_broker("signals.raw")?;
+    let out = topics::signals_raw::on(ctx.broker());
     ctx.publish_keyed(&out, &tick.data.symbol, &signal).await?;
     Ok(())
 }

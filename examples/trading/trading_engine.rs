@@ -5,7 +5,14 @@ use streamkit::prelude::*;
 
 use super::events::{OrderFilled, OrderPlaced, ValidatedSignal};
 
-#[stream_handler(topics = "*.signals.validated", group = "trading-engine.signals")]
+// The catalog's topics as typed publish targets (`topics::signals_validated::on(broker)`).
+streamkit::topics!();
+
+#[stream_handler(
+    topics = "*.signals.validated",
+    group = "trading-engine.signals",
+    publishes = "orders.placed"
+)]
 pub async fn place_order(
     Envelope(v): Envelope<ValidatedSignal>,
     ctx: Context,
@@ -18,13 +25,17 @@ pub async fn place_order(
         quantity: s.quantity,
         limit_price: s.price,
     };
-    let out = ctx.topic_on_same_broker("orders.placed")?;
+    let out = topics::orders_placed::on(ctx.broker());
     ctx.publish_keyed(&out, &s.symbol, &order).await?;
     Ok(())
 }
 
 /// The simulated venue fills every order in full at its limit price.
-#[stream_handler(topics = "*.orders.placed", group = "trading-engine.orders")]
+#[stream_handler(
+    topics = "*.orders.placed",
+    group = "trading-engine.orders",
+    publishes = "orders.filled"
+)]
 pub async fn simulate_fill(
     Envelope(order): Envelope<OrderPlaced>,
     ctx: Context,
@@ -37,7 +48,7 @@ pub async fn simulate_fill(
         quantity: o.quantity,
         fill_price: o.limit_price,
     };
-    let out = ctx.topic_on_same_broker("orders.filled")?;
+    let out = topics::orders_filled::on(ctx.broker());
     ctx.publish_keyed(&out, &o.symbol, &fill).await?;
     Ok(())
 }

@@ -44,18 +44,25 @@ pub use kafka::producer::MessageProducer;
 pub use service::config::ServiceConfig;
 pub use topic::{Broker, Topic, TopicPattern};
 
+/// The JSON Schema crate the data schemas come from (`#[derive(schemars::JsonSchema)]`).
+pub use schemars;
+
 /// The paths generated code uses. Not public API: may change in any release; the macros name
 /// nothing of this crate outside it, so the runtime's files can move without breaking services.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::consumer::Order;
     pub use crate::envelope::Event;
+    pub use crate::envelope::schema::registry::{
+        EVENT_SCHEMAS, EventSchemaEntry, Probe, ViaJsonSchema, ViaNothing,
+    };
     pub use crate::error::Result;
     pub use crate::handler::extract::FromMessage;
     pub use crate::reliability::retry::RetryPolicy;
     pub use crate::service::handler_spec::HandlerSpec;
     pub use crate::service::registry::{HANDLERS, HandlerEntry};
     pub use crate::service::runtime::{Setup, run_service};
+    pub use crate::topic::typed::{TopicDef, TypedTopic};
     pub use linkme;
 
     /// String equality usable in constants (the macros' event-type assertions).

@@ -12,6 +12,9 @@
 //! must not pull in rdkafka or tokio, so the grammar lives in a crate of its own that both depend
 //! on (as `sqlx-macros-core` sits apart from `sqlx-macros`).
 //!
+//! [`typed`] has the publish targets: a [`TypedTopic`](typed::TypedTopic) carries its catalog
+//! event type, so a publish of another payload does not build.
+//!
 //! What a consumer hands to librdkafka is a [`Subscription`](crate::kafka::subscription::Subscription).
 //!
 //! ```
@@ -22,6 +25,8 @@
 //! assert_eq!(incoming.sibling("signals.validated")?.as_str(), "zerodha.signals.validated");
 //! # Ok::<(), stream_core::topic::TopicError>(())
 //! ```
+
+pub mod typed;
 
 pub use stream_topics::{
     Broker, Catalog, CatalogError, CleanupPolicy, Retention, Topic, TopicError, TopicErrorKind,

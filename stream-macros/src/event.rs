@@ -1,4 +1,5 @@
-//! `#[derive(Event)]`: parse `#[event(...)]`, validate, expand into one `impl Event`.
+//! `#[derive(Event)]`: parse `#[event(...)]`, validate, expand into one `impl Event` and the
+//! registration of its data schema (`schema.rs`).
 //!
 //! Every error found is reported together, each spanned on its token. When only the arguments
 //! are wrong the impl is still emitted (with the default event type), so the rest of the user's
@@ -8,6 +9,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, LitStr, Path};
+
+mod schema;
 
 const VALID_KEYS: &str = "`type`, `crate`";
 const VALID_NAMES: [&str; 2] = ["type", "crate"];
@@ -152,11 +155,13 @@ fn expand(input: &DeriveInput, args: &Args) -> TokenStream {
         Some((path, span)) => quote_spanned!(*span=> #path),
         None => quote!(::streamkit),
     };
+    let registration = schema::registration(ident, &event_type, &krate);
     quote! {
         #[automatically_derived]
         impl #krate::__private::Event for #ident {
             const EVENT_TYPE: &'static str = #event_type;
         }
+        #registration
     }
 }
 

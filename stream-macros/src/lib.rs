@@ -29,13 +29,19 @@ mod topics;
 ///
 /// streamkit::topics!();
 ///
-/// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals", retry = 5)]
+/// #[stream_handler(
+///     topics = "*.signals.raw",
+///     group = "risk-manager.signals",
+///     retry = 5,
+///     publishes = "signals.validated"
+/// )]
 /// async fn validate(
 ///     Envelope(signal): Envelope<TradingSignal>,
 ///     ctx: Context,
 /// ) -> Result<(), HandlerError> {
 ///     let TradingSignal { symbol, quantity } = signal.data;
-///     // `paper.signals.raw` in, `paper.signals.validated` out: the same trading broker.
+///     // `paper.signals.raw` in, `paper.signals.validated` out: the same trading broker. The
+///     // typed topic only builds with a payload of its event type (`validated_signal`).
 ///     let out = topics::signals_validated::on(ctx.broker());
 ///     ctx.send(&out, &ValidatedSignal { symbol, quantity }).await?;
 ///     Ok(())
@@ -47,6 +53,7 @@ mod topics;
 /// let spec = (entry.make)();
 /// assert_eq!(spec.group(), "risk-manager.signals");
 /// assert_eq!(spec.topics(), ["*.signals.raw"]);
+/// assert_eq!(spec.outputs(), ["signals.validated"]);
 /// // The function stays callable as written.
 /// let _ = validate;
 /// # }
@@ -67,6 +74,7 @@ mod topics;
 /// | `dedup = false` | no dedup on the envelope id |
 /// | `exactly_once` (or `exactly_once = true`) | consume and publish in Kafka transactions: outputs, dead letters and input offsets commit together (see the guide's "Delivery semantics") |
 /// | `accept = ["..", ".."]` | event types the handler reads besides its payload type's; others are dead-lettered as contract breaks before it runs |
+/// | `publishes = "..."` or `publishes = ["..", ".."]` | the topics the handler publishes to: catalog topic names (`signals.validated`, on any broker), full topics or `*` patterns, checked against `topics.toml` like `topics`; listed by the wiring report and the AsyncAPI document; a publish through its `Context` to another topic is then a permanent error naming the declaration to add |
 /// | `concurrency = N` | records of one partition handled at the same time (default 1: one at a time, in offset order); commits stay contiguous; not with `exactly_once` (see the guide's "Concurrency and batches") |
 /// | `order = "key"` / `"none"` | with `concurrency` above 1, what stays in order: `"key"` (the default) runs one key's records one at a time in offset order and different keys at once, records without a key as one key; `"none"` keeps no order. `order` without `concurrency` above 1, or `order = "partition"` with it, is an error: it would do nothing |
 /// | `batch_max = N`, `batch_linger_ms = M` | for a function whose one argument is a `Batch<T>` (a batch handler, built with `HandlerSpec::batch`): up to N records of one partition per call (default 500), gathered for at most M ms after the first (default 50); the function may return a `BatchResult` of per-record outcomes. Without `Batch<T>`, or with `concurrency` above 1 or `exactly_once`, a compile error |
@@ -101,6 +109,13 @@ mod topics;
 ///
 /// #[stream_handler(topics = "*.signals.raw", group = "risk-manager.signals")]
 /// async fn validate(fill: Envelope<OrderFilled>) -> Result<(), HandlerError> { Ok(()) }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// // error: unknown topic `signals.validatd` in `publishes`; did you mean `signals.validated`? ...
+/// #[streamkit::stream_handler(topics = "paper.signals.raw", group = "risk", publishes = "signals.validatd")]
+/// async fn validate() -> Result<(), streamkit::prelude::HandlerError> { Ok(()) }
 /// # fn main() {}
 /// ```
 ///
@@ -171,15 +186,15 @@ pub fn stream_service(
     service::stream_service(attr.into(), item.into()).into()
 }
 
-/// The crate's `topics.toml` as a module `topics` of typed constants, for publish targets.
+/// The crate's `topics.toml` as a module `topics` of typed publish targets.
 ///
 /// ```
 /// streamkit::topics!();
 ///
 /// # fn main() {
-/// // One constant per declared topic on every declared broker...
+/// // One typed topic per declared topic on every declared broker...
 /// assert_eq!(topics::PAPER_SIGNALS_RAW, "paper.signals.raw");
-/// assert_eq!(topics::ZERODHA_SIGNALS_VALIDATED, "zerodha.signals.validated");
+/// assert_eq!(topics::ZERODHA_SIGNALS_VALIDATED.as_str(), "zerodha.signals.validated");
 /// assert_eq!(topics::BROKERS, ["paper", "zerodha"]);
 /// // ...and one module per topic name, with the topic on a given broker (`ctx.broker()`).
 /// assert_eq!(topics::signals_validated::NAME, "signals.validated");
@@ -189,6 +204,16 @@ pub fn stream_service(
 /// assert_eq!(topics::signals_validated::on(&broker), "zerodha.signals.validated");
 /// # }
 /// ```
+///
+/// Each is a `streamkit::topic::typed::TypedTopic` of the module's `Topic` type, which carries
+/// the topic's event type: `Context::publish`/`send` and `MessageProducer::send`/`enqueue` take
+/// it (`ctx.publish(&topics::signals_validated::on(ctx.broker()), &v)`), and build only when
+/// `v`'s `Event::EVENT_TYPE` is the topic's event; otherwise `cargo build` fails with "the topic
+/// `signals.validated` carries event type `validated_signal`, not `trading_signal`" (the check
+/// is a constant evaluated when the publish is compiled to code, so `cargo check` does not see
+/// it). A topic of an undeclared broker has no constant. Topic names as strings (`&str`,
+/// `String`) are still accepted, for topics only known at run time, and are checked at run time
+/// only.
 ///
 /// Names become identifiers with `.` and `-` as `_`, and a `_` before a leading digit
 /// (`5paisa.signals.raw` is `_5PAISA_SIGNALS_RAW`). Without a `topics.toml` next to the crate's
@@ -214,21 +239,34 @@ pub fn topics(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// cannot be generic.
 ///
 /// ```
-/// # mod runtime { pub mod __private { pub trait Event { const EVENT_TYPE: &'static str; } } }
 /// use stream_macros::Event;
+/// # use stream_core::Event as _;
 ///
-/// #[derive(Event)]
-/// # #[event(crate = "runtime")]
-/// struct TradingSignal;
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
+/// # #[event(crate = "stream_core")]
+/// struct TradingSignal {}
 ///
-/// #[derive(Event)]
+/// #[derive(serde::Serialize, serde::Deserialize, Event)]
 /// #[event(type = "validated_signal")]
-/// # #[event(crate = "runtime")]
-/// struct RiskChecked;
+/// # #[event(crate = "stream_core")]
+/// struct RiskChecked {}
 ///
-/// # use runtime::__private::Event as _;
 /// assert_eq!(TradingSignal::EVENT_TYPE, "trading_signal");
 /// assert_eq!(RiskChecked::EVENT_TYPE, "validated_signal");
+/// ```
+///
+/// The derive also registers the event type in the binary, with the JSON Schema of its data
+/// when the type derives `schemars::JsonSchema` too: the AsyncAPI document of a service and the
+/// generated schemas use it (`streamkit::envelope::schema`).
+///
+/// ```
+/// # use stream_macros::Event;
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+/// # #[event(crate = "stream_core")]
+/// struct OrderFilled { qty: rust_decimal::Decimal }
+///
+/// let schema = stream_core::envelope::schema::registry::data_schema_of("order_filled").unwrap();
+/// assert_eq!(schema["properties"]["qty"]["format"], "decimal");
 /// ```
 ///
 /// An unknown argument is an error on it that lists the valid ones ("unknown attribute `typ` in

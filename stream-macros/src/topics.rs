@@ -7,6 +7,8 @@ use quote::{format_ident, quote};
 
 use crate::catalog;
 
+mod typed;
+
 /// A topic name as a Rust identifier: `.` and `-` become `_`; a leading digit (a broker such as
 /// `5paisa`, a topic such as `1m.bars`) gets a `_` in front; a keyword (`match.events` as a
 /// module) gets a `_` behind.
@@ -81,10 +83,9 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
     if let Err(e) = unique {
         return e.to_compile_error();
     }
-    let full = all.iter().map(|name| {
-        let ident = ident(name, true);
-        let doc = format!("`{name}`");
-        quote! { #[doc = #doc] pub const #ident: &str = #name; }
+    let full = all.iter().map(|full| {
+        let name = full.split_once('.').map_or(full.as_str(), |(_, rest)| rest);
+        typed::full_constant(full, &ident(full, true), &ident(name, false))
     });
     let brokers: Vec<String> = catalog.brokers().iter().map(|b| b.to_string()).collect();
     let per_name = catalog.topics().map(|spec| {
@@ -92,6 +93,7 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
         let event = spec.event();
         let partitions = spec.partitions();
         let module = ident(name, false);
+        let typed_items = typed::topic_items(name, event);
         let doc = format!("Topic `<broker>.{name}`: events `{event}`, {partitions} partitions.");
         quote! {
             #[doc = #doc]
@@ -102,10 +104,7 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
                 pub const EVENT: &str = #event;
                 /// The declared partition count.
                 pub const PARTITIONS: i32 = #partitions;
-                /// The topic in `broker`'s namespace, e.g. for `ctx.send(&on(ctx.broker()), ..)`.
-                pub fn on(broker: &impl ::core::fmt::Display) -> ::std::string::String {
-                    ::std::format!("{}.{}", broker, NAME)
-                }
+                #typed_items
             }
         }
     });

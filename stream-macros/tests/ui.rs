@@ -24,4 +24,6 @@ fn ui() {
     t.compile_fail("tests/ui/stream_handler/fail/*.rs");
     t.pass("tests/ui/stream_service/pass/*.rs");
     t.compile_fail("tests/ui/stream_service/fail/*.rs");
+    t.pass("tests/ui/typed_topics/pass/*.rs");
+    t.compile_fail("tests/ui/typed_topics/fail/*.rs");
 }

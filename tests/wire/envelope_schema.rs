@@ -152,3 +152,23 @@ fn the_decimal_definition() {
         assert!(!v.is_valid(&bad), "{bad}");
     }
 }
+
+/// `docs/envelope.schema.json` is generated from the code
+/// (`streamkit::envelope::schema::envelope_schema`); `STREAMKIT_BLESS=1` rewrites it after a
+/// change there.
+#[test]
+fn the_checked_in_schema_is_the_generated_one() {
+    let path = root().join("docs/envelope.schema.json");
+    let mut generated =
+        serde_json::to_string_pretty(&streamkit::envelope::schema::envelope_schema()).unwrap();
+    generated.push('\n');
+    if std::env::var("STREAMKIT_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        checked_in == generated,
+        "docs/envelope.schema.json differs from the schema the code generates; run \
+         `STREAMKIT_BLESS=1 cargo test --test wire_envelope_schema` and commit the file"
+    );
+}

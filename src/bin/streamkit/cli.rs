@@ -59,6 +59,8 @@ pub enum Command {
     Groups(GroupsArgs),
     /// Print the client settings the command uses, secrets redacted.
     Config,
+    /// Print the AsyncAPI 3.0 document of a service binary (it writes it itself, without a broker).
+    Asyncapi(crate::asyncapi::AsyncapiArgs),
 }
 
 /// `streamkit topics ...`

@@ -2,6 +2,7 @@
 //! groups of streamkit services from a terminal. `streamkit --help` lists the subcommands;
 //! docs/guide.md ("Operating services") shows each with its output and exit codes.
 
+mod asyncapi;
 mod cli;
 mod connection;
 mod dlq;
@@ -37,6 +38,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Outcome {
+    // Needs no cluster: the service writes its document itself.
+    if let Command::Asyncapi(args) = &cli.command {
+        return asyncapi::run(args);
+    }
     let conn = Connection::from_cli(&cli)?;
     let out = Output::new(cli.json);
     match cli.command {
@@ -49,5 +54,6 @@ async fn run(cli: Cli) -> Outcome {
         Command::Dlq(DlqCommand::Replay(args)) => dlq::replay::run(&conn, out, args).await,
         Command::Groups(args) => groups::run(&conn, out, args).await,
         Command::Config => settings::run(&conn, out),
+        Command::Asyncapi(_) => unreachable!("handled before connecting"),
     }
 }

@@ -7,6 +7,7 @@ mod escape;
 pub mod event;
 pub(crate) mod event_envelope;
 pub mod id;
+pub mod schema;
 pub mod service_name;
 pub mod timestamp;
 

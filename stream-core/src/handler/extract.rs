@@ -28,9 +28,11 @@ use crate::envelope::event_envelope::EventEnvelope;
 use crate::handler::error::HandlerError;
 pub(crate) use crate::handler::error::handler_error;
 use crate::handler::incoming::Incoming;
+use crate::handler::publishes::DeclaredOutputs;
 use crate::kafka::producer::causal::CausalProducer;
 use crate::kafka::record::RecordHeaders;
 use crate::topic::Broker;
+use crate::topic::typed::PublishTarget;
 
 /// What an extractor needs from the service for the handler to work; checked by
 /// `StreamServiceBuilder::build` before anything connects.
@@ -292,6 +294,8 @@ impl<S: Clone + Send + Sync + 'static> FromMessage for State<S> {
 pub struct Context {
     message: Arc<Incoming>,
     producer: Option<CausalProducer>,
+    /// The handler's declared outputs, when it declares any.
+    outputs: Option<Arc<DeclaredOutputs>>,
 }
 
 // The sends return `impl Future` built from `async` blocks, not `async fn`s: an `async fn`
@@ -364,6 +368,13 @@ impl Context {
     /// Publishes `data` caused by this event, keyed by this message's key, and waits for the
     /// acknowledgement. A send failure is a retryable handler error.
     ///
+    /// `topic` is a typed topic of `topics!()` (`&topics::signals_validated::on(ctx.broker())`),
+    /// which builds only with a payload of its event type, or a topic name (`&str`, `String`,
+    /// [`Topic`](crate::topic::Topic)), checked at run time only (see
+    /// [`topic::typed`](crate::topic::typed)). When the handler declares its outputs
+    /// (`publishes`), a topic it did not declare is a permanent error naming the declaration to
+    /// add.
+    ///
     /// The handler waits a broker round trip (plus `linger.ms`) per send, and a partition's
     /// messages are handled one after another: a partition that publishes this way moves at one
     /// message per round trip. [`Context::publish`] does not wait.
@@ -371,11 +382,13 @@ impl Context {
     /// These sends return futures rather than being `async fn`s so that the handler's own future,
     /// which holds one and is allocated per message, stays small (see
     /// [`MessageProducer::enqueue_with`](crate::kafka::producer::MessageProducer::enqueue_with)).
-    pub fn send<T: Event>(
+    pub fn send<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         self.send_keyed(topic, self.key().unwrap_or_default(), data)
     }
 
@@ -389,6 +402,13 @@ impl Context {
     /// in flight together and a publishing handler does not pay a round trip per message. Output
     /// order follows publish order (the producer is idempotent). Use [`Context::send`] when the
     /// handler needs the acknowledgement itself, to react to a failure.
+    ///
+    /// `topic` is a typed topic of `topics!()` (`&topics::signals_validated::on(ctx.broker())`),
+    /// which builds only with a payload of its event type, or a topic name (`&str`, `String`,
+    /// [`Topic`](crate::topic::Topic)), checked at run time only (see
+    /// [`topic::typed`](crate::topic::typed)). When the handler declares its outputs
+    /// (`publishes`), a topic it did not declare is a permanent error naming the declaration to
+    /// add.
     ///
     /// Errors are those of handing the record over (bad topic, payload that does not encode, a
     /// full queue past its deadline); delivery failures come later, as described.
@@ -405,22 +425,28 @@ impl Context {
     ///     Ok(())
     /// }
     /// ```
-    pub fn publish<T: Event>(
+    pub fn publish<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         self.publish_keyed(topic, self.key().unwrap_or_default(), data)
     }
 
     /// Like [`Context::publish`] with an explicit partition key.
-    pub fn publish_keyed<T: Event>(
+    pub fn publish_keyed<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         async move {
+            let topic = topic.topic_name();
+            self.check_declared(topic)?;
             let delivery = self
                 .require_producer()?
                 .enqueue(topic, key, data)
@@ -429,6 +455,15 @@ impl Context {
             let id = delivery.id();
             self.message.defer(delivery);
             Ok(id)
+        }
+    }
+
+    /// A publish to a topic the handler did not declare is a permanent error naming the
+    /// declaration to add (only for a handler that declares its outputs).
+    fn check_declared(&self, topic: &str) -> Result<(), HandlerError> {
+        match &self.outputs {
+            Some(outputs) => outputs.check(topic),
+            None => Ok(()),
         }
     }
 
@@ -441,13 +476,17 @@ impl Context {
     }
 
     /// Like [`Context::send`] with an explicit partition key.
-    pub fn send_keyed<T: Event>(
+    pub fn send_keyed<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, HandlerError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         async move {
+            let topic = topic.topic_name();
+            self.check_declared(topic)?;
             self.require_producer()?
                 .send(topic, key, data)
                 .await
@@ -457,10 +496,11 @@ impl Context {
 }
 
 impl FromMessage for Context {
-    fn from_message(msg: &Arc<Incoming>, _: &Resources) -> Result<Self, HandlerError> {
+    fn from_message(msg: &Arc<Incoming>, resources: &Resources) -> Result<Self, HandlerError> {
         Ok(Context {
             message: Arc::clone(msg),
             producer: msg.reply_producer(),
+            outputs: resources.get::<Arc<DeclaredOutputs>>().cloned(),
         })
     }
 

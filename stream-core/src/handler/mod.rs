@@ -14,6 +14,7 @@ pub mod extract;
 pub(crate) mod handler_fn;
 pub(crate) mod incoming;
 pub(crate) mod message_handler;
+pub mod publishes;
 
 pub use crate::kafka::record::{RecordHeaders, RecordMeta};
 pub use batch::{Batch, BatchFn, BatchHandler, BatchResult, IntoBatchResult, TypedBatch};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::consumer::{BatchOptions, Order};
 use crate::handler::event_types::EventTypes;
 use crate::handler::extract::{Requirement, Resources};
+use crate::handler::publishes::DeclaredOutputs;
 use crate::handler::{
     BatchFn, BatchHandler, BatchOfOne, BoundHandler, Handler, MessageHandler, TypedBatch,
 };
@@ -40,6 +41,8 @@ pub struct HandlerSpec {
     /// How batches are made, for a batch handler ([`HandlerSpec::batch`]).
     pub(super) batch: Option<BatchOptions>,
     pub(super) accept: EventTypes,
+    /// Declared outputs ([`HandlerSpec::publishes`]).
+    pub(super) publishes: Vec<String>,
 }
 
 impl std::fmt::Debug for HandlerSpec {
@@ -76,6 +79,7 @@ impl HandlerSpec {
             order: Order::Key,
             batch: None,
             accept: EventTypes::Only(Vec::new()),
+            publishes: Vec::new(),
         }
     }
 
@@ -244,6 +248,44 @@ impl HandlerSpec {
         let more = EventTypes::only(event_types.iter().map(|t| (*t).to_owned()));
         self.accept = self.accept.and(&more);
         self
+    }
+
+    /// Declares the topics the handler publishes to: catalog topic names without the broker
+    /// (`signals.validated`, on any broker), full topics or `*` patterns. What
+    /// `#[stream_handler(publishes = [...])]` sets; the wiring report and the AsyncAPI document
+    /// list them. Once a handler declares any, publishing through its
+    /// [`Context`](crate::handler::extract::Context) to another topic is a permanent error that
+    /// names the declaration to add.
+    ///
+    /// ```
+    /// use stream_core::service::HandlerSpec;
+    /// async fn validate() {}
+    /// let spec = HandlerSpec::new("validate", &["*.signals.raw"], "risk.signals", validate)
+    ///     .publishes(&["signals.validated"]);
+    /// assert_eq!(spec.outputs(), ["signals.validated"]);
+    /// ```
+    #[must_use]
+    pub fn publishes(mut self, topics: &[&str]) -> Self {
+        self.publishes
+            .extend(topics.iter().map(|t| (*t).to_owned()));
+        let outputs = Arc::new(DeclaredOutputs::new(&self.name, &self.publishes));
+        let make = std::mem::replace(&mut self.make, Box::new(|_, _| unreachable!()));
+        // The handler's context finds its declared outputs among the resources it is bound to;
+        // the last call's (all of them) are inserted first and kept.
+        self.make = Box::new(move |resources: Arc<Resources>, accept| {
+            if resources.get::<Arc<DeclaredOutputs>>().is_some() {
+                return make(resources, accept);
+            }
+            let mut own = (*resources).clone();
+            own.insert(outputs);
+            make(Arc::new(own), accept)
+        });
+        self
+    }
+
+    /// The declared outputs ([`HandlerSpec::publishes`]); empty when the handler declares none.
+    pub fn outputs(&self) -> &[String] {
+        &self.publishes
     }
 }
 

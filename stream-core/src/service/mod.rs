@@ -16,6 +16,7 @@
 //! fetching, lets in-flight handlers finish within the shutdown timeout, commits, flushes the
 //! producer and leaves the groups.
 
+pub mod asyncapi;
 pub(crate) mod builder;
 pub mod config;
 pub(crate) mod handle;

@@ -4,6 +4,10 @@
 //! `#[stream_handler]`, adds the producer, runs the user's setup body, checks the topic catalog
 //! against the cluster, then runs the service until SIGINT/SIGTERM and stops it gracefully. The
 //! macro only calls it; a service written by hand can call it too.
+//!
+//! `STREAMKIT_DRY_RUN=1` stops after the wiring is checked; `STREAMKIT_ASYNCAPI=path` stops
+//! before the catalog is checked against the cluster, after writing the service's AsyncAPI
+//! document to `path` ([`asyncapi`](crate::service::asyncapi)).
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -195,6 +199,10 @@ where
     }
     let setup = Setup::new();
     body(setup.clone()).await?;
+    if let Some(path) = crate::service::asyncapi::startup::requested() {
+        let builder = setup.apply(builder);
+        return crate::service::asyncapi::startup::write(name, catalog, builder.handlers(), &path);
+    }
     if let Some(text) = catalog {
         let catalog = Catalog::parse(text).map_err(|e| Error::Config {
             key: "topics.toml".into(),
@@ -225,7 +233,14 @@ where
     let wiring: Vec<String> = builder
         .handlers()
         .iter()
-        .map(|h| format!("{} ({}: {})", h.name(), h.group(), h.topics().join(", ")))
+        .map(|h| {
+            let outputs = match h.outputs() {
+                [] => String::new(),
+                outputs => format!(" -> {}", outputs.join(", ")),
+            };
+            let topics = h.topics().join(", ");
+            format!("{} ({}: {topics}{outputs})", h.name(), h.group())
+        })
         .collect();
     let service = builder.build()?;
     let _ = setup.handle.set(service.handle());

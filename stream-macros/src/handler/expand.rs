@@ -158,6 +158,9 @@ pub(crate) fn expand(
     if let Some(accepted) = &args.accept {
         options.extend(quote!(.accept(&[#(#accepted),*])));
     }
+    if let Some(outputs) = &args.publishes {
+        options.extend(super::publishes::expand(outputs));
+    }
     let constructor = if super::batch::batch_argument(func).is_some() {
         format_ident!("batch")
     } else {

@@ -3,6 +3,7 @@
 mod batch;
 mod expand;
 mod parse;
+mod publishes;
 mod validate;
 
 use proc_macro2::TokenStream;

@@ -7,7 +7,7 @@ use syn::{Expr, ExprArray, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Path, To
 
 use crate::errors::Errors;
 
-pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, exactly_once, concurrency, order, batch_max, batch_linger_ms, accept, crate";
+pub(crate) const VALID: &str = "topics, group, retry, dlq, dedup, exactly_once, concurrency, order, batch_max, batch_linger_ms, accept, publishes, crate";
 const RETRY_VALID: &str = "attempts, backoff_ms, max_backoff_ms";
 
 /// `retry = N` or `retry(attempts = N, backoff_ms = M, max_backoff_ms = K)`.
@@ -38,6 +38,8 @@ pub(crate) struct Args {
     pub batch_linger_ms: Option<LitInt>,
     /// Event types read besides the payload type's (`accept = ["market_tick"]`).
     pub accept: Option<Vec<LitStr>>,
+    /// Declared outputs (`publishes = ["signals.validated"]`).
+    pub publishes: Option<Vec<LitStr>>,
     pub krate: Option<Path>,
 }
 
@@ -52,7 +54,7 @@ fn once<T>(slot: &mut Option<T>, value: T, name: &str, span: Span, errors: &mut 
     }
 }
 
-fn lit_str(expr: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
+pub(super) fn lit_str(expr: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -278,6 +280,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                 let accepted = accept_list(&nv.value, errors);
                 once(&mut args.accept, accepted, "accept", span, errors);
             }
+            ("publishes", Meta::NameValue(nv)) => {
+                let outputs = super::publishes::parse(&nv.value, errors);
+                once(&mut args.publishes, outputs, "publishes", span, errors);
+            }
             ("crate", Meta::NameValue(nv)) => {
                 if let Some(s) = lit_str(
                     &nv.value,
@@ -295,7 +301,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
             }
             (
                 "topics" | "group" | "dlq" | "dedup" | "concurrency" | "order" | "batch_max"
-                | "batch_linger_ms" | "accept" | "crate",
+                | "batch_linger_ms" | "accept" | "publishes" | "crate",
                 _,
             )
             | ("exactly_once", Meta::List(_)) => {

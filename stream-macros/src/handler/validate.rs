@@ -91,6 +91,9 @@ pub(crate) fn validate(func: &ItemFn, args: &Args, errors: &mut Errors) -> Check
             }
         }
     }
+    if let Some(outputs) = &args.publishes {
+        super::publishes::validate(outputs, catalog.as_ref(), errors);
+    }
     let _ = sig.inputs.span();
     Checked {
         event_types,

@@ -15,6 +15,7 @@ use crate::kafka::producer::error::ProduceError;
 use crate::kafka::producer::message_producer::MessageProducer;
 use crate::kafka::producer::outbox::Outbox;
 use crate::kafka::trace_context::TraceContext;
+use crate::topic::typed::PublishTarget;
 
 /// A producer bound to the event being handled: every send keeps its `correlation_id` and sets
 /// `causation_id` to its id. Obtained from [`MessageProducer::caused_by`] (handlers get one from
@@ -54,24 +55,28 @@ impl CausalProducer {
     }
 
     /// Sends `data` caused by the bound event and waits for the acknowledgement.
-    pub fn send<T: Event>(
+    pub fn send<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         async move { self.enqueue(topic, key, data).await?.await }
     }
 
     /// Hands `data` to librdkafka, caused by the bound event; see [`MessageProducer::enqueue`].
-    pub fn enqueue<T: Event>(
+    pub fn enqueue<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         self.producer.enqueue_caused(
-            topic,
+            topic.topic_name(),
             key,
             data,
             T::EVENT_TYPE,

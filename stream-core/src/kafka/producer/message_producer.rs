@@ -30,6 +30,7 @@ use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
 use crate::kafka::producer::outbox::{Outbox, StagedRecord};
 use crate::topic::Broker;
+use crate::topic::typed::PublishTarget;
 
 /// librdkafka's default `message.max.bytes`.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
@@ -184,15 +185,20 @@ impl MessageProducer {
     /// Sends `data` as an event of its [`Event::EVENT_TYPE`] and waits for the acknowledgement.
     ///
     /// The envelope's broker is the topic's first segment; its `source` is the service name.
+    /// `topic` is a typed topic of `topics!()` (`&topics::PAPER_SIGNALS_RAW`), which builds
+    /// only with a payload of its event type, or a topic name, checked at run time only (see
+    /// [`topic::typed`](crate::topic::typed)).
     ///
     /// Like every send and enqueue here, this returns a future instead of being an `async fn`,
     /// and nothing happens until it is awaited: see [`MessageProducer::enqueue_with`] for why.
-    pub fn send<T: Event>(
+    pub fn send<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<Uuid, ProduceError>> {
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
         async move { self.enqueue(topic, key, data).await?.await }
     }
 
@@ -227,13 +233,15 @@ impl MessageProducer {
     /// Hands `data` to librdkafka and returns without waiting for the broker; await the returned
     /// [`PendingDelivery`] for the acknowledgement. While librdkafka's queue is full this waits for
     /// room, up to [`ProducerOptions::queue_deadline`].
-    pub fn enqueue<T: Event>(
+    pub fn enqueue<T: Event, P: PublishTarget<T> + ?Sized>(
         &self,
-        topic: &str,
+        topic: &P,
         key: &str,
         data: &T,
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
-        self.enqueue_with(topic, key, data, T::EVENT_TYPE, None, None)
+        // A typed topic of another event type fails the build here.
+        let () = P::CHECK;
+        self.enqueue_with(topic.topic_name(), key, data, T::EVENT_TYPE, None, None)
     }
 
     /// Like [`MessageProducer::enqueue`] for any payload; see [`MessageProducer::send_with`].
