@@ -62,24 +62,8 @@ pub mod __private {
     pub use crate::service::handler_spec::HandlerSpec;
     pub use crate::service::registry::{HANDLERS, HandlerEntry};
     pub use crate::service::runtime::{Setup, run_service};
-    pub use crate::topic::typed::{TopicDef, TypedTopic};
+    pub use crate::topic::typed::{TopicDef, TypedTopic, str_eq};
     pub use linkme;
-
-    /// String equality usable in constants (the macros' event-type assertions).
-    pub const fn str_eq(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
     pub use serde;
     pub use serde_json;
     pub use tokio;

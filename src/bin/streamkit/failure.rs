@@ -16,7 +16,8 @@ pub struct Failure {
 pub type Outcome = Result<(), Failure>;
 
 impl Failure {
-    /// Exit 1: the command ran and found what it checks for (topic drift, records not replayed).
+    /// Exit 1: the command ran and found what it checks for (topic drift, a change it cannot
+    /// make, no envelope of a traced chain, dead letters not replayed).
     pub fn found(message: impl Into<String>) -> Self {
         Self::new(1, message)
     }

@@ -218,7 +218,7 @@ impl<T: Event, D: TopicDef> PublishTarget<T> for TypedTopic<D> {
 /// Fails constant evaluation, so the build, when `payload` is not the event type `topic`
 /// carries; the message names the topic and both event types.
 const fn check_event_type(topic: &str, carried: &str, payload: &str) {
-    if same(carried, payload) {
+    if str_eq(carried, payload) {
         return;
     }
     let mut m = Message::new();
@@ -237,8 +237,9 @@ const fn check_event_type(topic: &str, carried: &str, payload: &str) {
     panic!("{}", m.as_str());
 }
 
-/// String equality in constant evaluation.
-const fn same(a: &str, b: &str) -> bool {
+/// String equality in constant evaluation (also the macros' event-type assertions, through
+/// `__private::str_eq`).
+pub const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
