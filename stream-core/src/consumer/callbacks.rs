@@ -78,6 +78,15 @@ impl ClientContext for ClientCallbacks {
                     [("partition", *partition)],
                 );
                 lag.get_or_create(&labels).set(p.consumer_lag);
+                #[cfg(feature = "otel")]
+                crate::metrics::otlp::with(|i| {
+                    let attributes = [
+                        crate::metrics::otlp::label("group", &self.group),
+                        crate::metrics::otlp::label("topic", &topic_label),
+                        opentelemetry::KeyValue::new("partition", i64::from(*partition)),
+                    ];
+                    i.consumer_lag.record(p.consumer_lag, &attributes);
+                });
             }
         }
     }
@@ -153,11 +162,18 @@ impl ClientCallbacks {
         let label = [("group", Arc::clone(&self.group))];
         let f = families();
         f.rebalances.get_or_create(&label).inc();
-        if let Some(started) = started {
-            f.rebalance_duration
-                .get_or_create(&label)
-                .set(started.elapsed().as_secs_f64());
+        let took = started.map(|s| s.elapsed().as_secs_f64());
+        if let Some(took) = took {
+            f.rebalance_duration.get_or_create(&label).set(took);
         }
+        #[cfg(feature = "otel")]
+        crate::metrics::otlp::with(|i| {
+            let group = [crate::metrics::otlp::label("group", &self.group)];
+            i.rebalances.add(1, &group);
+            if let Some(took) = took {
+                i.rebalance_duration.record(took, &group);
+            }
+        });
     }
 
     /// Revoked partitions have no lag here any more.

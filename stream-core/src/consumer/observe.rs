@@ -75,6 +75,17 @@ pub(super) fn handler_returned(
             h.age.observe(age);
         }
     });
+    #[cfg(feature = "otel")]
+    crate::metrics::otlp::with(|i| {
+        let attributes = [
+            crate::metrics::otlp::label("group", &pipeline.metrics.group),
+            crate::metrics::otlp::label("topic", &incoming.record.topic),
+        ];
+        i.handler_duration.record(took, &attributes);
+        if let Some(age) = age {
+            i.message_age.record(age, &attributes);
+        }
+    });
 }
 
 /// A handler error of `kind` is retried.
@@ -87,6 +98,17 @@ pub(super) fn retried(pipeline: &Pipeline, kind: ErrorKind) {
             ("kind", Arc::from(kind.as_str())),
         ])
         .inc();
+    #[cfg(feature = "otel")]
+    crate::metrics::otlp::with(|i| i.retries.add(1, &kind_attributes(pipeline, kind)));
+}
+
+/// `group` and `kind`, as the OpenTelemetry instruments take them.
+#[cfg(feature = "otel")]
+fn kind_attributes(pipeline: &Pipeline, kind: ErrorKind) -> [opentelemetry::KeyValue; 2] {
+    [
+        crate::metrics::otlp::label("group", &pipeline.metrics.group),
+        opentelemetry::KeyValue::new("kind", kind.as_str()),
+    ]
 }
 
 /// A message was dead-lettered for an error of `kind`.
@@ -98,4 +120,6 @@ pub(super) fn dead_lettered(pipeline: &Pipeline, kind: ErrorKind) {
             ("kind", Arc::from(kind.as_str())),
         ])
         .inc();
+    #[cfg(feature = "otel")]
+    crate::metrics::otlp::with(|i| i.dead_letters.add(1, &kind_attributes(pipeline, kind)));
 }

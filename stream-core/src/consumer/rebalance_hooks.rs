@@ -203,6 +203,14 @@ impl RebalanceHooks {
             .hook_failures
             .get_or_create(&[("group", Arc::clone(group)), ("hook", Arc::from(name))])
             .inc();
+        #[cfg(feature = "otel")]
+        crate::metrics::otlp::with(|i| {
+            let attributes = [
+                crate::metrics::otlp::label("group", group),
+                opentelemetry::KeyValue::new("hook", name),
+            ];
+            i.hook_failures.add(1, &attributes);
+        });
         tracing::warn!(group = %group, partitions = ?list, "rebalance hook on_{name} {failure}");
     }
 }

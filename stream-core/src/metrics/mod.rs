@@ -6,3 +6,5 @@
 //! told apart by their `group` and `client` labels. The guide's "Observability" lists each one.
 
 pub(crate) mod families;
+#[cfg(feature = "otel")]
+pub(crate) mod otlp;

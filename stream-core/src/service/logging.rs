@@ -7,7 +7,7 @@
 //!   layer: `timestamp`, `level`, `target`, `fields`, and the current `span` and `spans`), for
 //!   log collectors.
 //! - With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over
-//!   OTLP (see the `otel` module).
+//!   OTLP (see the `otel` module; metrics are installed next to it by the runtime).
 
 use std::io::IsTerminal;
 

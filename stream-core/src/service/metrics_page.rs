@@ -118,6 +118,40 @@ pub fn registry(handle: &ServiceHandle) -> Registry {
     registry
 }
 
+/// Reports `handle`'s per-group counters to the installed OpenTelemetry meter at each export
+/// too (`streamkit_messages_handled` is `streamkit.messages_handled` there).
+#[cfg(feature = "otel")]
+pub(crate) fn observe_in_otel(handle: &ServiceHandle) {
+    let Some(meter) = crate::metrics::otlp::meter() else {
+        return;
+    };
+    for (name, help, kind, get) in COUNTERS {
+        let name = name.replacen("streamkit_", "streamkit.", 1);
+        let handle = handle.clone();
+        let each_group = move |report: &mut dyn FnMut(u64, &[opentelemetry::KeyValue])| {
+            for (group, s) in handle.stats() {
+                report(get(&s), &[opentelemetry::KeyValue::new("group", group)]);
+            }
+        };
+        match kind {
+            MetricType::Gauge => {
+                meter
+                    .u64_observable_gauge(name)
+                    .with_description(help)
+                    .with_callback(move |o| each_group(&mut |v, a| o.observe(v, a)))
+                    .build();
+            }
+            _ => {
+                meter
+                    .u64_observable_counter(name)
+                    .with_description(help)
+                    .with_callback(move |o| each_group(&mut |v, a| o.observe(v, a)))
+                    .build();
+            }
+        }
+    }
+}
+
 /// The page's text.
 pub fn render(registry: &Registry) -> String {
     let mut out = String::with_capacity(8 * 1024);

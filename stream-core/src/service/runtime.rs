@@ -153,6 +153,10 @@ where
     Fut: Future<Output = Result<()>>,
 {
     crate::service::logging::init_logging();
+    #[cfg(feature = "otel")]
+    if let Some(provider) = crate::otel::meter_provider_from_env() {
+        crate::otel::install_metrics(provider);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("streamkit")

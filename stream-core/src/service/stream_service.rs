@@ -72,6 +72,8 @@ impl StreamService {
             Some(port) => Some(crate::service::health::serve(port, handle.clone())?),
             None => None,
         };
+        #[cfg(feature = "otel")]
+        crate::service::metrics_page::observe_in_otel(&handle);
         if let Some(p) = &producer {
             p.start().await?;
         }

@@ -38,9 +38,14 @@ impl ProducerCallbacks {
         }))
     }
 
-    /// This producer's delivery latency histogram.
-    pub(super) fn delivery_latency(&self) -> &Histogram {
-        &self.0.delivery
+    /// A record was acknowledged `seconds` after it was handed over.
+    pub(super) fn delivered_after(&self, seconds: f64) {
+        self.0.delivery.observe(seconds);
+        #[cfg(feature = "otel")]
+        crate::metrics::otlp::with(|i| {
+            let client = crate::metrics::otlp::label("client", &self.0.label[0].1);
+            i.delivery_latency.record(seconds, &[client]);
+        });
     }
 
     /// What its client reported.
@@ -75,5 +80,13 @@ impl ClientContext for ProducerCallbacks {
         f.producer_connected
             .get_or_create(&self.0.label)
             .set(i64::from(self.0.log.connected()));
+        #[cfg(feature = "otel")]
+        crate::metrics::otlp::with(|i| {
+            let client = [crate::metrics::otlp::label("client", &self.0.label[0].1)];
+            i.producer_queue.record(statistics.msg_cnt as i64, &client);
+            i.producer_in_flight.record(in_flight, &client);
+            i.producer_connected
+                .record(i64::from(self.0.log.connected()), &client);
+        });
     }
 }

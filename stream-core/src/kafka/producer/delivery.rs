@@ -71,10 +71,7 @@ impl Future for PendingDelivery {
                     Poll::Ready(Ok(Ok(_))) => {
                         let took = sent_at().wrapping_sub(*sent);
                         this.state = DeliveryState::Done;
-                        this.inner
-                            .callbacks
-                            .delivery_latency()
-                            .observe(f64::from(took) / 1e6);
+                        this.inner.callbacks.delivered_after(f64::from(took) / 1e6);
                         return Poll::Ready(Ok(this.id));
                     }
                     Poll::Ready(Ok(Err((error, message)))) => {
