@@ -53,6 +53,11 @@
 //!    build with `--features otel`: `cargo bench --features otel --bench e2e`); see
 //!    `benches/e2e/otel.rs` for what "on" includes.
 //!
+//! 8. `service`: the service as users write it (`examples/bench_service.rs`: the macros, default
+//!    settings) against the plainest hand-written loop (`examples/bench_loop.rs`), each its own
+//!    process, measured from outside on `4 × --messages` preloaded signals a round; see
+//!    `benches/e2e/service.rs`.
+//!
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
 
@@ -64,6 +69,8 @@ use std::time::{Duration, Instant};
 
 #[path = "e2e/otel.rs"]
 mod otel;
+#[path = "e2e/service.rs"]
+mod service;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::FutureExt;
@@ -472,7 +479,7 @@ fn parse_args() -> Args {
             "--io-queue" => args.io_queue = number("--io-queue", value("--io-queue")) as usize,
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
-                 --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch|otel, \
+                 --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch|otel|service, \
                  --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N"
             )),
         }
@@ -1774,6 +1781,11 @@ async fn run(args: Args, servers: String) {
             batch.2.push(raw);
         }
     }
+    let service_figures = if want("service") {
+        Some(service_rounds(&kafka, &servers, n * 4, args.rounds).await)
+    } else {
+        None
+    };
     let mut otel_pair: Pair = Default::default();
     if otel_runs {
         for round in 1..=args.rounds {
@@ -1963,6 +1975,9 @@ async fn run(args: Args, servers: String) {
             cpu(&batch.2),
         );
     }
+    if let Some((sk, plain)) = service_figures {
+        service_line(&sk, &plain);
+    }
     if let Some(f) = lat {
         let (l, r) = (f.streamkit, f.raw);
         println!(
@@ -1970,4 +1985,68 @@ async fn run(args: Args, servers: String) {
             l.p50, l.p99, l.p999, r.p50, r.p99, r.p999
         );
     }
+}
+
+/// The `service` scenario's rounds: preload, then the service's process, then the loop's.
+async fn service_rounds(
+    kafka: &KafkaConfig,
+    servers: &str,
+    n: usize,
+    rounds: usize,
+) -> (Vec<service::ProcessFigure>, Vec<service::ProcessFigure>) {
+    let (service_bin, loop_bin) = service::build_programs();
+    testing::create_topics_on(kafka, &service::topics(), PARTITIONS).await;
+    let mut figures = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        service::preload(servers, n).await;
+        let (s, b, l) = (servers.to_owned(), service_bin.clone(), loop_bin.clone());
+        let (sk, plain) = tokio::task::spawn_blocking(move || {
+            (service::run_service(&s, &b, n), service::run_loop(&s, &l, n))
+        })
+        .await
+        .expect("service round");
+        let show = |f: &service::ProcessFigure| {
+            format!(
+                "{:>8.0} msg/s, {:>5.2} CPU s/M ({:.2} CPU s before the first output)",
+                f.msgs_per_s, f.cpu_s_per_million, f.startup_cpu_s
+            )
+        };
+        eprintln!(
+            "round {round} service   macros {}   loop {}",
+            show(&sk),
+            show(&plain)
+        );
+        figures.0.push(sk);
+        figures.1.push(plain);
+    }
+    delete_topics(servers, &service::topics()).await;
+    figures
+}
+
+/// `bench service ...`: medians, and the medians of the rounds' own ratios.
+fn service_line(sk: &[service::ProcessFigure], plain: &[service::ProcessFigure]) {
+    let m = |v: &[service::ProcessFigure], f: fn(&service::ProcessFigure) -> f64| {
+        median(&mut v.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut rate_ratios: Vec<f64> = sk
+        .iter()
+        .zip(plain)
+        .map(|(a, b)| a.msgs_per_s / b.msgs_per_s)
+        .collect();
+    let mut cpu_ratios: Vec<f64> = sk
+        .iter()
+        .zip(plain)
+        .map(|(a, b)| a.cpu_s_per_million / b.cpu_s_per_million)
+        .collect();
+    println!(
+        "bench service streamkit_msgs_per_s={:.0} loop_msgs_per_s={:.0} ratio={:.3} cpu_s_per_million={:.2} loop_cpu_s_per_million={:.2} cpu_ratio={:.3} startup_cpu_s={:.2} loop_startup_cpu_s={:.2}",
+        m(sk, |f| f.msgs_per_s),
+        m(plain, |f| f.msgs_per_s),
+        median(&mut rate_ratios),
+        m(sk, |f| f.cpu_s_per_million),
+        m(plain, |f| f.cpu_s_per_million),
+        median(&mut cpu_ratios),
+        m(sk, |f| f.startup_cpu_s),
+        m(plain, |f| f.startup_cpu_s),
+    );
 }

@@ -1,0 +1,252 @@
+//! Scenario `service` of the e2e bench: the service as users write it against the loop a user
+//! would write by hand, both as their own processes, measured from outside.
+//!
+//! `examples/bench_service.rs` is a `#[stream_handler]` under `#[stream_service]` on the
+//! catalog's `*.benchsvc.signals`, with the default settings; `examples/bench_loop.rs` is a plain
+//! rdkafka loop doing the same work (see each file). Each round preloads `4 × --messages` signals
+//! written as a Python service writes them (pydantic's `model_dump_json()` layout, no headers) on
+//! `paper.benchsvc.signals` (6 partitions), puts each side's group at the end of the input before
+//! them, and runs the service, then the loop: start the process, wait for one output per input,
+//! stop it with SIGTERM. A side's CPU is its whole process's (`/proc/<pid>/stat`, start-up
+//! included) when the last output is on the broker; its throughput runs from its first output
+//! to its last, watched on the broker every 20 ms. After each stop, the output topic must hold
+//! exactly one record per input more than before.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Offset, TopicPartitionList};
+use uuid::Uuid;
+
+use super::{PARTITIONS, SYMBOLS, await_raw, fail, other_cpu, raw_producer, raw_send};
+
+const INPUT: &str = "paper.benchsvc.signals";
+const SERVICE_OUTPUT: &str = "paper.benchsvc.checked";
+const LOOP_OUTPUT: &str = "paper.benchloop.checked";
+const SERVICE_GROUP: &str = "bench.service";
+const LOOP_GROUP: &str = "bench.loop";
+/// How long a side may take to write every output.
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// One side's round, measured from outside its process.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ProcessFigure {
+    pub msgs_per_s: f64,
+    /// The whole process's CPU per million inputs, start-up included.
+    pub cpu_s_per_million: f64,
+    /// CPU seconds the process had used when its first output reached the broker.
+    pub startup_cpu_s: f64,
+}
+
+/// The two programs, next to this bench's binary (`target/<profile>/examples/`), built first.
+pub(super) fn build_programs() -> (PathBuf, PathBuf) {
+    let exe = std::env::current_exe().expect("bench path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let mut build = Command::new(cargo);
+    build.args(["build", "--example", "bench_service", "--example", "bench_loop"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build");
+    if !status.success() {
+        fail("service: building examples bench_service and bench_loop failed");
+    }
+    let examples = profile_dir.join("examples");
+    (examples.join("bench_service"), examples.join("bench_loop"))
+}
+
+/// `n` signals on the input topic as pydantic writes them, keyed by strategy id.
+pub(super) async fn preload(servers: &str, n: usize) {
+    let producer = raw_producer(servers, &[]);
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = format!("strategy-{}", i % 64);
+        let value = pydantic_signal(i);
+        let record = FutureRecord::to(INPUT).key(key.as_str()).payload(value.as_bytes());
+        pending.push(raw_send(&producer, record).await);
+    }
+    for p in pending {
+        await_raw(p).await;
+    }
+}
+
+/// One signal envelope in the layout of pydantic v2's `model_dump_json()`: fields in declared
+/// order, no spaces, `Z` times with microseconds, the price a string.
+fn pydantic_signal(i: usize) -> String {
+    let id = Uuid::now_v7();
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    let side = if i.is_multiple_of(2) { "BUY" } else { "SELL" };
+    format!(
+        r#"{{"id":"{id}","correlation_id":"{id}","causation_id":null,"broker":"paper","event_type":"bench_signal","source":"py-strategy","timestamp":"{now}","version":1,"data":{{"strategy_id":"strategy-{k}","symbol":"{sym}","side":"{side}","quantity":{q},"price":"2450.{c:02}","generated_at":"{now}"}}}}"#,
+        k = i % 64,
+        sym = SYMBOLS[i % SYMBOLS.len()],
+        q = 100 * (1 + i % 10),
+        c = i % 100,
+    )
+}
+
+/// Commits `group`'s offsets at the input's end, so its next run reads only what comes after.
+pub(super) fn reset_group(servers: &str, group: &str) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("group reset client");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        let (_, hi) = consumer
+            .fetch_watermarks(INPUT, p, Duration::from_secs(10))
+            .expect("watermarks");
+        tpl.add_partition_offset(INPUT, p, Offset::Offset(hi))
+            .expect("tpl");
+    }
+    consumer
+        .commit(&tpl, CommitMode::Sync)
+        .unwrap_or_else(|e| panic!("resetting group {group}: {e}"));
+}
+
+/// The topics the scenario uses.
+pub(super) fn topics() -> [&'static str; 3] {
+    [INPUT, SERVICE_OUTPUT, LOOP_OUTPUT]
+}
+
+/// The service side of a round.
+pub(super) fn run_service(servers: &str, bin: &PathBuf, n: usize) -> ProcessFigure {
+    reset_group(servers, SERVICE_GROUP);
+    // The start-up check wants the whole catalog on the cluster: the first round creates it.
+    let mut cmd = Command::new(bin);
+    cmd.env("KAFKA_BOOTSTRAP_SERVERS", servers)
+        .env("STREAMKIT_CREATE_MISSING_TOPICS", "1");
+    let child = spawn(&mut cmd, "service");
+    measure(servers, child, SERVICE_OUTPUT, n, "service")
+}
+
+/// The hand-written side of a round.
+pub(super) fn run_loop(servers: &str, bin: &PathBuf, n: usize) -> ProcessFigure {
+    reset_group(servers, LOOP_GROUP);
+    let mut cmd = Command::new(bin);
+    cmd.args([INPUT, LOOP_OUTPUT, LOOP_GROUP])
+        .env("KAFKA_BOOTSTRAP_SERVERS", servers);
+    let child = spawn(&mut cmd, "loop");
+    measure(servers, child, LOOP_OUTPUT, n, "loop")
+}
+
+/// The process's output goes to `target/bench-<side>.log`, as a deployed service's goes to a file.
+fn spawn(cmd: &mut Command, side: &str) -> Child {
+    let log = log_path(side);
+    let file = std::fs::File::create(&log).expect("log file");
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log file"))
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting the {side}: {e}"))
+}
+
+fn log_path(side: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("bench path");
+    let target = exe.ancestors().nth(3).expect("target dir");
+    target.join(format!("bench-{side}.log"))
+}
+
+/// Waits for `n` outputs on `output`, reads the process's CPU, stops it, and checks the count.
+fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) -> ProcessFigure {
+    let watcher = EndOffsets::new(servers, output);
+    let before = watcher.total();
+    let pid = child.id();
+    let started = Instant::now();
+    let mut first: Option<(Instant, Duration)> = None;
+    let (done_at, cpu) = loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let written = (watcher.total() - before) as usize;
+        let now = Instant::now();
+        let cpu = other_cpu(pid).unwrap_or_default();
+        if written > 0 && first.is_none() {
+            first = Some((now, cpu));
+        }
+        if written >= n {
+            break (now, cpu);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{side} exited ({status}) after {written} of {n} outputs; see {}", log_path(side).display());
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{side}: {written} of {n} outputs after {} s",
+            DEADLINE.as_secs()
+        );
+    };
+    stop(&mut child, side);
+    let written = watcher.total() - before;
+    assert_eq!(written, n as i64, "{side}: {written} outputs for {n} inputs");
+    let (first_at, startup_cpu) = first.expect("first output");
+    ProcessFigure {
+        msgs_per_s: n as f64 / (done_at - first_at).as_secs_f64().max(1e-3),
+        cpu_s_per_million: cpu.as_secs_f64() * 1e6 / n as f64,
+        startup_cpu_s: startup_cpu.as_secs_f64(),
+    }
+}
+
+/// SIGTERM, then up to 30 s for a graceful stop before SIGKILL.
+fn stop(child: &mut Child, side: &str) {
+    // SAFETY: kill has no memory preconditions; the pid is our own child's, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("service: the {side} did not stop within 30 s of SIGTERM; killing it");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The end offsets of a topic's partitions, in one ListOffsets request per poll.
+struct EndOffsets {
+    consumer: BaseConsumer,
+    topic: String,
+}
+
+impl EndOffsets {
+    fn new(servers: &str, topic: &str) -> Self {
+        let consumer = ClientConfig::new()
+            .set("bootstrap.servers", servers)
+            .create()
+            .expect("watermark client");
+        Self {
+            consumer,
+            topic: topic.to_owned(),
+        }
+    }
+
+    fn total(&self) -> i64 {
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..PARTITIONS {
+            tpl.add_partition_offset(&self.topic, p, Offset::End)
+                .expect("tpl");
+        }
+        let ends = self
+            .consumer
+            .offsets_for_times(tpl, Duration::from_secs(10))
+            .expect("end offsets");
+        ends.elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                other => panic!("end offset of {}: {other:?}", self.topic),
+            })
+            .sum()
+    }
+}
