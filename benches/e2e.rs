@@ -1998,6 +1998,7 @@ async fn service_rounds(
     testing::create_topics_on(kafka, &service::topics(), PARTITIONS).await;
     let mut figures = (Vec::new(), Vec::new());
     for round in 1..=rounds {
+        service::reset_groups(servers);
         service::preload(servers, n).await;
         let (s, b, l) = (servers.to_owned(), service_bin.clone(), loop_bin.clone());
         let (sk, plain) = tokio::task::spawn_blocking(move || {
