@@ -195,6 +195,11 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
             );
         }
     };
+    eprintln!(
+        "  {side}: {:.1} thread switches per thousand inputs; CPU by thread: {}",
+        switches(pid) as f64 * 1e3 / n as f64,
+        thread_cpu(pid)
+    );
     stop(&mut child, side);
     let written = watcher.total() - before;
     assert_eq!(written, n as i64, "{side}: {written} outputs for {n} inputs");
@@ -204,6 +209,60 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
         cpu_s_per_million: cpu.as_secs_f64() * 1e6 / n as f64,
         startup_cpu_s: startup_cpu.as_secs_f64(),
     }
+}
+
+/// The process's CPU so far by thread name (digits dropped, so a pool's threads add up), most
+/// first: where a side spends its time, without a profiler.
+fn thread_cpu(pid: u32) -> String {
+    let mut by_name: Vec<(String, f64)> = Vec::new();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten();
+    for task in tasks.flatten() {
+        let Some((name, cpu)) = task_cpu(&task.path()) else {
+            continue;
+        };
+        match by_name.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += cpu,
+            None => by_name.push((name, cpu)),
+        }
+    }
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let shown: Vec<String> = by_name
+        .iter()
+        .map(|(name, cpu)| format!("{name} {cpu:.2} s"))
+        .collect();
+    shown.join(", ")
+}
+
+/// Context switches of every thread of the process so far, voluntary and not: each is a thread
+/// that went to sleep (or was put to sleep) and had to be woken again.
+fn switches(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten();
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// One thread's name (without digits) and CPU seconds, from `/proc/<pid>/task/<tid>/stat`.
+fn task_cpu(task: &std::path::Path) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name: String = stat[open + 1..close]
+        .chars()
+        .filter(|c| !c.is_ascii_digit())
+        .collect();
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some((name, ticks as f64 / hz))
 }
 
 /// SIGTERM, then up to 30 s for a graceful stop before SIGKILL.

@@ -292,8 +292,10 @@ impl<S: Clone + Send + Sync + 'static> FromMessage for State<S> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The message; its causal producer is made on the first publish
+    /// ([`Incoming::causal_producer`]). Two pointers in all: a context is kept in every
+    /// handler's future, which is allocated per message.
     message: Arc<Incoming>,
-    producer: Option<CausalProducer>,
     /// The handler's declared outputs, when it declares any.
     outputs: Option<Arc<DeclaredOutputs>>,
 }
@@ -362,7 +364,7 @@ impl Context {
 
     /// The producer bound to this event (`None` when the service has no producer).
     pub fn producer(&self) -> Option<&CausalProducer> {
-        self.producer.as_ref()
+        self.message.causal_producer()
     }
 
     /// Publishes `data` caused by this event, keyed by this message's key, and waits for the
@@ -468,7 +470,7 @@ impl Context {
     }
 
     fn require_producer(&self) -> Result<&CausalProducer, HandlerError> {
-        self.producer.as_ref().ok_or_else(|| {
+        self.message.causal_producer().ok_or_else(|| {
             HandlerError::permanent(
                 "this service has no producer: add .add_producer() to the builder",
             )
@@ -499,7 +501,6 @@ impl FromMessage for Context {
     fn from_message(msg: &Arc<Incoming>, resources: &Resources) -> Result<Self, HandlerError> {
         Ok(Context {
             message: Arc::clone(msg),
-            producer: msg.reply_producer(),
             outputs: resources.get::<Arc<DeclaredOutputs>>().cloned(),
         })
     }

@@ -31,6 +31,9 @@ pub struct Incoming {
     outbox: Option<Arc<Outbox>>,
     /// The trace of this handling, made on first use (it reads the record's headers).
     trace: OnceLock<TraceContext>,
+    /// The producer of this handling's replies, made on first use: a handler that publishes
+    /// nothing pays nothing for it, and a handler's context stays two pointers wide.
+    causal: OnceLock<Option<CausalProducer>>,
 }
 
 /// The deliveries a handler left for the consumer to await ([`Incoming::defer`]).
@@ -63,6 +66,7 @@ impl Incoming {
             deferred: Deferred::default(),
             outbox: None,
             trace: OnceLock::new(),
+            causal: OnceLock::new(),
         }
     }
 
@@ -117,6 +121,17 @@ impl Incoming {
     /// A producer whose sends carry this event's correlation id, set `causation_id` to its id,
     /// and carry this handling's trace context.
     pub fn reply_producer(&self) -> Option<CausalProducer> {
+        self.causal_producer().cloned()
+    }
+
+    /// [`Incoming::reply_producer`], made once per message and borrowed.
+    pub fn causal_producer(&self) -> Option<&CausalProducer> {
+        self.causal
+            .get_or_init(|| self.make_reply_producer())
+            .as_ref()
+    }
+
+    fn make_reply_producer(&self) -> Option<CausalProducer> {
         let producer = self
             .producer
             .as_ref()?
