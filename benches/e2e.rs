@@ -432,6 +432,8 @@ struct Args {
     with_send: bool,
     /// `partition_queue` of the `io` scenario's consumers.
     io_queue: usize,
+    /// A command the `service` scenario's programs run under (a profiler), split at spaces.
+    wrap: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -444,6 +446,7 @@ fn parse_args() -> Args {
         side: None,
         with_send: false,
         io_queue: streamkit::ConsumerOptions::default().partition_queue,
+        wrap: Vec::new(),
     };
     // `cargo test --all-targets` runs this target without `--bench`: a smoke run that proves
     // every scenario works, small enough for the test suite. `cargo bench` passes `--bench`.
@@ -477,10 +480,17 @@ fn parse_args() -> Args {
             "--side" => args.side = Some(value("--side")),
             "--with-send" => args.with_send = true,
             "--io-queue" => args.io_queue = number("--io-queue", value("--io-queue")) as usize,
+            "--wrap" => {
+                args.wrap = value("--wrap")
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect()
+            }
             other => fail(&format!(
                 "unknown argument `{other}`; expected --messages N, --rounds N, --rate N, \
                  --latency-seconds N, --only produce|consume|pipeline|eos|latency|io|batch|otel|service, \
-                 --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N"
+                 --side streamkit|raw (one side only, for profiling), --with-send, --io-queue N, \
+                 --wrap CMD (service: run both programs under CMD)"
             )),
         }
     }
@@ -1782,7 +1792,7 @@ async fn run(args: Args, servers: String) {
         }
     }
     let service_figures = if want("service") {
-        Some(service_rounds(&kafka, &servers, n * 4, args.rounds).await)
+        Some(service_rounds(&kafka, &servers, n * 4, &args).await)
     } else {
         None
     };
@@ -1975,7 +1985,10 @@ async fn run(args: Args, servers: String) {
             cpu(&batch.2),
         );
     }
-    if let Some((sk, plain)) = service_figures {
+    if let Some((sk, plain)) = service_figures
+        && !sk.is_empty()
+        && !plain.is_empty()
+    {
         service_line(&sk, &plain);
     }
     if let Some(f) = lat {
@@ -1987,38 +2000,47 @@ async fn run(args: Args, servers: String) {
     }
 }
 
-/// The `service` scenario's rounds: preload, then the service's process, then the loop's.
+/// The `service` scenario's rounds: preload, then the service's process, then the loop's
+/// (`--side` keeps one of them).
 async fn service_rounds(
     kafka: &KafkaConfig,
     servers: &str,
     n: usize,
-    rounds: usize,
+    args: &Args,
 ) -> (Vec<service::ProcessFigure>, Vec<service::ProcessFigure>) {
     let (service_bin, loop_bin) = service::build_programs();
     testing::create_topics_on(kafka, &service::topics(), PARTITIONS).await;
+    let sides = (
+        args.side.as_deref() != Some("raw"),
+        args.side.as_deref() != Some("streamkit"),
+    );
     let mut figures = (Vec::new(), Vec::new());
-    for round in 1..=rounds {
+    for round in 1..=args.rounds {
         service::reset_groups(servers);
         service::preload(servers, n).await;
-        let (s, b, l) = (servers.to_owned(), service_bin.clone(), loop_bin.clone());
+        let (s, wrap) = (servers.to_owned(), args.wrap.clone());
+        let (b, l) = (service_bin.clone(), loop_bin.clone());
         let (sk, plain) = tokio::task::spawn_blocking(move || {
-            (service::run_service(&s, &b, n), service::run_loop(&s, &l, n))
+            let sk = sides.0.then(|| service::run_service(&s, &b, n, &wrap));
+            let plain = sides.1.then(|| service::run_loop(&s, &l, n, &wrap));
+            (sk, plain)
         })
         .await
         .expect("service round");
-        let show = |f: &service::ProcessFigure| {
-            format!(
+        let show = |f: &Option<service::ProcessFigure>| match f {
+            Some(f) => format!(
                 "{:>8.0} msg/s, {:>5.2} CPU s/M ({:.2} CPU s before the first output)",
                 f.msgs_per_s, f.cpu_s_per_million, f.startup_cpu_s
-            )
+            ),
+            None => "not run".to_owned(),
         };
         eprintln!(
             "round {round} service   macros {}   loop {}",
             show(&sk),
             show(&plain)
         );
-        figures.0.push(sk);
-        figures.1.push(plain);
+        figures.0.extend(sk);
+        figures.1.extend(plain);
     }
     delete_topics(servers, &service::topics()).await;
     figures

@@ -62,8 +62,12 @@ struct OutEnvelope<'a> {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let input = args.next().unwrap_or_else(|| "paper.benchsvc.signals".into());
-    let output = args.next().unwrap_or_else(|| "paper.benchloop.checked".into());
+    let input = args
+        .next()
+        .unwrap_or_else(|| "paper.benchsvc.signals".into());
+    let output = args
+        .next()
+        .unwrap_or_else(|| "paper.benchloop.checked".into());
     let group = args.next().unwrap_or_else(|| "bench.loop".into());
     let servers =
         std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:19092".into());

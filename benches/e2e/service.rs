@@ -12,7 +12,7 @@
 //! to its last, watched on the broker every 20 ms. After each stop, the output topic must hold
 //! exactly one record per input more than before.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,11 +48,20 @@ pub(super) struct ProcessFigure {
 /// The two programs, next to this bench's binary (`target/<profile>/examples/`), built first.
 pub(super) fn build_programs() -> (PathBuf, PathBuf) {
     let exe = std::env::current_exe().expect("bench path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = option_env!("CARGO").unwrap_or("cargo");
     let mut build = Command::new(cargo);
-    build.args(["build", "--example", "bench_service", "--example", "bench_loop"]);
+    build.args([
+        "build",
+        "--example",
+        "bench_service",
+        "--example",
+        "bench_loop",
+    ]);
     if release {
         build.arg("--release");
     }
@@ -74,7 +83,9 @@ pub(super) async fn preload(servers: &str, n: usize) {
     for i in 0..n {
         let key = format!("strategy-{}", i % 64);
         let value = pydantic_signal(i);
-        let record = FutureRecord::to(INPUT).key(key.as_str()).payload(value.as_bytes());
+        let record = FutureRecord::to(INPUT)
+            .key(key.as_str())
+            .payload(value.as_bytes());
         pending.push(raw_send(&producer, record).await);
     }
     for p in pending {
@@ -129,9 +140,9 @@ pub(super) fn topics() -> [&'static str; 3] {
 }
 
 /// The service side of a round.
-pub(super) fn run_service(servers: &str, bin: &PathBuf, n: usize) -> ProcessFigure {
+pub(super) fn run_service(servers: &str, bin: &Path, n: usize, wrap: &[String]) -> ProcessFigure {
     // The start-up check wants the whole catalog on the cluster: the first round creates it.
-    let mut cmd = Command::new(bin);
+    let mut cmd = command(bin, wrap);
     cmd.env("KAFKA_BOOTSTRAP_SERVERS", servers)
         .env("STREAMKIT_CREATE_MISSING_TOPICS", "1");
     let child = spawn(&mut cmd, "service");
@@ -139,12 +150,25 @@ pub(super) fn run_service(servers: &str, bin: &PathBuf, n: usize) -> ProcessFigu
 }
 
 /// The hand-written side of a round.
-pub(super) fn run_loop(servers: &str, bin: &PathBuf, n: usize) -> ProcessFigure {
-    let mut cmd = Command::new(bin);
+pub(super) fn run_loop(servers: &str, bin: &Path, n: usize, wrap: &[String]) -> ProcessFigure {
+    let mut cmd = command(bin, wrap);
     cmd.args([INPUT, LOOP_OUTPUT, LOOP_GROUP])
         .env("KAFKA_BOOTSTRAP_SERVERS", servers);
     let child = spawn(&mut cmd, "loop");
     measure(servers, child, LOOP_OUTPUT, n, "loop")
+}
+
+/// `bin`, or `wrap` running it (a profiler such as `valgrind --tool=callgrind`, which runs it in
+/// its own process, so the figures stay the program's).
+fn command(bin: &Path, wrap: &[String]) -> Command {
+    match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut cmd = Command::new(first);
+            cmd.args(rest).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    }
 }
 
 /// The process's output goes to `target/bench-<side>.log`, as a deployed service's goes to a file.
@@ -183,9 +207,16 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
             break (now, cpu);
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{side} exited ({status}) after {written} of {n} outputs; see {}", log_path(side).display());
+            panic!(
+                "{side} exited ({status}) after {written} of {n} outputs; see {}",
+                log_path(side).display()
+            );
         }
-        let limit = if first.is_none() { FIRST_OUTPUT } else { DEADLINE };
+        let limit = if first.is_none() {
+            FIRST_OUTPUT
+        } else {
+            DEADLINE
+        };
         if started.elapsed() > limit {
             let _ = child.kill();
             panic!(
@@ -196,13 +227,17 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
         }
     };
     eprintln!(
-        "  {side}: {:.1} thread switches per thousand inputs; CPU by thread: {}",
+        "  {side}: {:.2} CPU s in the kernel; {:.1} thread switches per thousand inputs; CPU by thread: {}",
+        kernel_cpu(pid),
         switches(pid) as f64 * 1e3 / n as f64,
         thread_cpu(pid)
     );
     stop(&mut child, side);
     let written = watcher.total() - before;
-    assert_eq!(written, n as i64, "{side}: {written} outputs for {n} inputs");
+    assert_eq!(
+        written, n as i64,
+        "{side}: {written} outputs for {n} inputs"
+    );
     let (first_at, startup_cpu) = first.expect("first output");
     ProcessFigure {
         msgs_per_s: n as f64 / (done_at - first_at).as_secs_f64().max(1e-3),
@@ -215,7 +250,9 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
 /// first: where a side spends its time, without a profiler.
 fn thread_cpu(pid: u32) -> String {
     let mut by_name: Vec<(String, f64)> = Vec::new();
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
     for task in tasks.flatten() {
         let Some((name, cpu)) = task_cpu(&task.path()) else {
             continue;
@@ -233,10 +270,26 @@ fn thread_cpu(pid: u32) -> String {
     shown.join(", ")
 }
 
+/// The process's CPU seconds in the kernel so far (system calls, wake-ups, page faults).
+fn kernel_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .nth(12)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / hz
+}
+
 /// Context switches of every thread of the process so far, voluntary and not: each is a thread
 /// that went to sleep (or was put to sleep) and had to be woken again.
 fn switches(pid: u32) -> u64 {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
     let mut total = 0;
     for task in tasks.flatten() {
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();

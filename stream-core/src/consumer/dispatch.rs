@@ -73,13 +73,14 @@ pub(super) type TopicCache = HashMap<String, (Arc<str>, Broker)>;
 
 /// Hands one polled record to its partition's worker, spawning the worker on the partition's
 /// first record; waits briefly when the worker's queue is full, then pauses the partition.
+/// Returns whether the partition is paused now.
 pub(super) fn dispatch(
     consumer: &BaseConsumer<ClientCallbacks>,
     msg: InPlace,
     state: &Arc<ConsumerState>,
     pipeline: &Arc<Pipeline>,
     topics: &mut TopicCache,
-) {
+) -> bool {
     ConsumerStats::bump(&state.stats.received);
     let (topic, broker) = topic_of(msg.topic(), topics);
     // No copy: the worker reads the key, value and headers from librdkafka's message.
@@ -99,34 +100,44 @@ pub(super) fn dispatch(
         .dispatched(offset);
     if assigned.paused {
         assigned.overflow.push_back(record);
-        return;
+        return true;
     }
     let record = match assigned.tx.try_send(record) {
-        Ok(()) => return,
-        Err(mpsc::error::TrySendError::Closed(_)) => return worker_gone(pipeline, &key),
+        Ok(()) => return false,
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            worker_gone(pipeline, &key);
+            return false;
+        }
         Err(mpsc::error::TrySendError::Full(record)) => record,
     };
     let tx = assigned.tx.clone();
     drop(map);
     let record = match wait_for_room(consumer, state, tx, record) {
-        Room::Sent => return,
+        Room::Sent => return false,
         Room::Full(record) => record,
-        Room::Closed => return worker_gone(pipeline, &key),
+        Room::Closed => {
+            worker_gone(pipeline, &key);
+            return false;
+        }
     };
     let mut map = state.partitions.lock().expect("partitions");
     let Some(assigned) = map.get_mut(&key) else {
-        return; // revoked meanwhile
+        return false; // revoked meanwhile
     };
     match assigned.tx.try_send(record) {
-        Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(record)) => {
             // Still full: this partition's handler is slow, not the whole consumer. Pause it so
             // the other partitions keep flowing.
             assigned.overflow.push_back(record);
             pause(consumer, &key, state);
             assigned.paused = true;
+            true
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => worker_gone(pipeline, &key),
+        Ok(()) => false,
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            worker_gone(pipeline, &key);
+            false
+        }
     }
 }
 

@@ -44,10 +44,18 @@ pub(super) fn poll_loop(
     if let Some(transaction) = &state.transaction {
         transaction.start();
     }
+    // Whether a partition is paused: only `dispatch` pauses one, and only `drain_overflow`
+    // resumes it, so the partitions are looked through only while one is.
+    let mut paused = false;
+    let mut liveness = LivenessMark::default();
     while !shutdown.is_requested() {
-        state.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
-        let paused = drain_overflow(&consumer, &state, &pipeline);
-        if state.commits.count_due() || last_commit.elapsed() >= commit_interval {
+        // One clock read per poll: it marks the loop alive and times the commit interval.
+        let now = Instant::now();
+        liveness.mark(now, &state);
+        if paused {
+            paused = drain_overflow(&consumer, &state, &pipeline);
+        }
+        if state.commits.count_due() || now.duration_since(last_commit) >= commit_interval {
             state.commits.restart();
             commit_finished(&consumer, &state, CommitMode::Async);
             last_commit = Instant::now();
@@ -58,7 +66,7 @@ pub(super) fn poll_loop(
             Some(Ok(msg)) => {
                 // SAFETY: `consumer` is the consumer `msg` was polled from.
                 let msg = unsafe { InPlace::new(msg, Arc::clone(&consumer)) };
-                dispatch(&consumer, msg, &state, &pipeline, &mut topics)
+                paused |= dispatch(&consumer, msg, &state, &pipeline, &mut topics);
             }
         }
     }
@@ -75,6 +83,27 @@ pub(super) fn poll_loop(
     ConsumerReport {
         stats: state.stats.snapshot(),
         unfinished,
+    }
+}
+
+/// How often the poll loop writes the wall-clock time of its last poll (what liveness reads,
+/// against a 10 s limit): not on every poll, which would read the wall clock per message.
+const LIVENESS_MARK_EVERY: Duration = Duration::from_millis(100);
+
+/// When the poll loop last wrote its liveness time.
+#[derive(Default)]
+struct LivenessMark(Option<Instant>);
+
+impl LivenessMark {
+    fn mark(&mut self, now: Instant, state: &ConsumerState) {
+        if self
+            .0
+            .is_some_and(|at| now.duration_since(at) < LIVENESS_MARK_EVERY)
+        {
+            return;
+        }
+        self.0 = Some(now);
+        state.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
     }
 }
 

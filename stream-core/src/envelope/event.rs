@@ -130,6 +130,10 @@ macro_rules! event_types {
             $($(#[$doc])* $variant,)*
             /// Any other event type, by name.
             Custom(String),
+            /// Any other event type, by a name that lives for the whole program (an
+            /// [`Event::EVENT_TYPE`]): made per publish without an allocation. Equal to the
+            /// `Custom` of the same name.
+            Static(&'static str),
         }
 
         impl EventType {
@@ -151,6 +155,7 @@ macro_rules! event_types {
                 match self {
                     $(EventType::$variant => $name,)*
                     EventType::Custom(name) => name,
+                    EventType::Static(name) => name,
                 }
             }
 
@@ -199,7 +204,18 @@ impl EventType {
     /// assert!(!EventType::from("margin_call").is_known());
     /// ```
     pub fn is_known(&self) -> bool {
-        !matches!(self, EventType::Custom(_))
+        !matches!(self, EventType::Custom(_) | EventType::Static(_))
+    }
+
+    /// The event type named `name`, without copying the name.
+    ///
+    /// ```
+    /// use stream_core::EventType;
+    /// assert_eq!(EventType::of_static("margin_call"), EventType::from("margin_call"));
+    /// assert_eq!(EventType::of_static("heartbeat"), EventType::Heartbeat);
+    /// ```
+    pub fn of_static(name: &'static str) -> Self {
+        EventType::known(name).unwrap_or(EventType::Static(name))
     }
 }
 

@@ -79,7 +79,7 @@ impl CausalProducer {
             topic.topic_name(),
             key,
             data,
-            T::EVENT_TYPE,
+            EventType::of_static(T::EVENT_TYPE),
             self.cause,
             self.outbox.as_deref(),
             self.trace.as_ref(),

@@ -31,11 +31,16 @@ pub(super) struct Meta<'a> {
     pub(super) event_type: &'a str,
 }
 
+/// Room for every header a record may get: the four always written, `causation_id`, and
+/// `traceparent` with `tracestate`. librdkafka's header list grows by reallocating, once per
+/// record if this were short.
+const HEADER_ROOM: usize = 7;
+
 impl Meta<'_> {
     pub(super) fn headers(&self) -> OwnedHeaders {
         let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let mut corr = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let mut headers = OwnedHeaders::new_with_capacity(5)
+        let mut headers = OwnedHeaders::new_with_capacity(HEADER_ROOM)
             .insert(Header {
                 key: "event_type",
                 value: Some(self.event_type),

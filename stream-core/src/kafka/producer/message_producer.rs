@@ -241,7 +241,14 @@ impl MessageProducer {
     ) -> impl Future<Output = Result<PendingDelivery, ProduceError>> {
         // A typed topic of another event type fails the build here.
         let () = P::CHECK;
-        self.enqueue_with(topic.topic_name(), key, data, T::EVENT_TYPE, None, None)
+        self.enqueue_with(
+            topic.topic_name(),
+            key,
+            data,
+            EventType::of_static(T::EVENT_TYPE),
+            None,
+            None,
+        )
     }
 
     /// Like [`MessageProducer::enqueue`] for any payload; see [`MessageProducer::send_with`].
