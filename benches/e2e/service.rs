@@ -123,15 +123,29 @@ fn reset_group(servers: &str, group: &str) {
         .expect("group reset client");
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
-        let (_, hi) = consumer
-            .fetch_watermarks(INPUT, p, Duration::from_secs(10))
-            .expect("watermarks");
+        let hi = high_watermark(&consumer, p);
         tpl.add_partition_offset(INPUT, p, Offset::Offset(hi))
             .expect("tpl");
     }
     consumer
         .commit(&tpl, CommitMode::Sync)
         .unwrap_or_else(|e| panic!("resetting group {group}: {e}"));
+}
+
+/// The input partition's end; a leader that is still moving (a broker just restarted) is waited for.
+fn high_watermark(consumer: &BaseConsumer, partition: i32) -> i64 {
+    let mut attempts = 0;
+    loop {
+        match consumer.fetch_watermarks(INPUT, partition, Duration::from_secs(10)) {
+            Ok((_, hi)) => return hi,
+            Err(e) if attempts < 20 => {
+                attempts += 1;
+                eprintln!("e2e: watermarks of {INPUT}/{partition}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("watermarks of {INPUT}/{partition}: {e}"),
+        }
+    }
 }
 
 /// The topics the scenario uses.
