@@ -37,7 +37,7 @@ streamkit::topics!();
 async fn check(Envelope(signal): Envelope<BenchSignal>, ctx: Context) -> Result<(), HandlerError> {
     let checked = CheckedSignal::check(signal.data);
     let out = topics::benchsvc_checked::on(ctx.broker());
-    ctx.publish_keyed(&out, &checked.strategy_id.clone(), &checked)
+    ctx.publish_keyed(&out, &checked.strategy_id, &checked)
         .await?;
     Ok(())
 }

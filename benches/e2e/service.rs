@@ -241,9 +241,11 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
         }
     };
     eprintln!(
-        "  {side}: {:.2} CPU s in the kernel; {:.1} thread switches per thousand inputs; CPU by thread: {}",
+        "  {side}: {:.2} CPU s in the kernel; {:.1} thread switches and {:.1} page faults per thousand inputs; peak memory {}; CPU by thread: {}",
         kernel_cpu(pid),
         switches(pid) as f64 * 1e3 / n as f64,
+        stat_field(pid, 7) as f64 * 1e3 / n as f64,
+        peak_memory(pid),
         thread_cpu(pid)
     );
     stop(&mut child, side);
@@ -286,16 +288,30 @@ fn thread_cpu(pid: u32) -> String {
 
 /// The process's CPU seconds in the kernel so far (system calls, wake-ups, page faults).
 fn kernel_cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-    let ticks: u64 = rest
-        .split_whitespace()
-        .nth(12)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_default();
+    let ticks = stat_field(pid, 12);
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     ticks as f64 / hz
+}
+
+/// A numeric field of `/proc/<pid>/stat`, counted from the one after the name (0 is the state,
+/// 7 the minor page faults, 12 the kernel CPU ticks).
+fn stat_field(pid: u32, field: usize) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    rest.split_whitespace()
+        .nth(field)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default()
+}
+
+/// The process's peak resident memory so far (`VmHWM`).
+fn peak_memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map_or_else(|| "unknown".into(), |v| v.trim().to_owned())
 }
 
 /// Context switches of every thread of the process so far, voluntary and not: each is a thread

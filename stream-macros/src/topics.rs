@@ -93,7 +93,8 @@ pub(crate) fn topics(input: TokenStream) -> TokenStream {
         let event = spec.event();
         let partitions = spec.partitions();
         let module = ident(name, false);
-        let typed_items = typed::topic_items(name, event);
+        let declared: Vec<String> = brokers.iter().map(|b| format!("{b}.{name}")).collect();
+        let typed_items = typed::topic_items(name, event, &brokers, &declared);
         let doc = format!("Topic `<broker>.{name}`: events `{event}`, {partitions} partitions.");
         quote! {
             #[doc = #doc]

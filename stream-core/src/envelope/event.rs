@@ -134,6 +134,10 @@ macro_rules! event_types {
             /// [`Event::EVENT_TYPE`]): made per publish without an allocation. Equal to the
             /// `Custom` of the same name.
             Static(&'static str),
+            /// Any other event type, by a shared name: what the decoder makes of a name it
+            /// read on the record before, cloned per record without an allocation. Equal to
+            /// the `Custom` of the same name.
+            Shared(std::sync::Arc<str>),
         }
 
         impl EventType {
@@ -156,6 +160,7 @@ macro_rules! event_types {
                     $(EventType::$variant => $name,)*
                     EventType::Custom(name) => name,
                     EventType::Static(name) => name,
+                    EventType::Shared(name) => name,
                 }
             }
 
@@ -204,7 +209,25 @@ impl EventType {
     /// assert!(!EventType::from("margin_call").is_known());
     /// ```
     pub fn is_known(&self) -> bool {
-        !matches!(self, EventType::Custom(_) | EventType::Static(_))
+        !matches!(
+            self,
+            EventType::Custom(_) | EventType::Static(_) | EventType::Shared(_)
+        )
+    }
+
+    /// The same event type, cheap to clone: a custom name becomes [`EventType::Shared`].
+    ///
+    /// ```
+    /// use stream_core::EventType;
+    /// let shared = EventType::from("margin_call").into_shared();
+    /// assert!(matches!(shared, EventType::Shared(_)));
+    /// assert_eq!(shared, EventType::from("margin_call"));
+    /// ```
+    pub fn into_shared(self) -> Self {
+        match self {
+            EventType::Custom(name) => EventType::Shared(name.into()),
+            other => other,
+        }
     }
 
     /// The event type named `name`, without copying the name.

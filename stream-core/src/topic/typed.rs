@@ -63,6 +63,29 @@ impl<D: TopicDef> TypedTopic<D> {
         }
     }
 
+    /// [`TypedTopic::on`] for a catalog that declares `brokers` (each with its full topic name):
+    /// on one of them the name is the declared one, not a new string. What `topics!()`'s
+    /// `on(broker)` calls, on every publish of a handler that names its topic with
+    /// `ctx.broker()`.
+    #[doc(hidden)]
+    pub fn on_declared(
+        broker: &impl fmt::Display,
+        brokers: &[(&'static str, &'static str)],
+    ) -> Self {
+        let mut name = ShortName::default();
+        let declared = fmt::write(&mut name, format_args!("{broker}"))
+            .ok()
+            .and_then(|()| {
+                brokers
+                    .iter()
+                    .find(|(b, _)| b.as_bytes() == name.as_bytes())
+            });
+        match declared {
+            Some((_, full)) => Self::from_static(full),
+            None => Self::on(broker),
+        }
+    }
+
     /// A full topic name known to be `D` on a declared broker: what `topics!()`'s constants
     /// use. Not checked; prefer the generated constants and [`TypedTopic::on`].
     #[doc(hidden)]
@@ -114,6 +137,40 @@ impl<D> std::ops::Deref for TypedTopic<D> {
     type Target = str;
     fn deref(&self) -> &str {
         &self.name
+    }
+}
+
+/// A broker's name written into a stack buffer (broker names are short): a name that does not
+/// fit fails the write, and the topic is named the allocating way.
+struct ShortName {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for ShortName {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl ShortName {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl fmt::Write for ShortName {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -300,6 +357,30 @@ mod tests {
         assert_eq!(m.as_str(), "the topic `signals.validated`");
         let long = Message::new().push(&"x".repeat(600));
         assert_eq!(long.as_str().len(), 512);
+    }
+
+    struct Checked;
+    impl TopicDef for Checked {
+        const NAME: &'static str = "signals.checked";
+        const EVENT: &'static str = "checked_signal";
+    }
+
+    #[test]
+    fn a_declared_broker_names_its_topic_without_a_new_string() {
+        let declared = [
+            ("paper", "paper.signals.checked"),
+            ("zerodha", "zerodha.signals.checked"),
+        ];
+        let broker = crate::topic::Broker::new("zerodha").unwrap();
+        let on = TypedTopic::<Checked>::on_declared(&broker, &declared);
+        assert_eq!(on, "zerodha.signals.checked");
+        assert!(matches!(on.name, Cow::Borrowed(_)));
+        let other = TypedTopic::<Checked>::on_declared(&"kite", &declared);
+        assert_eq!(other, "kite.signals.checked");
+        assert!(matches!(other.name, Cow::Owned(_)));
+        let long = "b".repeat(100);
+        let long_on = TypedTopic::<Checked>::on_declared(&long, &declared);
+        assert_eq!(long_on.as_str(), format!("{long}.signals.checked"));
     }
 
     #[test]

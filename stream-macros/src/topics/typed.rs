@@ -4,8 +4,14 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-/// The items of a topic's module: its `Topic` type and `on(broker)`.
-pub(super) fn topic_items(name: &str, event: &str) -> TokenStream {
+/// The items of a topic's module: its `Topic` type and `on(broker)`, which names the topic on
+/// a declared broker (`brokers`, with the full names `declared`) without allocating.
+pub(super) fn topic_items(
+    name: &str,
+    event: &str,
+    brokers: &[String],
+    declared: &[String],
+) -> TokenStream {
     quote! {
         /// This topic as a type: its name and event type, for typed publish targets.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +28,10 @@ pub(super) fn topic_items(name: &str, event: &str) -> TokenStream {
         pub fn on(
             broker: &impl ::core::fmt::Display,
         ) -> ::streamkit::__private::TypedTopic<Topic> {
-            ::streamkit::__private::TypedTopic::on(broker)
+            ::streamkit::__private::TypedTopic::on_declared(
+                broker,
+                &[#((#brokers, #declared)),*],
+            )
         }
     }
 }

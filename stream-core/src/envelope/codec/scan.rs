@@ -83,8 +83,7 @@ thread_local! {
 /// between them, are one comparison of the text and three clones, with no scan for a string's
 /// end, no validation and no lookup. When only some repeat (a topic carrying several event
 /// types), the source and a known event type are each still one comparison and a clone, and the
-/// broker a comparison with the last one `topic::broker_named` made; a custom event type is read
-/// anew.
+/// broker a comparison with the last one `topic::broker_named` made.
 struct Names {
     /// The last record's text from the broker's value to the source's:
     /// `"paper","event_type":"trading_signal","source":"strategy-runner"`.
@@ -131,11 +130,16 @@ impl Names {
         let event_type = match &self.event_type {
             Some(known) if c.quoted(known.as_str()) => known.clone(),
             _ => {
-                let event_type = EventType::from(c.string()?);
-                if event_type.is_known() {
+                let name = c.string()?;
+                let kept = name.len() <= KEPT;
+                let event_type = EventType::from(name);
+                if kept {
+                    let event_type = event_type.into_shared();
                     self.event_type = Some(event_type.clone());
+                    event_type
+                } else {
+                    event_type
                 }
-                event_type
             }
         };
         c.literal(b",\"source\":")?;
