@@ -2,7 +2,7 @@
 //! (see [`metrics`](crate::metrics)): handler durations, end-to-end age, retries and dead
 //! letters by error kind.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -13,12 +13,17 @@ use crate::consumer::stats::ConsumerStats;
 use crate::handler::{ErrorKind, Incoming};
 use crate::metrics::families::families;
 
-/// A group's metric labels and, per topic, its histograms (found by a short scan, not by hashing
-/// the labels as the families do: this runs for every message).
+/// A group's metric labels and, per topic, its histograms, found without a lock or a shared
+/// write (this runs for every message, on every worker): the first topics' histograms stay in
+/// slots written once, later topics' behind a lock.
 pub(super) struct MessageMetrics {
     pub(super) group: Arc<str>,
-    topics: RwLock<Vec<TopicHistograms>>,
+    slots: [OnceLock<TopicHistograms>; SLOTS],
+    more: RwLock<Vec<TopicHistograms>>,
 }
+
+/// Topics whose histograms are found lock-free: a consumer reads a handful.
+const SLOTS: usize = 8;
 
 struct TopicHistograms {
     topic: Arc<str>,
@@ -26,33 +31,62 @@ struct TopicHistograms {
     age: Histogram,
 }
 
+impl TopicHistograms {
+    fn is(&self, topic: &Arc<str>) -> bool {
+        Arc::ptr_eq(&self.topic, topic) || self.topic == *topic
+    }
+}
+
 impl MessageMetrics {
     pub(super) fn new(group: &str) -> Self {
         Self {
             group: Arc::from(group),
-            topics: RwLock::default(),
+            slots: Default::default(),
+            more: RwLock::default(),
         }
     }
 
     /// Runs `f` with the histograms of `topic`, made on first use.
     fn with_topic<R>(&self, topic: &Arc<str>, f: impl Fn(&TopicHistograms) -> R) -> R {
-        let same = |t: &&TopicHistograms| Arc::ptr_eq(&t.topic, topic) || t.topic == *topic;
-        if let Some(t) = self.topics.read().expect("histograms").iter().find(same) {
+        for slot in &self.slots {
+            match slot.get() {
+                Some(t) if t.is(topic) => return f(t),
+                Some(_) => continue,
+                None => {
+                    // Two workers may race for an empty slot: the loser looks on.
+                    let _ = slot.set(self.histograms(topic));
+                    if let Some(t) = slot.get().filter(|t| t.is(topic)) {
+                        return f(t);
+                    }
+                }
+            }
+        }
+        if let Some(t) = self
+            .more
+            .read()
+            .expect("histograms")
+            .iter()
+            .find(|t| t.is(topic))
+        {
             return f(t);
         }
+        let made = self.histograms(topic);
+        let out = f(&made);
+        self.more.write().expect("histograms").push(made);
+        out
+    }
+
+    fn histograms(&self, topic: &Arc<str>) -> TopicHistograms {
         let labels = [
             ("group", Arc::clone(&self.group)),
             ("topic", Arc::clone(topic)),
         ];
         let fam = families();
-        let made = TopicHistograms {
+        TopicHistograms {
             topic: Arc::clone(topic),
             duration: fam.handler_duration.get_or_create_owned(&labels),
             age: fam.message_age.get_or_create_owned(&labels),
-        };
-        let out = f(&made);
-        self.topics.write().expect("histograms").push(made);
-        out
+        }
     }
 }
 

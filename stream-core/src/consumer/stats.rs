@@ -4,20 +4,15 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Counters of what a consumer did. Read them any time through [`MessageConsumer::stats`](crate::consumer::MessageConsumer::stats).
+///
+/// Laid out in two cache lines: the first holds what the poll thread writes, the second what
+/// the partition workers write, so counting a message on one thread does not take the line
+/// from the other.
 #[derive(Debug, Default)]
+#[repr(C, align(64))]
 pub struct ConsumerStats {
     /// Records received from Kafka.
     pub received: AtomicU64,
-    /// Messages whose handler succeeded.
-    pub handled: AtomicU64,
-    /// Retries made (attempts after the first).
-    pub retried: AtomicU64,
-    /// Messages written to a dead-letter topic.
-    pub dead_lettered: AtomicU64,
-    /// Messages skipped because their id was already done.
-    pub deduplicated: AtomicU64,
-    /// Messages handled without a dedup check because the store was unavailable.
-    pub dedup_unavailable: AtomicU64,
     /// Offset commits made.
     pub commits: AtomicU64,
     /// Offset commits the broker or the client refused (each is logged; the offsets are
@@ -31,10 +26,20 @@ pub struct ConsumerStats {
     pub rebalances: AtomicU64,
     /// When the poll loop last ran, in milliseconds since the epoch (liveness).
     pub last_poll_ms: AtomicU64,
-    /// Messages that could not be dead-lettered: each stops its consumer with an error.
-    pub dead_letter_failures: AtomicU64,
     /// Set from a revoke until the next assignment: the group is rebalancing (not ready).
     pub rebalancing: AtomicBool,
+    /// Messages whose handler succeeded.
+    pub handled: AtomicU64,
+    /// Retries made (attempts after the first).
+    pub retried: AtomicU64,
+    /// Messages written to a dead-letter topic.
+    pub dead_lettered: AtomicU64,
+    /// Messages skipped because their id was already done.
+    pub deduplicated: AtomicU64,
+    /// Messages handled without a dedup check because the store was unavailable.
+    pub dedup_unavailable: AtomicU64,
+    /// Messages that could not be dead-lettered: each stops its consumer with an error.
+    pub dead_letter_failures: AtomicU64,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -104,4 +109,16 @@ pub struct ConsumerReport {
     /// Messages still running when the shutdown deadline passed: `(topic, partition, offset)`.
     /// They are not committed and will be delivered again.
     pub unfinished: Vec<(String, i32, i64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConsumerStats;
+
+    #[test]
+    fn the_workers_counters_start_a_cache_line_of_their_own() {
+        assert_eq!(std::mem::align_of::<ConsumerStats>(), 64);
+        assert_eq!(std::mem::offset_of!(ConsumerStats, handled), 64);
+        assert!(std::mem::offset_of!(ConsumerStats, rebalancing) < 64);
+    }
 }
