@@ -1,8 +1,9 @@
 //! `MemoryDedupStore`: the default dedup store, in process memory, bounded in size and time.
 //!
 //! Ids are kept in a hash map (one lookup per message on the hot path), and in the order they
-//! were marked, for eviction: past `capacity` the earliest marked go first, and so does every id
-//! at the front of that order created more than `ttl` ago. Envelope ids are UUIDv7, which carry
+//! were marked, for eviction: past `capacity` the earliest marked go first, and every 64 marks so
+//! does every id at the front of that order created more than `ttl` ago (a lookup never reports
+//! an id older than `ttl` done, swept yet or not). Envelope ids are UUIDv7, which carry
 //! their creation time, so the window in which a duplicate is caught is bounded by the id's own
 //! time, not by when this process saw it (an id marked out of creation order waits behind newer
 //! ones until they expire, or until capacity pushes it out). The map hashes with foldhash,
@@ -59,7 +60,14 @@ struct Ids {
     /// The ids of `ids` in the order they were first marked.
     order: VecDeque<Uuid>,
     namespaces: Vec<Namespace>,
+    /// Marks since expired ids were last dropped.
+    since_sweep: u32,
 }
+
+/// Marks between two sweeps of expired ids: a sweep reads the clock, which a mark on every
+/// message should not. A lookup checks the age of an id it finds itself, so an expired id is
+/// never reported done while it waits for the next sweep.
+const SWEEP_EVERY: u32 = 64;
 
 impl Ids {
     fn namespace(&self, key: &DedupKey) -> Option<u32> {
@@ -150,17 +158,24 @@ fn same_namespace(ns: &Namespace, key: &DedupKey) -> bool {
 
 impl MemoryDedupStore {
     fn check(&self, key: &DedupKey) -> bool {
-        let ids = self.ids.lock().expect("dedup ids");
-        ids.ids
-            .get(&key.event_id)
-            .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
+        let found = {
+            let ids = self.ids.lock().expect("dedup ids");
+            ids.ids
+                .get(&key.event_id)
+                .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
+        };
+        found && !self.expired(&key.event_id, now_ms())
     }
 
     fn mark(&self, key: &DedupKey) {
-        let now = now_ms();
         let mut guard = self.ids.lock().expect("dedup ids");
         let ns = guard.namespace_or_add(key);
-        let Ids { ids, order, .. } = &mut *guard;
+        let Ids {
+            ids,
+            order,
+            since_sweep,
+            ..
+        } = &mut *guard;
         match ids.entry(key.event_id) {
             Entry::Occupied(mut marks) => marks.get_mut().insert(ns),
             Entry::Vacant(slot) => {
@@ -174,6 +189,12 @@ impl MemoryDedupStore {
             };
             ids.remove(&oldest);
         }
+        *since_sweep += 1;
+        if *since_sweep < SWEEP_EVERY {
+            return;
+        }
+        *since_sweep = 0;
+        let now = now_ms();
         while let Some(oldest) = order.front() {
             if !self.expired(oldest, now) {
                 break;
@@ -279,11 +300,15 @@ mod tests {
         );
         let old = Uuid::new_v7(ts);
         store.mark_done(&key("paper", old)).await.unwrap();
-        store
-            .mark_done(&key("paper", Uuid::now_v7()))
-            .await
-            .unwrap();
         assert!(!store.is_done(&key("paper", old)).await.unwrap());
-        assert_eq!(store.len(), 1);
+        for _ in 1..SWEEP_EVERY {
+            assert_eq!(store.ids.lock().unwrap().order.front(), Some(&old));
+            store
+                .mark_done(&key("paper", Uuid::now_v7()))
+                .await
+                .unwrap();
+        }
+        assert!(!store.is_done(&key("paper", old)).await.unwrap());
+        assert_eq!(store.len(), SWEEP_EVERY as usize - 1);
     }
 }
