@@ -17,7 +17,7 @@ use crate::consumer::observe;
 use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::running::RunningIds;
-use crate::consumer::settle::Unsettled;
+use crate::consumer::settle::{Held, Unsettled};
 use crate::consumer::stats::ConsumerStats;
 use crate::consumer::transaction::Transaction;
 use crate::envelope::codec::RawEnvelope;
@@ -28,6 +28,9 @@ use crate::reliability::contract;
 use crate::reliability::dedup::DedupKey;
 
 /// How processing a record ended.
+// Returned once per message and moved straight into the worker's queue of unsettled messages:
+// boxing the large variant would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Outcome {
     /// Finished: handled, deduplicated or dead-lettered.
     Finished,
@@ -241,7 +244,7 @@ async fn after_handler(
             .insert(incoming.envelope.id);
     }
     Outcome::Unsettled(Unsettled {
-        incoming,
+        held: Held::new(incoming),
         deliveries,
         resolved: 0,
         failure: None,

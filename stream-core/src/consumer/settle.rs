@@ -6,17 +6,19 @@ use std::task::Poll;
 
 use chrono::Utc;
 use foldhash::HashSet;
+use uuid::Uuid;
 
 use crate::consumer::claim::{dedup_key, mark_handled, release_claim};
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
 use crate::consumer::partition::PartitionControl;
 use crate::consumer::pipeline::Pipeline;
 use crate::handler::Incoming;
+use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::DedupKey;
 
 /// A handled message waiting for the records its handler published.
 pub(super) struct Unsettled {
-    pub(super) incoming: Arc<Incoming>,
+    pub(super) held: Held,
     /// Its deliveries, in publish order: those before `resolved` have resolved.
     pub(super) deliveries: crate::handler::Deliveries,
     pub(super) resolved: usize,
@@ -25,6 +27,43 @@ pub(super) struct Unsettled {
     /// Whether to mark the event done in the dedup store once they are acknowledged.
     pub(super) dedup: bool,
     pub(super) attempts: u32,
+}
+
+/// What a handled message keeps while the records its handler published are in flight: its
+/// record (what the dead letter of a failed delivery carries) and its event id. The rest (the
+/// decoded envelope, the handler's producer and trace) is freed as the handler returns, while
+/// it is still in this core's cache; only a message whose context the handler kept (in a task
+/// it spawned) is held whole.
+pub(super) enum Held {
+    Record { record: RecordMeta, event_id: Uuid },
+    Whole(Arc<Incoming>),
+}
+
+impl Held {
+    pub(super) fn new(incoming: Arc<Incoming>) -> Self {
+        let event_id = incoming.envelope.id;
+        match Arc::try_unwrap(incoming) {
+            Ok(incoming) => Held::Record {
+                record: incoming.into_record(),
+                event_id,
+            },
+            Err(shared) => Held::Whole(shared),
+        }
+    }
+
+    pub(super) fn record(&self) -> &RecordMeta {
+        match self {
+            Held::Record { record, .. } => record,
+            Held::Whole(incoming) => &incoming.record,
+        }
+    }
+
+    pub(super) fn event_id(&self) -> Uuid {
+        match self {
+            Held::Record { event_id, .. } => *event_id,
+            Held::Whole(incoming) => incoming.envelope.id,
+        }
+    }
 }
 
 impl Unsettled {
@@ -57,7 +96,7 @@ pub(super) async fn settle(
     key: &mut Option<DedupKey>,
 ) -> bool {
     let Unsettled {
-        incoming,
+        held,
         deliveries,
         resolved,
         failure,
@@ -76,7 +115,7 @@ pub(super) async fn settle(
         .map(|store| {
             (
                 store,
-                dedup_key(key, pipeline, &incoming.record, incoming.envelope.id),
+                dedup_key(key, pipeline, held.record(), held.event_id()),
             )
         });
     let finished = match failure {
@@ -87,8 +126,8 @@ pub(super) async fn settle(
         Some(error) => {
             let error = crate::handler::extract::handler_error(error);
             let now = Utc::now();
-            let r = &incoming.record;
-            tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %incoming.envelope.id, %error, "a record the handler published was not delivered; dead-lettering");
+            let r = held.record();
+            tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %held.event_id(), %error, "a record the handler published was not delivered; dead-lettering");
             release_claim(claimed, pipeline).await;
             let cause = DeadLetterCause {
                 error: format!(
@@ -106,6 +145,45 @@ pub(super) async fn settle(
     unsettled
         .lock()
         .expect("unsettled ids")
-        .remove(&incoming.envelope.id);
+        .remove(&held.event_id());
     finished
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Held;
+    use crate::envelope::codec::RawEnvelope;
+    use crate::handler::Incoming;
+    use crate::kafka::record::RecordMeta;
+    use crate::topic::Broker;
+
+    fn incoming() -> Arc<Incoming> {
+        let value = br#"{"id":"0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11","correlation_id":"0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b00","broker":"paper","event_type":"heartbeat","source":"s","timestamp":"2026-11-26T19:28:45Z","data":1}"#;
+        let envelope = RawEnvelope::decode(value).unwrap();
+        let record = RecordMeta::new("paper.ticks.raw", Broker::new("paper").unwrap(), 2, 41);
+        Arc::new(Incoming::new(envelope, record, None))
+    }
+
+    #[test]
+    fn a_handled_message_keeps_only_its_record_and_id() {
+        let held = Held::new(incoming());
+        assert!(matches!(held, Held::Record { .. }));
+        assert_eq!(held.record().offset, 41);
+        assert_eq!(
+            held.event_id().to_string(),
+            "0193a8e2-7c1e-7b3f-9a54-6f2d1c0e8b11"
+        );
+    }
+
+    #[test]
+    fn a_message_whose_context_the_handler_kept_is_held_whole() {
+        let incoming = incoming();
+        let kept = Arc::clone(&incoming);
+        let held = Held::new(incoming);
+        assert!(matches!(held, Held::Whole(_)));
+        assert_eq!(held.record().offset, 41);
+        assert_eq!(held.event_id(), kept.envelope.id);
+    }
 }

@@ -168,7 +168,7 @@ pub(super) async fn settle_front(
     key: &mut Option<DedupKey>,
 ) -> bool {
     let u = waiting.pop_front().expect("a waiting message");
-    let offset = u.incoming.record.offset;
+    let offset = u.held.record().offset;
     if !settle(u, part, pipeline, unsettled, key).await {
         return false;
     }

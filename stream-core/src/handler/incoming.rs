@@ -77,6 +77,11 @@ impl Incoming {
         self
     }
 
+    /// The record, the rest of the message dropped (once its handler is done with it).
+    pub(crate) fn into_record(self) -> RecordMeta {
+        self.record
+    }
+
     /// The outbox of exactly-once mode, if the message has one.
     pub(crate) fn outbox(&self) -> Option<&Outbox> {
         self.outbox.as_deref()
