@@ -76,13 +76,15 @@ pub(super) async fn run_worker(
         let next = if waiting.is_empty() {
             rx.recv().await
         } else if waiting.len() >= room {
-            front_delivered(&mut waiting).await;
+            let half = waiting.len() / 2;
+            delivered_through(&mut waiting, half).await;
             continue;
         } else {
+            let newest = waiting.len() - 1;
             tokio::select! {
                 biased;
                 work = rx.recv() => work,
-                () = front_delivered(&mut waiting) => continue,
+                () = delivered_through(&mut waiting, newest) => continue,
             }
         };
         let Some(work) = next else { break };
@@ -148,6 +150,29 @@ async fn settle_all(
             return;
         }
     }
+}
+
+/// Resolves once the deliveries of the waiting message at `index` and of the oldest one are all
+/// done (never, if none waits): the worker settles a run of messages per wake-up.
+///
+/// Acknowledgements arrive on the producer's thread one record at a time. A worker woken for
+/// each would take turns with that thread, one thread switch per message; woken once the
+/// newest (or, with a full queue, the middle) waiting message is acknowledged, it finds the
+/// older ones acknowledged too, nearly always, and settles them in one go.
+fn delivered_through(
+    waiting: &mut VecDeque<Unsettled>,
+    index: usize,
+) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| {
+        let Some(u) = waiting.get_mut(index) else {
+            return Poll::Pending;
+        };
+        std::task::ready!(u.poll_delivered(cx));
+        match waiting.front_mut() {
+            Some(front) => front.poll_delivered(cx),
+            None => Poll::Pending,
+        }
+    })
 }
 
 /// Resolves once the oldest waiting message's deliveries are all done (never, if none waits).
