@@ -8,13 +8,16 @@ use prometheus_client::metrics::histogram::Histogram;
 use rdkafka::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::statistics::Statistics;
+use tokio::sync::oneshot;
 
 use crate::kafka::client_log::ClientLog;
 use crate::metrics::families::{Client, families};
 
 /// The context of a [`MessageProducer`](crate::kafka::producer::MessageProducer)'s librdkafka
-/// client (the `C` of the `FutureProducer<C>` that
+/// client (the `C` of the `BaseProducer<C>` that
 /// [`MessageProducer::rdkafka`](crate::kafka::producer::MessageProducer::rdkafka) returns).
 #[derive(Debug, Clone)]
 pub struct ProducerCallbacks(Arc<Shared>);
@@ -51,6 +54,22 @@ impl ProducerCallbacks {
     /// What its client reported.
     pub(super) fn log(&self) -> &ClientLog {
         &self.0.log
+    }
+}
+
+/// How librdkafka's delivery of one record ended: acknowledged, or failed with the record.
+pub(super) type DeliveryOutcome = Result<(), (KafkaError, OwnedMessage)>;
+
+impl ProducerContext for ProducerCallbacks {
+    /// Where the record's outcome goes: the [`PendingDelivery`](crate::kafka::producer::PendingDelivery) that
+    /// waits for it.
+    type DeliveryOpaque = Box<oneshot::Sender<DeliveryOutcome>>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
+        let _ = outcome.send(match result {
+            Ok(_) => Ok(()),
+            Err((error, message)) => Err((error.clone(), message.detach())),
+        });
     }
 }
 

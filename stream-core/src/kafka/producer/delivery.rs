@@ -7,9 +7,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{DeliveryFuture, Producer};
+use rdkafka::producer::Producer;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::kafka::producer::callbacks::DeliveryOutcome;
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 
@@ -25,7 +27,7 @@ pub(super) enum DeliveryState {
     /// Waiting for the broker's acknowledgement, handed over at the given [`sent_at`] (for the
     /// delivery latency histogram; four bytes, so that a handled message's deliveries, held
     /// inline, do not grow).
-    Waiting(DeliveryFuture, u32),
+    Waiting(oneshot::Receiver<DeliveryOutcome>, u32),
     /// The send timed out: finding out whether the topic exists at all, to say so.
     Checking(Pin<Box<dyn Future<Output = ProduceError> + Send>>),
     /// Held in a transaction's outbox: resolves at once; the record is delivered, or not, with
@@ -51,7 +53,7 @@ impl PendingDelivery {
 /// Whether the cluster knows `topic` (false also when the cluster cannot be asked).
 fn topic_exists(inner: &Inner, topic: &str) -> bool {
     inner
-        .producer
+        .producer()
         .client()
         .fetch_metadata(Some(topic), Duration::from_secs(5))
         .ok()
@@ -68,7 +70,7 @@ impl Future for PendingDelivery {
             match &mut this.state {
                 DeliveryState::Waiting(delivery, sent) => match Pin::new(delivery).poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Ok(_))) => {
+                    Poll::Ready(Ok(Ok(()))) => {
                         let took = sent_at().wrapping_sub(*sent);
                         this.state = DeliveryState::Done;
                         this.inner.callbacks.delivered_after(f64::from(took) / 1e6);

@@ -6,9 +6,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use tokio::sync::oneshot;
 
 use crate::kafka::producer::callbacks::ProducerCallbacks;
 use crate::kafka::trace_context::{TraceContext, outgoing};
@@ -29,6 +31,7 @@ use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
 use crate::kafka::producer::outbox::{Outbox, StagedRecord};
+use crate::kafka::producer::pump::{Client, DeliveryPump};
 use crate::topic::Broker;
 use crate::topic::typed::PublishTarget;
 
@@ -74,6 +77,11 @@ impl MessageProducer {
     ///
     /// Fails with [`Error::Config`] naming the key when the configuration would weaken
     /// delivery or librdkafka rejects a property.
+    ///
+    /// Its acknowledgements are served where it is made: inside a tokio runtime, by a task on
+    /// that runtime, woken when they arrive, that takes every waiting one at once (so they are
+    /// seen only while that runtime runs: make the producer on the runtime that awaits its
+    /// sends); outside a runtime, by a thread of its own.
     pub fn new(config: &KafkaConfig, service_name: &str) -> Result<Self> {
         Self::with_options(config, service_name, ProducerOptions::default())
     }
@@ -104,23 +112,24 @@ impl MessageProducer {
             .parse_num::<usize>("message.max.bytes")?
             .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
         let callbacks = ProducerCallbacks::new(config.get("client.id").unwrap_or_default());
-        let producer: FutureProducer<ProducerCallbacks> = config
-            .to_client_config()
-            .create_with_context(callbacks.clone())
-            .map_err(|e| match e {
-                KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
-                    key: key.clone(),
-                    message: format!("librdkafka rejected `{value}`: {desc}"),
-                },
-                KafkaError::ClientCreation(msg) => Error::Config {
-                    key: "producer".into(),
-                    message: msg,
-                },
-                other => Error::Kafka(other),
-            })?;
+        let producer =
+            BaseProducer::from_config_and_context(&config.to_client_config(), callbacks.clone())
+                .map_err(|e| match e {
+                    KafkaError::ClientConfig(_, desc, key, value) => Error::Config {
+                        key: key.clone(),
+                        message: format!("librdkafka rejected `{value}`: {desc}"),
+                    },
+                    KafkaError::ClientCreation(msg) => Error::Config {
+                        key: "producer".into(),
+                        message: msg,
+                    },
+                    other => Error::Kafka(other),
+                })?;
+        let client = Arc::new(Client::new(producer));
         Ok(Self {
             inner: Arc::new(Inner {
-                producer,
+                _pump: DeliveryPump::start(&client),
+                client,
                 callbacks,
                 service: ServiceName::new(service_name),
                 client_id: config.get("client.id").unwrap_or_default().to_owned(),
@@ -142,7 +151,7 @@ impl MessageProducer {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             inner
-                .producer
+                .producer()
                 .client()
                 .fetch_metadata(None, timeout)
                 .map(|_| ())
@@ -167,7 +176,7 @@ impl MessageProducer {
 
     /// Messages handed to librdkafka and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
-        self.inner.producer.in_flight_count() as usize
+        self.inner.producer().in_flight_count() as usize
     }
 
     /// Whether the producer has a connection to a broker: false once librdkafka reported all
@@ -177,9 +186,10 @@ impl MessageProducer {
         self.inner.callbacks.log().connected()
     }
 
-    /// The underlying rdkafka producer, for what streamkit does not wrap.
-    pub fn rdkafka(&self) -> &FutureProducer<ProducerCallbacks> {
-        &self.inner.producer
+    /// The underlying rdkafka producer, for what streamkit does not wrap. Its delivery reports
+    /// are served for it (see [`MessageProducer::new`]): do not poll it.
+    pub fn rdkafka(&self) -> &BaseProducer<ProducerCallbacks> {
+        self.inner.producer()
     }
 
     /// Sends `data` as an event of its [`Event::EVENT_TYPE`] and waits for the acknowledgement.
@@ -394,12 +404,13 @@ impl MessageProducer {
         id: Uuid,
     ) -> Result<HandOver, ProduceError> {
         let limit = self.inner.max_message_bytes;
-        let record = FutureRecord::to(topic)
+        let (outcome, delivery) = oneshot::channel();
+        let record = BaseRecord::with_opaque_to(topic, Box::new(outcome))
             .key(key)
             .payload(&payload)
             .headers(headers);
-        match self.inner.producer.send_result(record) {
-            Ok(delivery) => Ok(HandOver::Queued(PendingDelivery {
+        match self.inner.producer().send(record) {
+            Ok(()) => Ok(HandOver::Queued(PendingDelivery {
                 state: DeliveryState::Waiting(delivery, sent_at()),
                 inner: Arc::clone(&self.inner),
                 id,

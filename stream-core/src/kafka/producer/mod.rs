@@ -25,6 +25,7 @@ mod inner;
 pub(crate) mod message_producer;
 pub(crate) mod options;
 pub(crate) mod outbox;
+mod pump;
 mod raw_record;
 pub(crate) mod shutdown;
 pub(crate) mod transaction;

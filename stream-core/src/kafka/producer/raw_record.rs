@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::BaseRecord;
+use tokio::sync::oneshot;
 
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::message_producer::MessageProducer;
@@ -44,12 +45,13 @@ impl MessageProducer {
         let started = Instant::now();
         let mut headers = Some(headers);
         let delivery = loop {
-            let mut record = FutureRecord::<[u8], [u8]>::to(topic);
+            let (outcome, delivery) = oneshot::channel();
+            let mut record = BaseRecord::<[u8], [u8], _>::with_opaque_to(topic, Box::new(outcome));
             record.headers = headers.take();
             record.payload = value;
             record.key = key;
-            match self.inner.producer.send_result(record) {
-                Ok(delivery) => break delivery,
+            match self.inner.producer().send(record) {
+                Ok(()) => break delivery,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record))
                     if started.elapsed() < self.inner.queue_deadline =>
                 {

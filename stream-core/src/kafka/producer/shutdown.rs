@@ -27,8 +27,8 @@ impl MessageProducer {
     pub async fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let inner = Arc::clone(&self.inner);
         let undelivered = tokio::task::spawn_blocking(move || {
-            let _ = inner.producer.flush(timeout);
-            inner.producer.in_flight_count() as usize
+            let _ = inner.producer().flush(timeout);
+            inner.producer().in_flight_count() as usize
         })
         .await
         .unwrap_or_else(|_| self.in_flight());

@@ -65,9 +65,9 @@ impl MessageProducer {
 
     /// Waits (blocking, up to `timeout`) until every record handed to librdkafka is
     /// acknowledged. `commit_transaction` flushes first, and its flush waits in slices of
-    /// 100 ms whether the acknowledgements came sooner or not; the producer's own thread brings
-    /// the count down as they arrive, so waiting here first makes the commit's flush return at
-    /// once.
+    /// 100 ms whether the acknowledgements came sooner or not; the producer's delivery reports,
+    /// served as they arrive, bring the count down, so waiting here first makes the commit's
+    /// flush return at once.
     fn await_acknowledgements(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while self.rdkafka().in_flight_count() > 0 && Instant::now() < deadline {
