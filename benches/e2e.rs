@@ -2000,8 +2000,9 @@ async fn run(args: Args, servers: String) {
     }
 }
 
-/// The `service` scenario's rounds: preload, then the service's process, then the loop's
-/// (`--side` keeps one of them).
+/// The `service` scenario's rounds: preload, then the service's process and the loop's, the
+/// service first in odd rounds and the loop first in even ones, so that neither always meets
+/// the broker straight after the preload (`--side` keeps one of them).
 async fn service_rounds(
     kafka: &KafkaConfig,
     servers: &str,
@@ -2021,9 +2022,15 @@ async fn service_rounds(
         let (s, wrap) = (servers.to_owned(), args.wrap.clone());
         let (b, l) = (service_bin.clone(), loop_bin.clone());
         let (sk, plain) = tokio::task::spawn_blocking(move || {
-            let sk = sides.0.then(|| service::run_service(&s, &b, n, &wrap));
-            let plain = sides.1.then(|| service::run_loop(&s, &l, n, &wrap));
-            (sk, plain)
+            let run_service = || sides.0.then(|| service::run_service(&s, &b, n, &wrap));
+            let run_loop = || sides.1.then(|| service::run_loop(&s, &l, n, &wrap));
+            if round % 2 == 1 {
+                let sk = run_service();
+                (sk, run_loop())
+            } else {
+                let plain = run_loop();
+                (run_service(), plain)
+            }
         })
         .await
         .expect("service round");
@@ -2034,8 +2041,9 @@ async fn service_rounds(
             ),
             None => "not run".to_owned(),
         };
+        let first = if round % 2 == 1 { "service" } else { "loop" };
         eprintln!(
-            "round {round} service   macros {}   loop {}",
+            "round {round} ({first} first) service   macros {}   loop {}",
             show(&sk),
             show(&plain)
         );
