@@ -30,6 +30,8 @@ const SERVICE_OUTPUT: &str = "paper.benchsvc.checked";
 const LOOP_OUTPUT: &str = "paper.benchloop.checked";
 const SERVICE_GROUP: &str = "bench.service";
 const LOOP_GROUP: &str = "bench.loop";
+/// How long without a new output before a side's round reports what each source says.
+const STALL: Duration = Duration::from_secs(20);
 /// How long a side may take to write every output.
 const DEADLINE: Duration = Duration::from_secs(300);
 /// How long a side may take to write its first output (start-up, group join).
@@ -127,9 +129,16 @@ fn reset_group(servers: &str, group: &str) {
         tpl.add_partition_offset(INPUT, p, Offset::Offset(hi))
             .expect("tpl");
     }
-    consumer
-        .commit(&tpl, CommitMode::Sync)
-        .unwrap_or_else(|e| panic!("resetting group {group}: {e}"));
+    // A member of an aborted earlier run stays in the group until its session times out
+    // (45 s), and the group refuses this commit until then.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+        if Instant::now() > deadline {
+            panic!("resetting group {group}: {e}");
+        }
+        eprintln!("e2e: resetting group {group}: {e}; waiting for its members to leave");
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }
 
 /// The input partition's end; a leader that is still moving (a broker just restarted) is waited for.
@@ -209,10 +218,17 @@ fn measure(servers: &str, mut child: Child, output: &str, n: usize, side: &str) 
     let pid = child.id();
     let started = Instant::now();
     let mut first: Option<(Instant, Duration)> = None;
+    let mut progress = (0, Instant::now());
     let (done_at, cpu) = loop {
         std::thread::sleep(Duration::from_millis(20));
         let written = (watcher.total() - before) as usize;
         let now = Instant::now();
+        if written != progress.0 {
+            progress = (written, now);
+        } else if now - progress.1 > STALL {
+            report_stall(servers, &watcher, output, written, n, side);
+            progress.1 = now;
+        }
         let cpu = other_cpu(pid).unwrap_or_default();
         if written > 0 && first.is_none() {
             first = Some((now, cpu));
@@ -348,6 +364,37 @@ fn task_cpu(task: &std::path::Path) -> Option<(String, f64)> {
     Some((name, ticks as f64 / hz))
 }
 
+/// A side wrote nothing new for [`STALL`]: what the watcher reads, what a fresh client reads
+/// (both ListOffsets, the latter per partition with its own connection), so a stale reading
+/// tells itself apart from a stalled side.
+fn report_stall(
+    servers: &str,
+    watcher: &EndOffsets,
+    output: &str,
+    written: usize,
+    n: usize,
+    side: &str,
+) {
+    let fresh: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .expect("watermark client");
+    let ends: Vec<String> = (0..PARTITIONS)
+        .map(
+            |p| match fresh.fetch_watermarks(output, p, Duration::from_secs(10)) {
+                Ok((_, hi)) => hi.to_string(),
+                Err(e) => e.to_string(),
+            },
+        )
+        .collect();
+    eprintln!(
+        "  {side}: {written} of {n} outputs and none for {} s; {output}'s ends as the watcher reads them {:?}, as a new client reads them {:?}",
+        STALL.as_secs(),
+        watcher.per_partition(),
+        ends
+    );
+}
+
 /// SIGTERM, then up to 30 s for a graceful stop before SIGKILL.
 fn stop(child: &mut Child, side: &str) {
     // SAFETY: kill has no memory preconditions; the pid is our own child's, not yet reaped.
@@ -383,6 +430,10 @@ impl EndOffsets {
     }
 
     fn total(&self) -> i64 {
+        self.per_partition().iter().sum()
+    }
+
+    fn per_partition(&self) -> Vec<i64> {
         let mut tpl = TopicPartitionList::new();
         for p in 0..PARTITIONS {
             tpl.add_partition_offset(&self.topic, p, Offset::End)
@@ -398,6 +449,6 @@ impl EndOffsets {
                 Offset::Offset(o) => o,
                 other => panic!("end offset of {}: {other:?}", self.topic),
             })
-            .sum()
+            .collect()
     }
 }
