@@ -7,11 +7,14 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    parse_age(text).map(|age| Utc::now() - age).ok_or_else(|| {
+    let age = parse_age(text).ok_or_else(|| {
         format!(
             "expected an age (`30s`, `10m`, `2h`, `1d`) or an RFC 3339 time \
              (`2026-12-02T09:15:00Z`), found `{text}`"
         )
+    })?;
+    Utc::now().checked_sub_signed(age).ok_or_else(|| {
+        format!("`{text}` ago is before the earliest time there is; give a shorter age")
     })
 }
 
@@ -47,5 +50,11 @@ mod tests {
                 .contains("`10 minutes`")
         );
         assert!(parse_time("m").is_err());
+    }
+
+    #[test]
+    fn an_age_beyond_the_calendar_is_an_error() {
+        let err = parse_time("99999999999d").unwrap_err();
+        assert!(err.contains("`99999999999d` ago"), "{err}");
     }
 }
