@@ -19,6 +19,11 @@ use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::kafka::producer::callbacks::ProducerCallbacks;
 
+/// How many events (a delivery report event holds one produce response's records) the task
+/// serves before it lets the runtime run other tasks: a queue that never empties must not hold
+/// a runtime thread.
+const SERVE_AT_ONCE: usize = 64;
+
 /// The librdkafka producer, with a second handle on its main queue (where delivery reports
 /// arrive). The handle is declared first so it is dropped first: a queue handle must not
 /// outlive its client.
@@ -37,11 +42,16 @@ impl Client {
         }
     }
 
-    /// Serves every event waiting in the queue, without waiting for more.
-    fn serve_waiting(&self) {
-        while self.queue.len() > 0 {
+    /// Serves the events waiting in the queue, at most [`SERVE_AT_ONCE`], without waiting for
+    /// more; true when some are still waiting.
+    fn serve_waiting(&self) -> bool {
+        for _ in 0..SERVE_AT_ONCE {
+            if self.queue.len() == 0 {
+                return false;
+            }
             self.producer.poll(Duration::ZERO);
         }
+        self.queue.len() > 0
     }
 }
 
@@ -168,9 +178,15 @@ async fn serve_on_runtime(client: Weak<Client>, signal: Arc<Signal>) {
         if !events_waiting.await {
             return;
         }
-        match client.upgrade() {
-            Some(c) => c.serve_waiting(),
-            None => return,
+        loop {
+            let more = match client.upgrade() {
+                Some(c) => c.serve_waiting(),
+                None => return,
+            };
+            if !more || signal.stopped.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
     }
 }
