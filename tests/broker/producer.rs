@@ -1,5 +1,6 @@
 //! MessageProducer against the real broker: keyed envelopes read back once and in per-key order
-//! with their headers; a shutdown right after non-blocking sends loses nothing; documented
+//! with their headers; a shutdown right after non-blocking sends loses nothing; acknowledgements
+//! arrive whichever runtime the producer was made on; documented
 //! errors for a missing topic, an oversized message and a bad configuration.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -102,6 +103,39 @@ async fn ten_thousand_keyed_sends_are_read_back_once_in_key_order() {
     let used: HashSet<i32> = records.iter().map(|r| r.partition()).collect();
     assert_eq!(used.len(), 6, "keys spread over all 6 partitions");
     assert!(producer.shutdown(Duration::from_secs(10)).await.is_clean());
+}
+
+/// A producer serves its acknowledgements on the runtime it was made on: one made on a runtime
+/// that has ended since, and one made outside any runtime, still see theirs.
+#[test]
+fn acknowledgements_arrive_after_the_runtime_the_producer_was_made_on_ended() {
+    let topic = testing::unique_topic("paper", "producer", "runtimes");
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = current_thread();
+    first.block_on(testing::create_topic(&topic, 1));
+    let made_on_first =
+        first.block_on(async { MessageProducer::new(&testing::kafka_config(), "rt-1").unwrap() });
+    drop(first);
+    let made_outside = MessageProducer::new(&testing::kafka_config(), "rt-none").unwrap();
+    current_thread().block_on(async {
+        for (seq, producer) in [&made_on_first, &made_outside].into_iter().enumerate() {
+            let signal = TradingSignal {
+                strategy: "s".into(),
+                seq: seq as u64,
+                price: rust_decimal::Decimal::new(1, 0),
+            };
+            let sent =
+                tokio::time::timeout(Duration::from_secs(30), producer.send(&topic, "s", &signal))
+                    .await;
+            assert!(matches!(sent, Ok(Ok(_))), "producer {seq}: {sent:?}");
+        }
+        assert_eq!(testing::read_all(&topic).await.len(), 2);
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

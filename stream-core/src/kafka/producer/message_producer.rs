@@ -79,9 +79,10 @@ impl MessageProducer {
     /// delivery or librdkafka rejects a property.
     ///
     /// Its acknowledgements are served where it is made: inside a tokio runtime, by a task on
-    /// that runtime, woken when they arrive, that takes every waiting one at once (so they are
-    /// seen only while that runtime runs: make the producer on the runtime that awaits its
-    /// sends); outside a runtime, by a thread of its own.
+    /// that runtime, woken when they arrive, that takes every waiting one at once; outside a
+    /// runtime, or once that runtime has shut down, by a thread of its own. While the runtime
+    /// is alive it must be running for sends to complete (a current-thread runtime runs only
+    /// inside `block_on`): make the producer on the runtime that awaits its sends.
     pub fn new(config: &KafkaConfig, service_name: &str) -> Result<Self> {
         Self::with_options(config, service_name, ProducerOptions::default())
     }

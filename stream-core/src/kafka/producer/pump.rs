@@ -5,7 +5,8 @@
 //! waiting. Under load the task runs when a runtime thread gets to it, so acknowledgements are
 //! taken in runs, on the threads that made the records (their header lists are freed where
 //! they were allocated), and no thread of its own is woken for each produce response. Created
-//! outside a runtime, it serves the queue on a thread of its own.
+//! outside a runtime, or when that runtime shuts down before the producer is dropped, it serves
+//! the queue on a thread of its own.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -123,15 +124,19 @@ impl DeliveryPump {
                         opaque as *mut c_void,
                     )
                 };
-                runtime.spawn(serve_on_runtime(weak.clone(), Arc::clone(&signal)));
+                let handover = ThreadOnDrop {
+                    client: weak.clone(),
+                    signal: Arc::clone(&signal),
+                };
+                runtime.spawn(serve_on_runtime(
+                    weak.clone(),
+                    Arc::clone(&signal),
+                    handover,
+                ));
                 Some(opaque)
             }
             Err(_) => {
-                let (weak, signal) = (weak.clone(), Arc::clone(&signal));
-                std::thread::Builder::new()
-                    .name("streamkit-producer".into())
-                    .spawn(move || serve_on_thread(weak, signal))
-                    .expect("starting the producer's thread");
+                serve_on_new_thread(weak.clone(), Arc::clone(&signal));
                 None
             }
         };
@@ -161,7 +166,11 @@ impl Drop for DeliveryPump {
 }
 
 /// The task: serves the queue, then sleeps until librdkafka says it is non-empty again.
-async fn serve_on_runtime(client: Weak<Client>, signal: Arc<Signal>) {
+///
+/// A runtime that shuts down drops the task, polled or not, with the producer perhaps still
+/// alive (made on a runtime that ended first, used from another): `_handover`, held from the
+/// task's creation, then starts a thread, so its sends still see their acknowledgements.
+async fn serve_on_runtime(client: Weak<Client>, signal: Arc<Signal>, _handover: ThreadOnDrop) {
     loop {
         let events_waiting = std::future::poll_fn(|cx| {
             // Registered before looking, so an event that arrives after the look wakes it.
@@ -189,6 +198,28 @@ async fn serve_on_runtime(client: Weak<Client>, signal: Arc<Signal>) {
             tokio::task::yield_now().await;
         }
     }
+}
+
+/// Serves the queue on a thread of its own, for a producer whose task is gone while the
+/// producer is not.
+struct ThreadOnDrop {
+    client: Weak<Client>,
+    signal: Arc<Signal>,
+}
+
+impl Drop for ThreadOnDrop {
+    fn drop(&mut self) {
+        if !self.signal.stopped.load(Ordering::Acquire) && self.client.strong_count() > 0 {
+            serve_on_new_thread(self.client.clone(), Arc::clone(&self.signal));
+        }
+    }
+}
+
+fn serve_on_new_thread(client: Weak<Client>, signal: Arc<Signal>) {
+    std::thread::Builder::new()
+        .name("streamkit-producer".into())
+        .spawn(move || serve_on_thread(client, signal))
+        .expect("starting the producer's thread");
 }
 
 /// The thread: polls the queue until the producer is gone.
