@@ -155,10 +155,10 @@ async fn settle_all(
 /// Resolves once the deliveries of the waiting message at `index` and of the oldest one are all
 /// done (never, if none waits): the worker settles a run of messages per wake-up.
 ///
-/// Acknowledgements arrive on the producer's thread one record at a time. A worker woken for
-/// each would take turns with that thread, one thread switch per message; woken once the
-/// newest (or, with a full queue, the middle) waiting message is acknowledged, it finds the
-/// older ones acknowledged too, nearly always, and settles them in one go.
+/// Acknowledgements are reported one record at a time. A worker woken for each would take
+/// turns with whatever reports them, one wake-up per message; woken once the newest (or, with a
+/// full queue, the middle) waiting message is acknowledged, it finds the older ones
+/// acknowledged too, nearly always, and settles them in one go.
 fn delivered_through(
     waiting: &mut VecDeque<Unsettled>,
     index: usize,

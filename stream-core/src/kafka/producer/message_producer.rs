@@ -188,7 +188,7 @@ impl MessageProducer {
     }
 
     /// The underlying rdkafka producer, for what streamkit does not wrap. Its delivery reports
-    /// are served for it (see [`MessageProducer::new`]): do not poll it.
+    /// are served for it (see [`MessageProducer::new`]): it needs no polling.
     pub fn rdkafka(&self) -> &BaseProducer<ProducerCallbacks> {
         self.inner.producer()
     }

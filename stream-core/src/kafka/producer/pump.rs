@@ -3,10 +3,10 @@
 //! Created inside a tokio runtime, a producer serves its queue in a task on that runtime, woken
 //! by librdkafka when the queue goes from empty to non-empty, which then serves everything
 //! waiting. Under load the task runs when a runtime thread gets to it, so acknowledgements are
-//! taken in runs, on the threads that made the records (their header lists are freed where
-//! they were allocated), and no thread of its own is woken for each produce response. Created
-//! outside a runtime, or when that runtime shuts down before the producer is dropped, it serves
-//! the queue on a thread of its own.
+//! taken in runs, on the runtime's threads (the ones that made the records and their header
+//! lists, which are freed with the acknowledgement), and no thread of its own is woken for each
+//! produce response. Created outside a runtime, or when that runtime shuts down before the
+//! producer is dropped, it serves the queue on a thread of its own.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
