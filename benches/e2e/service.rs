@@ -7,9 +7,9 @@
 //! written as a Python service writes them (pydantic's `model_dump_json()` layout, no headers) on
 //! `paper.benchsvc.signals` (6 partitions), puts each side's group at the end of the input before
 //! them, and runs both, the service first in odd rounds and the loop first in even ones: start
-//! the process, wait for one output per input, stop it with SIGTERM. A side's CPU is its whole process's (`/proc/<pid>/stat`, start-up
-//! included) when the last output is on the broker; its throughput runs from its first output
-//! to its last, watched on the broker every 20 ms. After each stop, the output topic must hold
+//! the process, wait for one output per input, stop it with SIGTERM. A side's CPU is its whole
+//! process's (`/proc/<pid>/stat`, start-up included) when the last output is on the broker; its
+//! throughput runs from its first output to its last, watched on the broker every 20 ms. After each stop, the output topic must hold
 //! exactly one record per input more than before.
 
 use std::path::{Path, PathBuf};

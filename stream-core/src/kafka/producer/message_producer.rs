@@ -31,7 +31,7 @@ use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
 use crate::kafka::producer::outbox::{Outbox, StagedRecord};
-use crate::kafka::producer::pump::{Client, DeliveryPump};
+use crate::kafka::producer::pump::DeliveryPump;
 use crate::topic::Broker;
 use crate::topic::typed::PublishTarget;
 
@@ -126,10 +126,10 @@ impl MessageProducer {
                     },
                     other => Error::Kafka(other),
                 })?;
-        let client = Arc::new(Client::new(producer));
+        let (client, pump) = DeliveryPump::start(producer);
         Ok(Self {
             inner: Arc::new(Inner {
-                _pump: DeliveryPump::start(&client),
+                _pump: pump,
                 client,
                 callbacks,
                 service: ServiceName::new(service_name),

@@ -26,23 +26,14 @@ use crate::kafka::producer::callbacks::ProducerCallbacks;
 const SERVE_AT_ONCE: usize = 64;
 
 /// The librdkafka producer, with a second handle on its main queue (where delivery reports
-/// arrive). The handle is declared first so it is dropped first: a queue handle must not
-/// outlive its client.
+/// arrive). The handle is declared first so it is dropped first: a queue handle, and the
+/// callback registered on it, must not outlive the client.
 pub(super) struct Client {
     queue: MainQueue,
     pub(super) producer: BaseProducer<ProducerCallbacks>,
 }
 
 impl Client {
-    pub(super) fn new(producer: BaseProducer<ProducerCallbacks>) -> Self {
-        // SAFETY: the client is valid; the handle is destroyed (MainQueue::drop) before it.
-        let queue = unsafe { rd::rd_kafka_queue_get_main(producer.client().native_ptr()) };
-        Self {
-            queue: MainQueue(queue),
-            producer,
-        }
-    }
-
     /// Serves the events waiting in the queue, at most [`SERVE_AT_ONCE`], without waiting for
     /// more; true when some are still waiting.
     fn serve_waiting(&self) -> bool {
@@ -56,24 +47,58 @@ impl Client {
     }
 }
 
-struct MainQueue(*mut rd::rd_kafka_queue_t);
+/// A handle on a client's main queue, and the [`Signal`] librdkafka wakes when the queue goes
+/// from empty to non-empty, if one is registered.
+struct MainQueue {
+    handle: *mut rd::rd_kafka_queue_t,
+    /// The `Arc<Signal>` reference the callback holds, released when the handle is dropped.
+    wakes: Option<*const Signal>,
+}
 
-// SAFETY: librdkafka's queue handles may be used from any thread.
+// SAFETY: librdkafka's queue handles may be used from any thread; `wakes` is an `Arc<Signal>`
+// reference (Signal is Send + Sync) touched only on drop.
 unsafe impl Send for MainQueue {}
 // SAFETY: as above; the calls made through `&MainQueue` lock the queue.
 unsafe impl Sync for MainQueue {}
 
 impl MainQueue {
+    /// The main queue of `producer`, waking `wakes` when it goes from empty to non-empty.
+    fn of(producer: &BaseProducer<ProducerCallbacks>, wakes: Option<&Arc<Signal>>) -> Self {
+        // SAFETY: the client is valid; the handle is destroyed (drop) before it (`Client`).
+        let handle = unsafe { rd::rd_kafka_queue_get_main(producer.client().native_ptr()) };
+        let wakes = wakes.map(|signal| {
+            let opaque = Arc::into_raw(Arc::clone(signal));
+            // SAFETY: the handle is valid; `opaque` stays valid until `drop` switches the
+            // callback off and releases it.
+            unsafe {
+                rd::rd_kafka_queue_cb_event_enable(
+                    handle,
+                    Some(queue_nonempty),
+                    opaque as *mut c_void,
+                )
+            };
+            opaque
+        });
+        Self { handle, wakes }
+    }
+
     fn len(&self) -> usize {
         // SAFETY: the handle is valid until dropped.
-        unsafe { rd::rd_kafka_queue_length(self.0) }
+        unsafe { rd::rd_kafka_queue_length(self.handle) }
     }
 }
 
 impl Drop for MainQueue {
     fn drop(&mut self) {
+        if let Some(opaque) = self.wakes.take() {
+            // SAFETY: the handle is valid; once this returns the callback no longer runs (it
+            // runs with the queue locked, and this takes the same lock).
+            unsafe { rd::rd_kafka_queue_cb_event_enable(self.handle, None, std::ptr::null_mut()) };
+            // SAFETY: the reference leaked in `MainQueue::of`, no longer used by librdkafka.
+            drop(unsafe { Arc::from_raw(opaque) });
+        }
         // SAFETY: the handle is valid and dropped once.
-        unsafe { rd::rd_kafka_queue_destroy(self.0) }
+        unsafe { rd::rd_kafka_queue_destroy(self.handle) }
     }
 }
 
@@ -86,81 +111,46 @@ struct Signal {
 
 /// Serves a producer's queue until dropped.
 pub(super) struct DeliveryPump {
-    client: Weak<Client>,
     signal: Arc<Signal>,
-    /// The `Signal` reference librdkafka's callback holds (on the runtime only).
-    callback: Option<*const Signal>,
 }
-
-// SAFETY: `callback` is an `Arc<Signal>` reference (Signal is Send + Sync), released once.
-unsafe impl Send for DeliveryPump {}
-// SAFETY: as above; `&DeliveryPump` never touches it.
-unsafe impl Sync for DeliveryPump {}
 
 /// librdkafka calls it, with the queue locked, when the queue goes from empty to non-empty:
 /// it only wakes the task.
 unsafe extern "C" fn queue_nonempty(_rk: *mut rd::rd_kafka_t, opaque: *mut c_void) {
-    // SAFETY: `opaque` is the `Arc<Signal>` reference `DeliveryPump::start` leaked, released
-    // only after the callback is switched off (which takes the same lock).
+    // SAFETY: `opaque` is the `Arc<Signal>` reference `MainQueue::of` leaked, released only
+    // after the callback is switched off.
     let signal = unsafe { &*(opaque as *const Signal) };
     signal.waker.wake();
 }
 
 impl DeliveryPump {
-    /// Starts serving `client`'s queue: in a task on the current tokio runtime if there is one,
-    /// else on a thread of its own.
-    pub(super) fn start(client: &Arc<Client>) -> Self {
+    /// The client of `producer`, and what serves its queue: a task on the current tokio
+    /// runtime if there is one, else a thread of its own.
+    pub(super) fn start(producer: BaseProducer<ProducerCallbacks>) -> (Arc<Client>, Self) {
         let signal = Arc::new(Signal::default());
-        let weak = Arc::downgrade(client);
-        let callback = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let opaque = Arc::into_raw(Arc::clone(&signal));
-                // SAFETY: the queue handle is valid; `opaque` stays valid until `drop` switches
-                // the callback off and releases it.
-                unsafe {
-                    rd::rd_kafka_queue_cb_event_enable(
-                        client.queue.0,
-                        Some(queue_nonempty),
-                        opaque as *mut c_void,
-                    )
-                };
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let client = Arc::new(Client {
+            queue: MainQueue::of(&producer, runtime.as_ref().map(|_| &signal)),
+            producer,
+        });
+        let weak = Arc::downgrade(&client);
+        match runtime {
+            Some(runtime) => {
                 let handover = ThreadOnDrop {
                     client: weak.clone(),
                     signal: Arc::clone(&signal),
                 };
-                runtime.spawn(serve_on_runtime(
-                    weak.clone(),
-                    Arc::clone(&signal),
-                    handover,
-                ));
-                Some(opaque)
+                runtime.spawn(serve_on_runtime(weak, Arc::clone(&signal), handover));
             }
-            Err(_) => {
-                serve_on_new_thread(weak.clone(), Arc::clone(&signal));
-                None
-            }
-        };
-        Self {
-            client: weak,
-            signal,
-            callback,
+            None => serve_on_new_thread(weak, Arc::clone(&signal)),
         }
+        (client, Self { signal })
     }
 }
 
 impl Drop for DeliveryPump {
     fn drop(&mut self) {
         self.signal.stopped.store(true, Ordering::Release);
-        if let Some(opaque) = self.callback.take() {
-            if let Some(client) = self.client.upgrade() {
-                // SAFETY: the handle is valid; once this returns the callback no longer runs.
-                unsafe {
-                    rd::rd_kafka_queue_cb_event_enable(client.queue.0, None, std::ptr::null_mut())
-                };
-            }
-            // SAFETY: the reference leaked in `start`, no longer used by librdkafka.
-            drop(unsafe { Arc::from_raw(opaque) });
-        }
         self.signal.waker.wake();
     }
 }
