@@ -176,11 +176,8 @@ fn delivered_through(
 }
 
 /// Resolves once the oldest waiting message's deliveries are all done (never, if none waits).
-pub(super) fn front_delivered(waiting: &mut VecDeque<Unsettled>) -> impl Future<Output = ()> + '_ {
-    std::future::poll_fn(move |cx| match waiting.front_mut() {
-        Some(u) => u.poll_delivered(cx),
-        None => Poll::Pending,
-    })
+fn front_delivered(waiting: &mut VecDeque<Unsettled>) -> impl Future<Output = ()> + '_ {
+    delivered_through(waiting, 0)
 }
 
 /// Settles the oldest waiting message, whose deliveries are all done, and finishes its offset.
