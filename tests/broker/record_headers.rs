@@ -119,3 +119,93 @@ async fn a_header_name_that_is_not_utf8_is_read_lossily_everywhere() {
         "both committed"
     );
 }
+
+/// What a handler saw of one record: its sequence number, headers and trace id.
+type Seen = Vec<(u64, Headers, String)>;
+
+/// Records with and without headers, written plainly and lz4-compressed (the consumer reads
+/// values from the decompressed batch then): each handler sees exactly the headers its record
+/// carries, and a `traceparent` among them continues its trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_with_and_without_headers_read_as_written() {
+    let topic = testing::unique_topic("paper", "headers", "mixed");
+    testing::create_topic(&topic, 1).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+    let mut seq = 0;
+    for compression in ["none", "lz4"] {
+        let raw: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", testing::bootstrap_servers())
+            .set("compression.type", compression)
+            .create()
+            .unwrap();
+        for with_headers in [false, true, false] {
+            seq += 1;
+            let env = EventEnvelope::new(
+                stream_core::Broker::new("paper").unwrap(),
+                "headers-test",
+                Tick { seq },
+            );
+            let value = codec::encode(&env).unwrap();
+            let mut record = FutureRecord::to(&topic).key("k").payload(&value);
+            if with_headers {
+                let headers = OwnedHeaders::new()
+                    .insert(rdkafka::message::Header {
+                        key: "traceparent",
+                        value: Some(&traceparent),
+                    })
+                    .insert(rdkafka::message::Header {
+                        key: "origin",
+                        value: Some("python"),
+                    });
+                record = record.headers(headers);
+            }
+            raw.send(record, Duration::from_secs(10)).await.unwrap();
+        }
+    }
+
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let group = testing::unique_name("headers");
+    let consumer = MessageConsumer::new(&testing::kafka_config(), &[&topic], &group)
+        .unwrap()
+        .service("headers-test");
+    let stats = consumer.stats();
+    let stop = consumer.shutdown_handle();
+    let s = Arc::clone(&seen);
+    let run = tokio::spawn(consumer.run(move |msg: Arc<Incoming>| {
+        let seen = Arc::clone(&s);
+        async move {
+            let seq = msg.typed::<Tick>()?.data.seq;
+            let trace = msg.trace().parent.trace_id_hex();
+            let headers = msg.record.headers().to_vec();
+            seen.lock().unwrap().push((seq, headers, trace));
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    testing::wait_until(Duration::from_secs(60), "every record handled", || {
+        let s = stats.snapshot();
+        async move { s.handled >= 6 }
+    })
+    .await;
+    stop.shutdown();
+    run.await.unwrap().unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 6);
+    for (seq, headers, trace_id) in seen.iter() {
+        if seq % 3 == 2 {
+            let expected = [
+                ("traceparent".to_owned(), traceparent.as_bytes().to_vec()),
+                ("origin".to_owned(), b"python".to_vec()),
+            ];
+            assert_eq!(headers[..], expected, "record {seq}");
+            assert_eq!(trace_id, trace, "record {seq} continues its trace");
+        } else {
+            assert!(
+                headers.is_empty(),
+                "record {seq} has no headers: {headers:?}"
+            );
+            assert_ne!(trace_id, trace, "record {seq}");
+        }
+    }
+}

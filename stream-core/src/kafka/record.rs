@@ -279,6 +279,9 @@ impl RecordMeta {
 fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m [u8]> {
     use rdkafka::bindings as rd;
     const OK: rd::rd_kafka_resp_err_t = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    if has_no_headers(message) {
+        return None;
+    }
     let mut list: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
     // SAFETY: as in `read_headers`.
     if unsafe { rd::rd_kafka_message_headers(message.ptr(), &mut list) } != OK || list.is_null() {
@@ -295,6 +298,35 @@ fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m 
     Some(unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) })
 }
 
+/// Whether `message` is known to carry no headers, read without asking librdkafka.
+///
+/// librdkafka parses a record's headers on every `rd_kafka_message_headers` call until it finds
+/// one, allocating and freeing a parse buffer each time, so a record without headers (what a
+/// Python producer writes) costs two allocations per look. In a v2 record (Kafka's only format
+/// since 4.0) the header count follows the value directly, and librdkafka points the message's
+/// payload into the record as fetched, so the byte after the value is that count: zero (a
+/// zigzag varint 0) means no headers. Only v2 batches carry a partition leader epoch (`>= 0`);
+/// for an older record, a record without a value, or when unsure, this answers false and
+/// librdkafka is asked.
+fn has_no_headers(message: &BorrowedMessage<'_>) -> bool {
+    use rdkafka::bindings as rd;
+    let raw = message.ptr();
+    // SAFETY: the message is alive for this borrow.
+    let (payload, len, epoch) = unsafe {
+        (
+            (*raw).payload.cast::<u8>().cast_const(),
+            (*raw).len,
+            rd::rd_kafka_message_leader_epoch(raw),
+        )
+    };
+    if payload.is_null() || epoch < 0 {
+        return false;
+    }
+    // SAFETY: a v2 record's value is followed, inside the same fetched buffer that the message
+    // holds alive, by the record's header count (the broker validates every record it stores).
+    unsafe { *payload.add(len) == 0 }
+}
+
 /// A consumed message's headers, in one pass (each header read is a librdkafka call; 64 bytes a
 /// header holds streamkit's own, a name and a UUID, without growing).
 ///
@@ -304,6 +336,9 @@ fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m 
 fn read_headers(message: &BorrowedMessage<'_>) -> RecordHeaders {
     use rdkafka::bindings as rd;
     const OK: rd::rd_kafka_resp_err_t = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    if has_no_headers(message) {
+        return RecordHeaders::new();
+    }
     let mut list: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
     // SAFETY: the message is alive for this borrow; librdkafka parses its headers on first access
     // and keeps them in the message (only this record's worker reads it, behind a `OnceLock`).
