@@ -25,43 +25,68 @@ use super::{DEFAULT_TTL, DedupError, DedupKey, DedupStore};
 /// One namespace (service, group, broker) that marked an id done.
 type Namespace = (String, String, String);
 
-/// The namespaces that marked one id done, as indexes into [`Ids::namespaces`]: nearly always
-/// one, which then needs no allocation.
-#[derive(Debug)]
-enum Marks {
-    One(u32),
-    Many(Vec<u32>),
-}
-
-impl Marks {
-    fn contains(&self, ns: u32) -> bool {
-        match self {
-            Marks::One(n) => *n == ns,
-            Marks::Many(v) => v.contains(&ns),
-        }
-    }
-
-    fn insert(&mut self, ns: u32) {
-        if self.contains(ns) {
-            return;
-        }
-        match self {
-            Marks::One(n) => *self = Marks::Many(vec![*n, ns]),
-            Marks::Many(v) => v.push(ns),
-        }
-    }
-}
+/// The value of an id marked in several namespaces, whose namespaces are in
+/// [`Ids::several`].
+const SEVERAL: u32 = u32::MAX;
 
 /// The remembered ids, and the namespaces they were marked in, each stored once (a store sees
 /// few of them: one per service, group and broker).
+///
+/// An id maps to the index of the one namespace that marked it, nearly always, or to
+/// [`SEVERAL`]: 20 bytes an entry, so that a lookup, nearly always for an id not there, touches
+/// as little memory as it can (the map outgrows every cache; a lookup's cost is its misses).
 #[derive(Debug, Default)]
 struct Ids {
-    ids: HashMap<Uuid, Marks>,
+    ids: HashMap<Uuid, u32>,
+    /// The namespaces of the ids marked in more than one.
+    several: HashMap<Uuid, Vec<u32>>,
     /// The ids of `ids` in the order they were first marked.
     order: VecDeque<Uuid>,
     namespaces: Vec<Namespace>,
     /// Marks since expired ids were last dropped.
     since_sweep: u32,
+}
+
+impl Ids {
+    fn contains(&self, id: &Uuid, ns: u32) -> bool {
+        match self.ids.get(id) {
+            Some(&SEVERAL) => self.several.get(id).is_some_and(|all| all.contains(&ns)),
+            Some(&one) => one == ns,
+            None => false,
+        }
+    }
+
+    /// Marks `id` in `ns`; true when the id was not remembered before.
+    fn insert(&mut self, id: Uuid, ns: u32) -> bool {
+        match self.ids.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(ns);
+                true
+            }
+            Entry::Occupied(mut marked) => {
+                match *marked.get() {
+                    one if one == ns => {}
+                    SEVERAL => {
+                        let all = self.several.entry(id).or_default();
+                        if !all.contains(&ns) {
+                            all.push(ns);
+                        }
+                    }
+                    one => {
+                        self.several.insert(id, vec![one, ns]);
+                        marked.insert(SEVERAL);
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &Uuid) {
+        if self.ids.remove(id) == Some(SEVERAL) {
+            self.several.remove(id);
+        }
+    }
 }
 
 /// Marks between two sweeps of expired ids: a sweep reads the clock, which a mark on every
@@ -81,7 +106,10 @@ impl Ids {
         self.namespace(key).unwrap_or_else(|| {
             self.namespaces
                 .push((key.service.clone(), key.group.clone(), key.broker.clone()));
-            (self.namespaces.len() - 1) as u32
+            u32::try_from(self.namespaces.len() - 1)
+                .ok()
+                .filter(|&ns| ns != SEVERAL)
+                .expect("fewer dedup namespaces than u32::MAX")
         })
     }
 }
@@ -160,47 +188,37 @@ impl MemoryDedupStore {
     fn check(&self, key: &DedupKey) -> bool {
         let found = {
             let ids = self.ids.lock().expect("dedup ids");
-            ids.ids
-                .get(&key.event_id)
-                .is_some_and(|marks| ids.namespace(key).is_some_and(|ns| marks.contains(ns)))
+            ids.namespace(key)
+                .is_some_and(|ns| ids.contains(&key.event_id, ns))
         };
         found && !self.expired(&key.event_id, now_ms())
     }
 
     fn mark(&self, key: &DedupKey) {
         let mut guard = self.ids.lock().expect("dedup ids");
-        let ns = guard.namespace_or_add(key);
-        let Ids {
-            ids,
-            order,
-            since_sweep,
-            ..
-        } = &mut *guard;
-        match ids.entry(key.event_id) {
-            Entry::Occupied(mut marks) => marks.get_mut().insert(ns),
-            Entry::Vacant(slot) => {
-                slot.insert(Marks::One(ns));
-                order.push_back(key.event_id);
-            }
+        let ids = &mut *guard;
+        let ns = ids.namespace_or_add(key);
+        if ids.insert(key.event_id, ns) {
+            ids.order.push_back(key.event_id);
         }
-        while ids.len() > self.capacity {
-            let Some(oldest) = order.pop_front() else {
+        while ids.ids.len() > self.capacity {
+            let Some(oldest) = ids.order.pop_front() else {
                 break;
             };
             ids.remove(&oldest);
         }
-        *since_sweep += 1;
-        if *since_sweep < SWEEP_EVERY {
+        ids.since_sweep += 1;
+        if ids.since_sweep < SWEEP_EVERY {
             return;
         }
-        *since_sweep = 0;
+        ids.since_sweep = 0;
         let now = now_ms();
-        while let Some(oldest) = order.front() {
-            if !self.expired(oldest, now) {
+        while let Some(&oldest) = ids.order.front() {
+            if !self.expired(&oldest, now) {
                 break;
             }
-            ids.remove(oldest);
-            order.pop_front();
+            ids.remove(&oldest);
+            ids.order.pop_front();
         }
     }
 }
@@ -273,6 +291,27 @@ mod tests {
         assert!(!store.is_done(&key("paper", ids[0])).await.unwrap());
         assert!(!store.is_done(&key("paper", ids[1])).await.unwrap());
         assert!(store.is_done(&key("paper", ids[4])).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_id_of_several_namespaces_is_evicted_from_all() {
+        let store = MemoryDedupStore::new(2, DEFAULT_TTL);
+        let shared = Uuid::now_v7();
+        for ns in ["paper", "zerodha", "kite"] {
+            store.mark_done(&key(ns, shared)).await.unwrap();
+        }
+        assert!(store.is_done(&key("kite", shared)).await.unwrap());
+        for _ in 0..2 {
+            store
+                .mark_done(&key("paper", Uuid::now_v7()))
+                .await
+                .unwrap();
+        }
+        for ns in ["paper", "zerodha", "kite"] {
+            assert!(!store.is_done(&key(ns, shared)).await.unwrap(), "{ns}");
+        }
+        assert!(store.ids.lock().unwrap().several.is_empty());
+        assert_eq!(store.len(), 2);
     }
 
     #[tokio::test]
