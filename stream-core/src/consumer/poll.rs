@@ -60,7 +60,7 @@ pub(super) fn poll_loop(
             commit_finished(&consumer, &state, CommitMode::Async);
             last_commit = Instant::now();
         }
-        match consumer.poll(poll_timeout(paused, &state)) {
+        match poll_next(&consumer, poll_timeout(paused, &state)) {
             None => {}
             Some(Err(error)) => consumer_error(error, &state, &shutdown),
             Some(Ok(msg)) => {
@@ -105,6 +105,17 @@ impl LivenessMark {
         self.0 = Some(now);
         state.stats.last_poll_ms.store(now_ms(), Ordering::Relaxed);
     }
+}
+
+/// The next record or event, waiting up to `timeout` only when none is ready: a poll with a
+/// timeout reads the clock inside librdkafka first, which a busy consumer would do per record.
+fn poll_next(
+    consumer: &BaseConsumer<ClientCallbacks>,
+    timeout: Duration,
+) -> Option<Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>> {
+    consumer
+        .poll(Duration::ZERO)
+        .or_else(|| consumer.poll(timeout))
 }
 
 /// How long the next poll may wait. While a partition waits for its worker, come back soon to
