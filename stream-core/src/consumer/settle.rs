@@ -22,8 +22,9 @@ pub(super) struct Unsettled {
     /// Its deliveries, in publish order: those before `resolved` have resolved.
     pub(super) deliveries: crate::handler::Deliveries,
     pub(super) resolved: usize,
-    /// The first of them that failed.
-    pub(super) failure: Option<crate::kafka::producer::ProduceError>,
+    /// The first of them that failed. Boxed: an unsettled message is moved several times on its
+    /// way through the worker, and a failure is rare.
+    pub(super) failure: Option<Box<crate::kafka::producer::ProduceError>>,
     /// Whether to mark the event done in the dedup store once they are acknowledged.
     pub(super) dedup: bool,
     pub(super) attempts: u32,
@@ -73,7 +74,7 @@ impl Unsettled {
             let result = std::task::ready!(std::pin::Pin::new(delivery).poll(cx));
             self.resolved += 1;
             if let Err(error) = result {
-                self.failure.get_or_insert(error);
+                self.failure.get_or_insert_with(|| Box::new(error));
             }
         }
         Poll::Ready(())
@@ -124,7 +125,7 @@ pub(super) async fn settle(
             true
         }
         Some(error) => {
-            let error = crate::handler::extract::handler_error(error);
+            let error = crate::handler::extract::handler_error(*error);
             let now = Utc::now();
             let r = held.record();
             tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, event_id = %held.event_id(), %error, "a record the handler published was not delivered; dead-lettering");

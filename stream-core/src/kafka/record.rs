@@ -62,16 +62,23 @@ impl Clone for RecordMeta {
 }
 
 /// A record's key, value and headers: its own, or still in librdkafka's message.
+///
+/// Kept small (the owned bytes and the headers read are boxed): a consumed record is moved
+/// several times on its way through a worker, and reading its headers, or owning its bytes,
+/// is rare.
 enum RecordBytes {
-    Owned {
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        headers: RecordHeaders,
-    },
+    Owned(Box<OwnedBytes>),
     InPlace {
         message: InPlace,
-        headers: OnceLock<RecordHeaders>,
+        headers: OnceLock<Box<RecordHeaders>>,
     },
+}
+
+/// A record's own key, value and headers.
+struct OwnedBytes {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: RecordHeaders,
 }
 
 /// A message polled from a consumer, with the consumer it needs alive.
@@ -124,11 +131,11 @@ impl RecordMeta {
             partition,
             offset,
             timestamp_ms: None,
-            bytes: RecordBytes::Owned {
+            bytes: RecordBytes::Owned(Box::new(OwnedBytes {
                 key: None,
                 value: None,
                 headers: RecordHeaders::new(),
-            },
+            })),
         }
     }
 
@@ -199,11 +206,11 @@ impl RecordMeta {
 
     /// A copy of the key, value and headers that owns them.
     fn owned_bytes(&self) -> RecordBytes {
-        RecordBytes::Owned {
+        RecordBytes::Owned(Box::new(OwnedBytes {
             key: self.key().map(<[u8]>::to_vec),
             value: self.value().map(<[u8]>::to_vec),
             headers: self.headers().clone(),
-        }
+        }))
     }
 
     /// The bytes as this record's own, copied out of librdkafka's message first if in place.
@@ -218,11 +225,14 @@ impl RecordMeta {
             self.bytes = self.owned_bytes();
         }
         match &mut self.bytes {
-            RecordBytes::Owned {
-                key,
-                value,
-                headers,
-            } => (key, value, headers),
+            RecordBytes::Owned(owned) => {
+                let OwnedBytes {
+                    key,
+                    value,
+                    headers,
+                } = &mut **owned;
+                (key, value, headers)
+            }
             RecordBytes::InPlace { .. } => unreachable!("made owned above"),
         }
     }
@@ -230,7 +240,7 @@ impl RecordMeta {
     /// The record key (the partition key), if any.
     pub fn key(&self) -> Option<&[u8]> {
         match &self.bytes {
-            RecordBytes::Owned { key, .. } => key.as_deref(),
+            RecordBytes::Owned(owned) => owned.key.as_deref(),
             RecordBytes::InPlace { message, .. } => message.message.key(),
         }
     }
@@ -243,7 +253,7 @@ impl RecordMeta {
     /// The record value exactly as received; `None` for a record without one (a tombstone).
     pub fn value(&self) -> Option<&[u8]> {
         match &self.bytes {
-            RecordBytes::Owned { value, .. } => value.as_deref(),
+            RecordBytes::Owned(owned) => owned.value.as_deref(),
             RecordBytes::InPlace { message, .. } => message.message.payload(),
         }
     }
@@ -251,9 +261,9 @@ impl RecordMeta {
     /// The record headers, in order (read from librdkafka's message on first use).
     pub fn headers(&self) -> &RecordHeaders {
         match &self.bytes {
-            RecordBytes::Owned { headers, .. } => headers,
+            RecordBytes::Owned(owned) => &owned.headers,
             RecordBytes::InPlace { message, headers } => {
-                headers.get_or_init(|| read_headers(&message.message))
+                headers.get_or_init(|| Box::new(read_headers(&message.message)))
             }
         }
     }
