@@ -54,9 +54,9 @@
 //!    `benches/e2e/otel.rs` for what "on" includes.
 //!
 //! 8. `service`: the service as users write it (`examples/bench_service.rs`: the macros, default
-//!    settings) against the plainest hand-written loop (`examples/bench_loop.rs`), each its own
-//!    process, measured from outside on `4 × --messages` preloaded signals a round; see
-//!    `benches/e2e/service.rs`.
+//!    settings) against the plainest hand-written loop (`examples/bench_loop.rs`), and against
+//!    that loop writing streamkit's six headers on each output, each its own process, measured
+//!    from outside on `4 × --messages` preloaded signals a round; see `benches/e2e/service.rs`.
 //!
 //! The last lines printed are machine-readable, one per scenario. `--only <scenario>` and
 //! `--side streamkit|raw` narrow a run (for profiling one side).
@@ -1985,11 +1985,11 @@ async fn run(args: Args, servers: String) {
             cpu(&batch.2),
         );
     }
-    if let Some((sk, plain)) = service_figures
-        && !sk.is_empty()
-        && !plain.is_empty()
+    if let Some(f) = service_figures
+        && !f.service.is_empty()
+        && !f.plain.is_empty()
     {
-        service_line(&sk, &plain);
+        service_line(&f);
     }
     if let Some(f) = lat {
         let (l, r) = (f.streamkit, f.raw);
@@ -2000,84 +2000,130 @@ async fn run(args: Args, servers: String) {
     }
 }
 
-/// The `service` scenario's rounds: preload, then the service's process and the loop's, the
-/// service first in odd rounds and the loop first in even ones, so that neither always meets
-/// the broker straight after the preload (`--side` keeps one of them).
+/// The `service` scenario's figures, a round each: the service's, the plain loop's, and the
+/// loop's writing streamkit's headers too.
+#[derive(Default)]
+struct ServiceFigures {
+    service: Vec<service::ProcessFigure>,
+    plain: Vec<service::ProcessFigure>,
+    headers: Vec<service::ProcessFigure>,
+}
+
+/// One side of the `service` scenario.
+#[derive(Clone, Copy, PartialEq)]
+enum ServiceSide {
+    Service,
+    Loop,
+    LoopWithHeaders,
+}
+
+/// The `service` scenario's rounds: preload, then the service's process, the loop's, and the
+/// loop's writing streamkit's headers, each round starting one further along that order, so
+/// that none always meets the broker straight after the preload (`--side streamkit` keeps the
+/// service, `--side raw` the loops).
 async fn service_rounds(
     kafka: &KafkaConfig,
     servers: &str,
     n: usize,
     args: &Args,
-) -> (Vec<service::ProcessFigure>, Vec<service::ProcessFigure>) {
+) -> ServiceFigures {
     let (service_bin, loop_bin) = service::build_programs();
     testing::create_topics_on(kafka, &service::topics(), PARTITIONS).await;
-    let sides = (
-        args.side.as_deref() != Some("raw"),
-        args.side.as_deref() != Some("streamkit"),
-    );
-    let mut figures = (Vec::new(), Vec::new());
+    let wanted = |side: ServiceSide| match args.side.as_deref() {
+        Some("streamkit") => side == ServiceSide::Service,
+        Some("raw") => side != ServiceSide::Service,
+        _ => true,
+    };
+    let order = [
+        ServiceSide::Service,
+        ServiceSide::Loop,
+        ServiceSide::LoopWithHeaders,
+    ];
+    let mut figures = ServiceFigures::default();
     for round in 1..=args.rounds {
         service::reset_groups(servers);
         service::preload(servers, n).await;
+        let mut sides = order;
+        sides.rotate_left((round - 1) % order.len());
+        let sides: Vec<ServiceSide> = sides.into_iter().filter(|s| wanted(*s)).collect();
         let (s, wrap) = (servers.to_owned(), args.wrap.clone());
         let (b, l) = (service_bin.clone(), loop_bin.clone());
-        let (sk, plain) = tokio::task::spawn_blocking(move || {
-            let run_service = || sides.0.then(|| service::run_service(&s, &b, n, &wrap));
-            let run_loop = || sides.1.then(|| service::run_loop(&s, &l, n, &wrap));
-            if round % 2 == 1 {
-                let sk = run_service();
-                (sk, run_loop())
-            } else {
-                let plain = run_loop();
-                (run_service(), plain)
-            }
+        let ran = tokio::task::spawn_blocking(move || {
+            let run = |side| match side {
+                ServiceSide::Service => service::run_service(&s, &b, n, &wrap),
+                ServiceSide::Loop => service::run_loop(&s, &l, n, &wrap, false),
+                ServiceSide::LoopWithHeaders => service::run_loop(&s, &l, n, &wrap, true),
+            };
+            sides
+                .into_iter()
+                .map(|side| (side, run(side)))
+                .collect::<Vec<_>>()
         })
         .await
         .expect("service round");
-        let show = |f: &Option<service::ProcessFigure>| match f {
+        let of = |side| ran.iter().find(|(s, _)| *s == side).map(|(_, f)| *f);
+        let show = |f: Option<service::ProcessFigure>| match f {
             Some(f) => format!(
                 "{:>8.0} msg/s, {:>5.2} CPU s/M ({:.2} CPU s before the first output)",
                 f.msgs_per_s, f.cpu_s_per_million, f.startup_cpu_s
             ),
             None => "not run".to_owned(),
         };
-        let first = if round % 2 == 1 { "service" } else { "loop" };
+        let first = match ran.first().map(|(s, _)| *s) {
+            Some(ServiceSide::Service) => "service",
+            Some(ServiceSide::Loop) => "loop",
+            _ => "loop with headers",
+        };
         eprintln!(
-            "round {round} ({first} first) service   macros {}   loop {}",
-            show(&sk),
-            show(&plain)
+            "round {round} ({first} first) service   macros {}   loop {}   loop with headers {}",
+            show(of(ServiceSide::Service)),
+            show(of(ServiceSide::Loop)),
+            show(of(ServiceSide::LoopWithHeaders)),
         );
-        figures.0.extend(sk);
-        figures.1.extend(plain);
+        figures.service.extend(of(ServiceSide::Service));
+        figures.plain.extend(of(ServiceSide::Loop));
+        figures.headers.extend(of(ServiceSide::LoopWithHeaders));
     }
     delete_topics(servers, &service::topics()).await;
     figures
 }
 
-/// `bench service ...`: medians, and the medians of the rounds' own ratios.
-fn service_line(sk: &[service::ProcessFigure], plain: &[service::ProcessFigure]) {
-    let m = |v: &[service::ProcessFigure], f: fn(&service::ProcessFigure) -> f64| {
-        median(&mut v.iter().map(f).collect::<Vec<_>>())
+/// `bench service ...`: medians, and the medians of the rounds' own ratios: the service
+/// against the plain loop (the bound), the loop writing streamkit's headers against the plain
+/// loop (what the wire format costs), and the service against that loop (what is left).
+fn service_line(f: &ServiceFigures) {
+    let m = |v: &[service::ProcessFigure], g: fn(&service::ProcessFigure) -> f64| {
+        median(&mut v.iter().map(g).collect::<Vec<_>>())
     };
-    let mut rate_ratios: Vec<f64> = sk
-        .iter()
-        .zip(plain)
-        .map(|(a, b)| a.msgs_per_s / b.msgs_per_s)
-        .collect();
-    let mut cpu_ratios: Vec<f64> = sk
-        .iter()
-        .zip(plain)
-        .map(|(a, b)| a.cpu_s_per_million / b.cpu_s_per_million)
-        .collect();
+    let ratios = |a: &[service::ProcessFigure],
+                  b: &[service::ProcessFigure],
+                  g: fn(&service::ProcessFigure) -> f64| {
+        let mut r: Vec<f64> = a.iter().zip(b).map(|(a, b)| g(a) / g(b)).collect();
+        if r.is_empty() {
+            f64::NAN
+        } else {
+            median(&mut r)
+        }
+    };
+    let cpu = |p: &service::ProcessFigure| p.cpu_s_per_million;
+    let rate = |p: &service::ProcessFigure| p.msgs_per_s;
+    let (sk, plain, headers) = (&f.service[..], &f.plain[..], &f.headers[..]);
     println!(
-        "bench service streamkit_msgs_per_s={:.0} loop_msgs_per_s={:.0} ratio={:.3} cpu_s_per_million={:.2} loop_cpu_s_per_million={:.2} cpu_ratio={:.3} startup_cpu_s={:.2} loop_startup_cpu_s={:.2}",
-        m(sk, |f| f.msgs_per_s),
-        m(plain, |f| f.msgs_per_s),
-        median(&mut rate_ratios),
-        m(sk, |f| f.cpu_s_per_million),
-        m(plain, |f| f.cpu_s_per_million),
-        median(&mut cpu_ratios),
-        m(sk, |f| f.startup_cpu_s),
-        m(plain, |f| f.startup_cpu_s),
+        "bench service streamkit_msgs_per_s={:.0} loop_msgs_per_s={:.0} ratio={:.3} cpu_s_per_million={:.2} loop_cpu_s_per_million={:.2} cpu_ratio={:.3} startup_cpu_s={:.2} loop_startup_cpu_s={:.2} headers_loop_cpu_s_per_million={:.2} headers_loop_cpu_ratio={:.3} cpu_ratio_vs_headers_loop={:.3}",
+        m(sk, rate),
+        m(plain, rate),
+        ratios(sk, plain, rate),
+        m(sk, cpu),
+        m(plain, cpu),
+        ratios(sk, plain, cpu),
+        m(sk, |p| p.startup_cpu_s),
+        m(plain, |p| p.startup_cpu_s),
+        if headers.is_empty() {
+            f64::NAN
+        } else {
+            m(headers, cpu)
+        },
+        ratios(headers, plain, cpu),
+        ratios(sk, headers, cpu),
     );
 }

@@ -7,11 +7,14 @@
 //! logs.
 //!
 //! ```sh
-//! cargo run --release --example bench_loop -- [INPUT_TOPIC] [OUTPUT_TOPIC] [GROUP]
+//! cargo run --release --example bench_loop -- [--headers] [INPUT_TOPIC] [OUTPUT_TOPIC] [GROUP]
 //! ```
 //!
 //! Defaults: `paper.benchsvc.signals`, `paper.benchloop.checked`, `bench.loop`. It stops on
-//! SIGTERM or Ctrl-C between batches, after a synchronous commit.
+//! SIGTERM or Ctrl-C between batches, after a synchronous commit. With `--headers` each output
+//! also carries the six headers streamkit writes on a caused record (`event_type`, `event_id`,
+//! `correlation_id`, `content-type`, `causation_id`, a new `traceparent`): the same record as
+//! the service's, so the bench can tell the cost of the wire format from the framework's.
 
 mod bench {
     pub mod signals;
@@ -24,6 +27,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::{Deserialize, Serialize};
 use tokio::signal::unix::{SignalKind, signal};
@@ -61,7 +65,8 @@ struct OutEnvelope<'a> {
 
 #[tokio::main]
 async fn main() {
-    let mut args = std::env::args().skip(1);
+    let with_headers = std::env::args().any(|a| a == "--headers");
+    let mut args = std::env::args().skip(1).filter(|a| a != "--headers");
     let input = args
         .next()
         .unwrap_or_else(|| "paper.benchsvc.signals".into());
@@ -89,6 +94,7 @@ async fn main() {
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut buf = Vec::with_capacity(1024);
     let mut deliveries = Vec::with_capacity(BATCH);
+    let mut span = 0x9e37_79b9_7f4a_7c15_u64;
     loop {
         let deadline = tokio::time::Instant::now() + LINGER;
         let mut stop = false;
@@ -114,9 +120,12 @@ async fn main() {
             };
             buf.clear();
             serde_json::to_writer(&mut buf, &envelope).expect("encode");
-            let record = FutureRecord::to(&output)
+            let mut record = FutureRecord::to(&output)
                 .key(envelope.data.strategy_id.as_str())
                 .payload(&buf);
+            if with_headers {
+                record = record.headers(streamkit_headers(&envelope, &mut span));
+            }
             match producer.send_result(record) {
                 Ok(delivery) => deliveries.push(delivery),
                 Err((e, _)) => panic!("send: {e}"),
@@ -136,4 +145,44 @@ async fn main() {
                 .expect("commit");
         }
     }
+}
+
+/// The headers streamkit writes on a record caused by another, written by hand: the input
+/// carries no `traceparent`, so the trace is the correlation id's, under a new span id.
+fn streamkit_headers(envelope: &OutEnvelope<'_>, span: &mut u64) -> OwnedHeaders {
+    use std::io::Write as _;
+    let mut id = Uuid::encode_buffer();
+    let correlation = envelope.correlation_id;
+    // A new span id (xorshift: any non-zero 64 bits do).
+    *span ^= *span << 13;
+    *span ^= *span >> 7;
+    *span ^= *span << 17;
+    let mut traceparent = [0u8; 55];
+    let trace = Uuid::parse_str(correlation).unwrap_or_default();
+    write!(&mut traceparent[..], "00-{}-{span:016x}-01", trace.simple()).expect("55 bytes");
+    OwnedHeaders::new_with_capacity(7)
+        .insert(Header {
+            key: "event_type",
+            value: Some(envelope.event_type),
+        })
+        .insert(Header {
+            key: "event_id",
+            value: Some(&*envelope.id.hyphenated().encode_lower(&mut id)),
+        })
+        .insert(Header {
+            key: "correlation_id",
+            value: Some(correlation),
+        })
+        .insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        })
+        .insert(Header {
+            key: "causation_id",
+            value: Some(envelope.causation_id),
+        })
+        .insert(Header {
+            key: "traceparent",
+            value: Some(&traceparent[..]),
+        })
 }

@@ -3,11 +3,13 @@
 //!
 //! `examples/bench_service.rs` is a `#[stream_handler]` under `#[stream_service]` on the
 //! catalog's `*.benchsvc.signals`, with the default settings; `examples/bench_loop.rs` is a plain
-//! rdkafka loop doing the same work (see each file). Each round preloads `4 × --messages` signals
-//! written as a Python service writes them (pydantic's `model_dump_json()` layout, no headers) on
+//! rdkafka loop doing the same work (see each file), run twice: plain, and with `--headers`,
+//! writing the six headers streamkit writes on each output too (the service's records, byte for
+//! byte but for ids and times). Each round preloads `4 × --messages` signals written as a Python
+//! service writes them (pydantic's `model_dump_json()` layout, no headers) on
 //! `paper.benchsvc.signals` (6 partitions), puts each side's group at the end of the input before
-//! them, and runs both, the service first in odd rounds and the loop first in even ones: start
-//! the process, wait for one output per input, stop it with SIGTERM. A side's CPU is its whole
+//! them, and runs the three, each round starting one further along (service, loop, loop with
+//! headers): start the process, wait for one output per input, stop it with SIGTERM. A side's CPU is its whole
 //! process's (`/proc/<pid>/stat`, start-up included) when the last output is on the broker; its
 //! throughput runs from its first output to its last, watched on the broker every 20 ms. After each stop, the output topic must hold
 //! exactly one record per input more than before.
@@ -28,8 +30,10 @@ use super::{PARTITIONS, SYMBOLS, await_raw, fail, other_cpu, raw_producer, raw_s
 const INPUT: &str = "paper.benchsvc.signals";
 const SERVICE_OUTPUT: &str = "paper.benchsvc.checked";
 const LOOP_OUTPUT: &str = "paper.benchloop.checked";
+const HEADERS_LOOP_OUTPUT: &str = "paper.benchloop.headers";
 const SERVICE_GROUP: &str = "bench.service";
 const LOOP_GROUP: &str = "bench.loop";
+const HEADERS_LOOP_GROUP: &str = "bench.loop.headers";
 /// How long without a new output before a side's round reports what each source says.
 const STALL: Duration = Duration::from_secs(20);
 /// How long a side may take to write every output.
@@ -114,6 +118,7 @@ fn pydantic_signal(i: usize) -> String {
 pub(super) fn reset_groups(servers: &str) {
     reset_group(servers, SERVICE_GROUP);
     reset_group(servers, LOOP_GROUP);
+    reset_group(servers, HEADERS_LOOP_GROUP);
 }
 
 fn reset_group(servers: &str, group: &str) {
@@ -158,8 +163,8 @@ fn high_watermark(consumer: &BaseConsumer, partition: i32) -> i64 {
 }
 
 /// The topics the scenario uses.
-pub(super) fn topics() -> [&'static str; 3] {
-    [INPUT, SERVICE_OUTPUT, LOOP_OUTPUT]
+pub(super) fn topics() -> [&'static str; 4] {
+    [INPUT, SERVICE_OUTPUT, LOOP_OUTPUT, HEADERS_LOOP_OUTPUT]
 }
 
 /// The service side of a round.
@@ -172,13 +177,26 @@ pub(super) fn run_service(servers: &str, bin: &Path, n: usize, wrap: &[String]) 
     measure(servers, child, SERVICE_OUTPUT, n, "service")
 }
 
-/// The hand-written side of a round.
-pub(super) fn run_loop(servers: &str, bin: &Path, n: usize, wrap: &[String]) -> ProcessFigure {
+/// The hand-written side of a round; with `headers`, writing streamkit's six headers on each
+/// output as well (the same records as the service's).
+pub(super) fn run_loop(
+    servers: &str,
+    bin: &Path,
+    n: usize,
+    wrap: &[String],
+    headers: bool,
+) -> ProcessFigure {
     let mut cmd = command(bin, wrap);
-    cmd.args([INPUT, LOOP_OUTPUT, LOOP_GROUP])
+    let (output, group, side) = if headers {
+        cmd.arg("--headers");
+        (HEADERS_LOOP_OUTPUT, HEADERS_LOOP_GROUP, "loop-headers")
+    } else {
+        (LOOP_OUTPUT, LOOP_GROUP, "loop")
+    };
+    cmd.args([INPUT, output, group])
         .env("KAFKA_BOOTSTRAP_SERVERS", servers);
-    let child = spawn(&mut cmd, "loop");
-    measure(servers, child, LOOP_OUTPUT, n, "loop")
+    let child = spawn(&mut cmd, side);
+    measure(servers, child, output, n, side)
 }
 
 /// `bin`, or `wrap` running it (a profiler such as `valgrind --tool=callgrind`, which runs it in
