@@ -10,7 +10,7 @@ use crate::consumer::partition::PartitionControl;
 use crate::consumer::pipeline::Pipeline;
 use crate::consumer::stats::ConsumerStats;
 use crate::kafka::record::RecordMeta;
-use crate::reliability::dedup::{Claim, DedupKey, DedupStore, UnavailablePolicy};
+use crate::reliability::dedup::{Claim, DedupError, DedupKey, DedupStore, UnavailablePolicy};
 
 /// This run's claim on a message's event id in the dedup store: what to mark done once it is
 /// handled, or to give up when its handler fails.
@@ -121,13 +121,24 @@ pub(super) async fn renew_claim(claimed: Claimed<'_>, pipeline: &Pipeline) -> bo
 }
 
 /// Finishes a handled message: counts it, and marks its event done in the dedup store when this
-/// run claimed it. The one place a handled message is finished, at once or once settled.
+/// run claimed it. How a handled message is finished, at once or once settled, but for a run of
+/// them settled together (`settle::settle_clean_run`).
 pub(super) async fn mark_handled(claimed: Claimed<'_>, pipeline: &Pipeline) {
     ConsumerStats::bump(&pipeline.stats.handled);
-    if let Some((store, key)) = claimed
-        && let Err(error) = crate::reliability::dedup::mark_done(store.as_ref(), key).await
-    {
-        ConsumerStats::bump(&pipeline.stats.dedup_unavailable);
-        tracing::warn!(event_id = %key.event_id, %error, "could not mark the event done in the dedup store");
+    if let Some((store, key)) = claimed {
+        mark_one(store.as_ref(), key, pipeline).await;
     }
+}
+
+/// Marks `key`'s event done in `store`; a failure is counted and logged.
+pub(super) async fn mark_one(store: &dyn DedupStore, key: &DedupKey, pipeline: &Pipeline) {
+    if let Err(error) = crate::reliability::dedup::mark_done(store, key).await {
+        unmarked(key, &error, pipeline);
+    }
+}
+
+/// `key`'s event could not be marked done: counted and logged.
+pub(super) fn unmarked(key: &DedupKey, error: &DedupError, pipeline: &Pipeline) {
+    ConsumerStats::bump(&pipeline.stats.dedup_unavailable);
+    tracing::warn!(event_id = %key.event_id, %error, "could not mark the event done in the dedup store");
 }

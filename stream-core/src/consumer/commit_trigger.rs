@@ -24,7 +24,12 @@ impl CommitTrigger {
     }
 
     pub(super) fn finished_one(&self) {
-        if self.finished.fetch_add(1, Ordering::Relaxed) + 1 == self.every {
+        self.finished_many(1);
+    }
+
+    pub(super) fn finished_many(&self, n: u64) {
+        let before = self.finished.fetch_add(n, Ordering::Relaxed);
+        if before < self.every && before + n >= self.every {
             self.due.notify_one();
         }
     }

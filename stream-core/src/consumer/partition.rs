@@ -42,6 +42,18 @@ impl PartitionControl {
         self.commits.finished_one();
     }
 
+    /// [`PartitionControl::finish`] for several offsets, under one lock.
+    pub(super) fn finish_all(&self, offsets: impl Iterator<Item = i64>) {
+        let mut n = 0;
+        let mut tracked = self.offsets.lock().expect("offsets");
+        for offset in offsets {
+            tracked.finished(offset);
+            n += 1;
+        }
+        drop(tracked);
+        self.commits.finished_many(n);
+    }
+
     pub(super) fn request_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.stopped.notify_waiters();

@@ -8,13 +8,13 @@ use chrono::Utc;
 use foldhash::HashSet;
 use uuid::Uuid;
 
-use crate::consumer::claim::{dedup_key, mark_handled, release_claim};
+use crate::consumer::claim::{dedup_key, mark_handled, mark_one, release_claim, unmarked};
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
 use crate::consumer::partition::PartitionControl;
 use crate::consumer::pipeline::Pipeline;
 use crate::handler::Incoming;
 use crate::kafka::record::RecordMeta;
-use crate::reliability::dedup::DedupKey;
+use crate::reliability::dedup::{DedupKey, DedupStore};
 
 /// A handled message waiting for the records its handler published.
 pub(super) struct Unsettled {
@@ -148,6 +148,80 @@ pub(super) async fn settle(
         .expect("unsettled ids")
         .remove(&held.event_id());
     finished
+}
+
+/// A handled message of a clean run, as [`settle_clean_run`] keeps it once its record is
+/// released: its offset, its event id, and whether its event is marked done.
+pub(super) type Settled = (i64, Uuid, bool);
+
+/// Settles a run of handled messages, oldest first, whose deliveries all succeeded: marks
+/// their events done (in one call when the dedup store answers at once: one lock for the run
+/// instead of one per message, on a map every partition's worker shares), then finishes their
+/// offsets. `done` is the worker's buffer for the run.
+pub(super) async fn settle_clean_run(
+    run: impl Iterator<Item = Unsettled>,
+    part: &PartitionControl,
+    pipeline: &Pipeline,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+    done: &mut Vec<Settled>,
+) {
+    done.clear();
+    let store = pipeline.options.dedup.as_ref();
+    for u in run {
+        debug_assert!(u.failure.is_none() && u.resolved == u.deliveries.len());
+        let id = u.held.event_id();
+        if u.dedup && store.is_some() && key.is_none() {
+            dedup_key(key, pipeline, u.held.record(), id);
+        }
+        done.push((u.held.record().offset, id, u.dedup));
+    }
+    if let (Some(store), Some(key)) = (store, key.as_mut()) {
+        mark_run(store.as_ref(), key, done, pipeline).await;
+    }
+    pipeline
+        .stats
+        .handled
+        .fetch_add(done.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let mut ids = unsettled.lock().expect("unsettled ids");
+    for (_, id, _) in done.iter() {
+        ids.remove(id);
+    }
+    drop(ids);
+    part.finish_all(done.iter().map(|(offset, _, _)| *offset));
+}
+
+/// Marks the events of `done` that were claimed done in `store`, at once when it can.
+async fn mark_run(
+    store: &dyn DedupStore,
+    key: &mut DedupKey,
+    done: &[Settled],
+    pipeline: &Pipeline,
+) {
+    let ids: smallvec::SmallVec<[Uuid; 64]> = done
+        .iter()
+        .filter(|(_, _, dedup)| *dedup)
+        .map(|(_, id, _)| *id)
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let result = match store.mark_many_done_now(key, &ids) {
+        Some(result) => result,
+        None => {
+            for &id in &ids {
+                key.event_id = id;
+                mark_one(store, key, pipeline).await;
+            }
+            return;
+        }
+    };
+    if let Err(error) = result {
+        for &id in &ids {
+            key.event_id = id;
+            unmarked(key, &error, pipeline);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::consumer::message::{Outcome, process};
 use crate::consumer::partition::{PartitionControl, QueuedRecord};
 use crate::consumer::pipeline::Pipeline;
-use crate::consumer::settle::{Unsettled, settle};
+use crate::consumer::settle::{Settled, Unsettled, settle, settle_clean_run};
 use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::DedupKey;
 
@@ -67,11 +67,19 @@ pub(super) async fn run_worker(
     // One dedup key each for handling and settling, their event ids set per message: a
     // partition's topic, and with it the broker, never changes.
     let (mut key, mut settle_key) = (None, None);
+    let mut settled = Vec::new();
     loop {
-        while waiting.front_mut().is_some_and(Unsettled::delivered_now) {
-            if !settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await {
-                return;
-            }
+        if !settle_delivered(
+            &mut waiting,
+            part,
+            pipeline,
+            unsettled,
+            &mut settle_key,
+            &mut settled,
+        )
+        .await
+        {
+            return;
         }
         let next = if waiting.is_empty() {
             rx.recv().await
@@ -148,6 +156,38 @@ async fn settle_all(
         front_delivered(&mut waiting).await;
         if !settle_front(&mut waiting, part, pipeline, unsettled, key).await {
             return;
+        }
+    }
+}
+
+/// Settles the waiting messages at the front whose deliveries have all resolved: a run of them
+/// that all succeeded in one go ([`settle_clean_run`]), one with a failed delivery on its own.
+/// False when the partition stopped first.
+async fn settle_delivered(
+    waiting: &mut VecDeque<Unsettled>,
+    part: &PartitionControl,
+    pipeline: &Pipeline,
+    unsettled: &Mutex<HashSet<uuid::Uuid>>,
+    key: &mut Option<DedupKey>,
+    settled: &mut Vec<Settled>,
+) -> bool {
+    loop {
+        let mut clean = 0;
+        for u in waiting.iter_mut() {
+            if !u.delivered_now() || u.failure.is_some() {
+                break;
+            }
+            clean += 1;
+        }
+        if clean > 0 {
+            let run = waiting.drain(..clean);
+            settle_clean_run(run, part, pipeline, unsettled, key, settled).await;
+        }
+        if !waiting.front_mut().is_some_and(Unsettled::delivered_now) {
+            return true;
+        }
+        if !settle_front(waiting, part, pipeline, unsettled, key).await {
+            return false;
         }
     }
 }

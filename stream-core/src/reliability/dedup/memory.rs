@@ -195,13 +195,31 @@ impl MemoryDedupStore {
     }
 
     fn mark(&self, key: &DedupKey) {
+        self.mark_many(key, &[key.event_id]);
+    }
+
+    /// Marks `event_ids` in `key`'s namespace under one lock: the map is shared by every
+    /// partition's worker, and taking its lock (and the cache lines it guards) from another
+    /// core costs more than an insert.
+    fn mark_many(&self, key: &DedupKey, event_ids: &[Uuid]) {
         let mut guard = self.ids.lock().expect("dedup ids");
         let ids = &mut *guard;
         let ns = ids.namespace_or_add(key);
-        if ids.insert(key.event_id, ns) {
-            ids.order.push_back(key.event_id);
+        for &id in event_ids {
+            if ids.insert(id, ns) {
+                ids.order.push_back(id);
+            }
+            ids.after_mark(self);
         }
-        while ids.ids.len() > self.capacity {
+    }
+}
+
+impl Ids {
+    /// Keeps the store within its capacity, and every [`SWEEP_EVERY`] marks drops the ids at
+    /// the front of the mark order that are past the store's ttl.
+    fn after_mark(&mut self, store: &MemoryDedupStore) {
+        let ids = self;
+        while ids.ids.len() > store.capacity {
             let Some(oldest) = ids.order.pop_front() else {
                 break;
             };
@@ -214,7 +232,7 @@ impl MemoryDedupStore {
         ids.since_sweep = 0;
         let now = now_ms();
         while let Some(&oldest) = ids.order.front() {
-            if !self.expired(&oldest, now) {
+            if !store.expired(&oldest, now) {
                 break;
             }
             ids.remove(&oldest);
@@ -244,6 +262,15 @@ impl DedupStore for MemoryDedupStore {
 
     fn mark_done_now(&self, key: &DedupKey) -> Option<Result<(), DedupError>> {
         self.mark(key);
+        Some(Ok(()))
+    }
+
+    fn mark_many_done_now(
+        &self,
+        key: &DedupKey,
+        event_ids: &[Uuid],
+    ) -> Option<Result<(), DedupError>> {
+        self.mark_many(key, event_ids);
         Some(Ok(()))
     }
 }

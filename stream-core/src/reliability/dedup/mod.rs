@@ -234,6 +234,28 @@ pub trait DedupStore: Send + Sync + 'static {
         let _ = key;
         None
     }
+
+    /// [`DedupStore::mark_done_now`] for several events of `key`'s namespace at once (`key`'s
+    /// own event id is ignored): what a partition's worker marks when it settles a run of
+    /// handled messages. `None` (the default) means the consumer marks them one by one.
+    ///
+    /// ```
+    /// use stream_core::reliability::dedup::{DedupKey, DedupStore, memory::MemoryDedupStore};
+    /// let store = MemoryDedupStore::default();
+    /// let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    /// let mut key = DedupKey::new("risk", "risk.signals", "paper", a);
+    /// assert!(matches!(store.mark_many_done_now(&key, &[a, b]), Some(Ok(()))));
+    /// key.event_id = b;
+    /// assert!(matches!(store.is_done_now(&key), Some(Ok(true))));
+    /// ```
+    fn mark_many_done_now(
+        &self,
+        key: &DedupKey,
+        event_ids: &[Uuid],
+    ) -> Option<Result<(), DedupError>> {
+        let _ = (key, event_ids);
+        None
+    }
 }
 
 /// Claims `key` in `store`: at once when the store answers `is_done` at once (it keeps no claims
