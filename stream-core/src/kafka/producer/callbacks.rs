@@ -57,8 +57,9 @@ impl ProducerCallbacks {
     }
 }
 
-/// How librdkafka's delivery of one record ended: acknowledged, or failed with the record.
-pub(super) type DeliveryOutcome = Result<(), (KafkaError, OwnedMessage)>;
+/// How librdkafka's delivery of one record ended: acknowledged (when its report was served, as
+/// [`sent_at`](super::delivery::sent_at) counts), or failed with the record.
+pub(super) type DeliveryOutcome = Result<u32, (KafkaError, OwnedMessage)>;
 
 impl ProducerContext for ProducerCallbacks {
     /// Where the record's outcome goes: the [`PendingDelivery`](crate::kafka::producer::PendingDelivery) that
@@ -67,7 +68,7 @@ impl ProducerContext for ProducerCallbacks {
 
     fn delivery(&self, result: &DeliveryResult<'_>, outcome: Self::DeliveryOpaque) {
         let _ = outcome.send(match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(super::delivery::acked_at()),
             Err((error, message)) => Err((error.clone(), message.detach())),
         });
     }

@@ -1,5 +1,6 @@
 //! [`PendingDelivery`]: a record librdkafka has, awaited until the broker acknowledged it.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
@@ -43,6 +44,42 @@ pub(super) fn sent_at() -> u32 {
     EPOCH.elapsed().as_micros() as u32
 }
 
+thread_local! {
+    /// When the batch of delivery reports this thread is serving was taken up, while it is.
+    static SERVING_AT: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// While alive, the delivery reports its thread serves count as acknowledged at the time it was
+/// made: one clock read for a batch of reports, not one per record. A batch takes microseconds;
+/// an acknowledgement, a round trip to the broker.
+pub(super) struct ServingClock(());
+
+impl ServingClock {
+    pub(super) fn start() -> Self {
+        SERVING_AT.set(Some(sent_at()));
+        ServingClock(())
+    }
+}
+
+impl Drop for ServingClock {
+    fn drop(&mut self) {
+        SERVING_AT.set(None);
+    }
+}
+
+/// When a delivery report being served counts as received, as [`sent_at`] counts: its batch's
+/// time, or now outside a batch.
+pub(super) fn acked_at() -> u32 {
+    SERVING_AT.get().unwrap_or_else(sent_at)
+}
+
+/// Microseconds from `sent` to `acked` (none if `acked` reads earlier: a record handed over and
+/// acknowledged within one batch of reports).
+fn latency_us(sent: u32, acked: u32) -> u32 {
+    let took = acked.wrapping_sub(sent);
+    if took > u32::MAX / 2 { 0 } else { took }
+}
+
 impl PendingDelivery {
     /// The event id of the record.
     pub fn id(&self) -> Uuid {
@@ -70,8 +107,8 @@ impl Future for PendingDelivery {
             match &mut this.state {
                 DeliveryState::Waiting(delivery, sent) => match Pin::new(delivery).poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Ok(()))) => {
-                        let took = sent_at().wrapping_sub(*sent);
+                    Poll::Ready(Ok(Ok(acked))) => {
+                        let took = latency_us(*sent, acked);
                         this.state = DeliveryState::Done;
                         this.inner.callbacks.delivered_after(f64::from(took) / 1e6);
                         return Poll::Ready(Ok(this.id));
@@ -127,5 +164,28 @@ impl Future for PendingDelivery {
                 DeliveryState::Done => panic!("PendingDelivery polled after completion"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ServingClock, acked_at, latency_us, sent_at};
+
+    #[test]
+    fn a_latency_is_read_across_the_counter_wrapping_and_never_negative() {
+        assert_eq!(latency_us(100, 350), 250);
+        assert_eq!(latency_us(u32::MAX - 9, 40), 50);
+        assert_eq!(latency_us(350, 100), 0);
+    }
+
+    #[test]
+    fn reports_served_in_one_batch_share_its_time() {
+        let clock = ServingClock::start();
+        let first = acked_at();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        assert_eq!(acked_at(), first);
+        drop(clock);
+        assert!(latency_us(first, acked_at()) >= 3_000);
+        assert!(sent_at() >= first);
     }
 }

@@ -19,6 +19,7 @@ use rdkafka::bindings as rd;
 use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::kafka::producer::callbacks::ProducerCallbacks;
+use crate::kafka::producer::delivery::ServingClock;
 
 /// How many events (a delivery report event holds one produce response's records) the task
 /// serves before it lets the runtime run other tasks: a queue that never empties must not hold
@@ -37,6 +38,7 @@ impl Client {
     /// Serves the events waiting in the queue, at most [`SERVE_AT_ONCE`], without waiting for
     /// more; true when some are still waiting.
     fn serve_waiting(&self) -> bool {
+        let _clock = ServingClock::start();
         for _ in 0..SERVE_AT_ONCE {
             if self.queue.len() == 0 {
                 return false;
