@@ -2,8 +2,9 @@
 //! (see [`metrics`](crate::metrics)): handler durations, end-to-end age, retries and dead
 //! letters by error kind.
 
+use std::cell::Cell;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use prometheus_client::metrics::histogram::Histogram;
@@ -98,10 +99,11 @@ pub(super) fn handler_returned(
     started: Instant,
     handled: bool,
 ) {
-    let took = started.elapsed().as_secs_f64();
+    let now = Instant::now();
+    let took = now.saturating_duration_since(started).as_secs_f64();
     let age = handled.then(|| {
-        let age = Utc::now().signed_duration_since(incoming.envelope.timestamp);
-        age.num_microseconds().unwrap_or(i64::MAX).max(0) as f64 / 1e6
+        let sent = incoming.envelope.timestamp.timestamp_micros();
+        wall_micros_at(now).saturating_sub(sent).max(0) as f64 / 1e6
     });
     pipeline.metrics.with_topic(&incoming.record.topic, |h| {
         h.duration.observe(took);
@@ -120,6 +122,30 @@ pub(super) fn handler_returned(
             i.message_age.record(age, &attributes);
         }
     });
+}
+
+/// How often a thread reads the wall clock again for [`wall_micros_at`].
+const WALL_CLOCK_EVERY: Duration = Duration::from_secs(1);
+
+/// The wall clock (microseconds since the epoch) at `now`, a monotonic reading just taken: the
+/// thread's last wall-clock reading carried forward, read again once it is
+/// [`WALL_CLOCK_EVERY`] old, so a message's age costs no clock read of its own. A step of the
+/// wall clock shows in the ages within that second.
+fn wall_micros_at(now: Instant) -> i64 {
+    thread_local! {
+        static BASE: Cell<Option<(Instant, i64)>> = const { Cell::new(None) };
+    }
+    BASE.with(|base| {
+        if let Some((at, wall)) = base.get()
+            && let Some(since) = now.checked_duration_since(at)
+            && since < WALL_CLOCK_EVERY
+        {
+            return wall + since.as_micros() as i64;
+        }
+        let wall = Utc::now().timestamp_micros();
+        base.set(Some((now, wall)));
+        wall
+    })
 }
 
 /// A handler error of `kind` is retried.
@@ -156,4 +182,23 @@ pub(super) fn dead_lettered(pipeline: &Pipeline, kind: ErrorKind) {
         .inc();
     #[cfg(feature = "otel")]
     crate::metrics::otlp::with(|i| i.dead_letters.add(1, &kind_attributes(pipeline, kind)));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use chrono::Utc;
+
+    use super::wall_micros_at;
+
+    #[test]
+    fn the_carried_wall_clock_stays_with_the_real_one() {
+        for _ in 0..3 {
+            let derived = wall_micros_at(Instant::now());
+            let real = Utc::now().timestamp_micros();
+            assert!((real - derived).abs() < 20_000, "{real} vs {derived}");
+            std::thread::sleep(Duration::from_millis(600));
+        }
+    }
 }
