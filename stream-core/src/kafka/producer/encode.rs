@@ -1,5 +1,7 @@
 //! The record a send writes for an envelope: its bytes, its headers and its event id.
 
+use std::cell::Cell;
+
 use rdkafka::message::{Header, OwnedHeaders};
 use serde::Serialize;
 use uuid::Uuid;
@@ -12,7 +14,7 @@ use crate::kafka::producer::error::ProduceError;
 pub(super) fn encode_envelope<T: Serialize>(
     envelope: &EventEnvelope<T>,
 ) -> Result<(Vec<u8>, OwnedHeaders, Uuid), ProduceError> {
-    let mut bytes = Vec::with_capacity(512);
+    let mut bytes = record_buffer();
     encode_into(envelope, &mut bytes)?;
     let meta = Meta {
         id: envelope.id,
@@ -21,6 +23,31 @@ pub(super) fn encode_envelope<T: Serialize>(
         event_type: envelope.event_type.as_str(),
     };
     Ok((bytes, meta.headers(), envelope.id))
+}
+
+thread_local! {
+    /// The buffer of the last record this thread handed to librdkafka, which copied its bytes.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest buffer kept for the next record: a rare large record's is freed.
+const SPARE_CAPACITY: usize = 64 * 1024;
+
+/// An empty buffer for a record's bytes: the thread's spare, or a new one.
+fn record_buffer() -> Vec<u8> {
+    let mut bytes = SPARE.take();
+    bytes.clear();
+    if bytes.capacity() == 0 {
+        bytes.reserve(512);
+    }
+    bytes
+}
+
+/// Keeps `bytes`, handed to librdkafka (which copied them), for the thread's next record.
+pub(super) fn recycle(bytes: Vec<u8>) {
+    if bytes.capacity() <= SPARE_CAPACITY {
+        SPARE.set(bytes);
+    }
 }
 
 /// The envelope fields copied into record headers.

@@ -26,7 +26,7 @@ use crate::envelope::service_name::ServiceName;
 use crate::error::{Error, Result};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::producer::delivery::{DeliveryState, PendingDelivery, sent_at};
-use crate::kafka::producer::encode::{Meta, encode_envelope};
+use crate::kafka::producer::encode::{Meta, encode_envelope, recycle};
 use crate::kafka::producer::error::{ProduceError, Stage};
 use crate::kafka::producer::inner::Inner;
 use crate::kafka::producer::options::{ProducerOptions, check_idempotence, default_instance};
@@ -411,11 +411,14 @@ impl MessageProducer {
             .payload(&payload)
             .headers(headers);
         match self.inner.producer().send(record) {
-            Ok(()) => Ok(HandOver::Queued(PendingDelivery {
-                state: DeliveryState::Waiting(delivery, sent_at()),
-                inner: Arc::clone(&self.inner),
-                id,
-            })),
+            Ok(()) => {
+                recycle(payload);
+                Ok(HandOver::Queued(PendingDelivery {
+                    state: DeliveryState::Waiting(delivery, sent_at()),
+                    inner: Arc::clone(&self.inner),
+                    id,
+                }))
+            }
             // Queue full: wait for room. Unknown partition: the topic's metadata is not settled
             // yet (just created, or growing); librdkafka refreshes it, so wait too.
             Err((
