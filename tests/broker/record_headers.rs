@@ -162,6 +162,23 @@ async fn records_with_and_without_headers_read_as_written() {
             }
             raw.send(record, Duration::from_secs(10)).await.unwrap();
         }
+        // An empty value (dead-lettered: not an envelope), with a header and without.
+        for (key, headers) in [
+            (
+                "empty-with",
+                Some(OwnedHeaders::new().insert(rdkafka::message::Header {
+                    key: "origin",
+                    value: Some("python"),
+                })),
+            ),
+            ("empty-without", None),
+        ] {
+            let mut record = FutureRecord::to(&topic).key(key).payload(&b""[..]);
+            if let Some(headers) = headers {
+                record = record.headers(headers);
+            }
+            raw.send(record, Duration::from_secs(10)).await.unwrap();
+        }
     }
 
     let seen: Arc<Mutex<Seen>> = Arc::default();
@@ -182,13 +199,26 @@ async fn records_with_and_without_headers_read_as_written() {
             Ok::<(), HandlerError>(())
         }
     }));
-    testing::wait_until(Duration::from_secs(60), "every record handled", || {
+    testing::wait_until(Duration::from_secs(60), "every record finished", || {
         let s = stats.snapshot();
-        async move { s.handled >= 6 }
+        async move { s.handled >= 6 && s.dead_lettered >= 4 }
     })
     .await;
     stop.shutdown();
     run.await.unwrap().unwrap();
+
+    // The dead letters of the empty values carry exactly their records' headers.
+    let dead = testing::read_all(&dlq_topic(&topic)).await;
+    assert_eq!(dead.len(), 4);
+    for letter in &dead {
+        let key = String::from_utf8_lossy(letter.key().unwrap()).into_owned();
+        let origin = letter
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == "origin").and_then(|h| h.value))
+            .map(<[u8]>::to_vec);
+        let expected = (key == "empty-with").then(|| b"python".to_vec());
+        assert_eq!(origin, expected, "{key}");
+    }
 
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 6);

@@ -316,8 +316,8 @@ fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m 
 /// since 4.0) the header count follows the value directly, and librdkafka points the message's
 /// payload into the record as fetched, so the byte after the value is that count: zero (a
 /// zigzag varint 0) means no headers. Only v2 batches carry a partition leader epoch (`>= 0`);
-/// for an older record, a record without a value, or when unsure, this answers false and
-/// librdkafka is asked.
+/// for an older record, a record with an empty value or none, or when unsure, this answers
+/// false and librdkafka is asked.
 fn has_no_headers(message: &BorrowedMessage<'_>) -> bool {
     use rdkafka::bindings as rd;
     let raw = message.ptr();
@@ -329,7 +329,8 @@ fn has_no_headers(message: &BorrowedMessage<'_>) -> bool {
             rd::rd_kafka_message_leader_epoch(raw),
         )
     };
-    if payload.is_null() || epoch < 0 {
+    // An empty value is not in the record: librdkafka points it at a static empty string.
+    if payload.is_null() || len == 0 || epoch < 0 {
         return false;
     }
     // SAFETY: a v2 record's value is followed, inside the same fetched buffer that the message
