@@ -53,6 +53,15 @@ fn odd_headers() -> OwnedHeaders {
     headers
 }
 
+/// A consumer of `topic` in a new group, and the group.
+fn consumer_of(topic: &str) -> (MessageConsumer, String) {
+    let group = testing::unique_name("headers");
+    let consumer = MessageConsumer::new(&testing::kafka_config(), &[topic], &group)
+        .unwrap()
+        .service("headers-test");
+    (consumer, group)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_header_name_that_is_not_utf8_is_read_lossily_everywhere() {
     let topic = testing::unique_topic("paper", "headers", "ticks");
@@ -76,10 +85,7 @@ async fn a_header_name_that_is_not_utf8_is_read_lossily_everywhere() {
     }
 
     let seen: Arc<Mutex<Headers>> = Arc::default();
-    let group = testing::unique_name("headers");
-    let consumer = MessageConsumer::new(&testing::kafka_config(), &[&topic], &group)
-        .unwrap()
-        .service("headers-test");
+    let (consumer, group) = consumer_of(&topic);
     let stats = consumer.stats();
     let stop = consumer.shutdown_handle();
     let s = Arc::clone(&seen);
@@ -182,10 +188,7 @@ async fn records_with_and_without_headers_read_as_written() {
     }
 
     let seen: Arc<Mutex<Seen>> = Arc::default();
-    let group = testing::unique_name("headers");
-    let consumer = MessageConsumer::new(&testing::kafka_config(), &[&topic], &group)
-        .unwrap()
-        .service("headers-test");
+    let (consumer, _) = consumer_of(&topic);
     let stats = consumer.stats();
     let stop = consumer.shutdown_handle();
     let s = Arc::clone(&seen);
