@@ -315,9 +315,18 @@ fn find_header<'m>(message: &'m BorrowedMessage<'_>, name: &CStr) -> Option<&'m 
 /// Python producer writes) costs two allocations per look. In a v2 record (Kafka's only format
 /// since 4.0) the header count follows the value directly, and librdkafka points the message's
 /// payload into the record as fetched, so the byte after the value is that count: zero (a
-/// zigzag varint 0) means no headers. Only v2 batches carry a partition leader epoch (`>= 0`);
-/// for an older record, a record with an empty value or none, or when unsure, this answers
-/// false and librdkafka is asked.
+/// zigzag varint 0) means no headers. A message read from a v2 batch carries its partition
+/// leader epoch (`>= 0`); for one without (an older record), a record with an empty value or
+/// none, this answers false and librdkafka is asked.
+///
+/// What the read relies on: the broker validates every record it stores, so a v2 record's
+/// value is always followed by its header count; and an old-format (v0/v1) message can carry
+/// an epoch only when it follows a v2 batch in one fetch response (a pre-3.0 broker whose
+/// topic's message format was lowered after v2 writes). Then the byte read is the next
+/// message's, or, for the response's last message, the next field of the response: librdkafka
+/// fetches in the flexible format (Fetch v12 and later, brokers from 2.7), where more of the
+/// response always follows a partition's records. Only a broker older than 2.7 still holding
+/// such mixed logs could place that message at the very end of the buffer.
 fn has_no_headers(message: &BorrowedMessage<'_>) -> bool {
     use rdkafka::bindings as rd;
     let raw = message.ptr();
@@ -333,8 +342,8 @@ fn has_no_headers(message: &BorrowedMessage<'_>) -> bool {
     if payload.is_null() || len == 0 || epoch < 0 {
         return false;
     }
-    // SAFETY: a v2 record's value is followed, inside the same fetched buffer that the message
-    // holds alive, by the record's header count (the broker validates every record it stores).
+    // SAFETY: the message holds its fetched buffer alive, and inside it a v2 record's value is
+    // followed by the record's header count (see above for what this relies on).
     unsafe { *payload.add(len) == 0 }
 }
 
