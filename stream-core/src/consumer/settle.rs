@@ -12,6 +12,7 @@ use crate::consumer::claim::{dedup_key, mark_handled, mark_one, release_claim, u
 use crate::consumer::dead_letter::{DeadLetterCause, dead_letter};
 use crate::consumer::partition::PartitionControl;
 use crate::consumer::pipeline::Pipeline;
+use crate::consumer::stats::ConsumerStats;
 use crate::handler::Incoming;
 use crate::kafka::record::RecordMeta;
 use crate::reliability::dedup::{DedupKey, DedupStore};
@@ -179,10 +180,7 @@ pub(super) async fn settle_clean_run(
     if let (Some(store), Some(key)) = (store, key.as_mut()) {
         mark_run(store.as_ref(), key, done, pipeline).await;
     }
-    pipeline
-        .stats
-        .handled
-        .fetch_add(done.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    ConsumerStats::add(&pipeline.stats.handled, done.len() as u64);
     let mut ids = unsettled.lock().expect("unsettled ids");
     for (_, id, _) in done.iter() {
         ids.remove(id);

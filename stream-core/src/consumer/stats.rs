@@ -52,7 +52,11 @@ pub fn now_ms() -> u64 {
 
 impl ConsumerStats {
     pub(super) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+        Self::add(counter, 1);
+    }
+
+    pub(super) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A plain copy of the counters.

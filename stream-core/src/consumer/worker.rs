@@ -119,7 +119,7 @@ pub(super) async fn run_worker(
                 biased;
                 outcome = processing.as_mut() => break outcome,
                 () = front_delivered(&mut waiting) => {
-                    settling = settle_front(&mut waiting, part, pipeline, unsettled, &mut settle_key).await;
+                    settling = settle_delivered(&mut waiting, part, pipeline, unsettled, &mut settle_key, &mut settled).await;
                 }
             }
         };
@@ -132,7 +132,7 @@ pub(super) async fn run_worker(
             return; // stopped while dead-lettering: what is still waiting is delivered again
         }
     }
-    settle_all(waiting, part, pipeline, unsettled, &mut settle_key).await;
+    settle_all(waiting, part, pipeline, unsettled, &mut settle_key, settled).await;
 }
 
 /// In exactly-once mode, waits for the transaction's gate to be open and holds it: a commit
@@ -151,10 +151,11 @@ async fn settle_all(
     pipeline: &Pipeline,
     unsettled: &Mutex<HashSet<uuid::Uuid>>,
     key: &mut Option<DedupKey>,
+    mut settled: Vec<Settled>,
 ) {
     while !waiting.is_empty() {
         front_delivered(&mut waiting).await;
-        if !settle_front(&mut waiting, part, pipeline, unsettled, key).await {
+        if !settle_delivered(&mut waiting, part, pipeline, unsettled, key, &mut settled).await {
             return;
         }
     }
@@ -222,7 +223,7 @@ fn front_delivered(waiting: &mut VecDeque<Unsettled>) -> impl Future<Output = ()
 
 /// Settles the oldest waiting message, whose deliveries are all done, and finishes its offset.
 /// False when the partition stopped first (its offset stays unfinished: delivered again).
-pub(super) async fn settle_front(
+async fn settle_front(
     waiting: &mut VecDeque<Unsettled>,
     part: &PartitionControl,
     pipeline: &Pipeline,
